@@ -1,0 +1,58 @@
+/**
+ * Every hook bus of the kernel, declared once (as webpack's `Compiler.hooks`). Plugins tap them
+ * through the kernel handed to `setup`, which records each tap so unloading can rebuild a hook
+ * without the unloaded plugin's taps.
+ */
+import { AsyncSeriesHook, SyncHook, SyncWaterfallHook } from 'tapable'
+import type { Frame, HelloPayload, WelcomePayload } from './frame.js'
+import type { EchoError } from './errors.js'
+import type { Session, CloseInfo } from './session.js'
+
+const factories = {
+  /** After every plugin's setup, before `start`; runs once (and for a plugin loaded later). */
+  init: () => new AsyncSeriesHook<[]>(),
+  /** `kernel.start()`: transports listen (server) or connect (client). */
+  start: () => new AsyncSeriesHook<[]>(),
+  /** `kernel.stop()`: release connections. Runs in reverse plugin order; every tap runs even if one fails. */
+  stop: () => new AsyncSeriesHook<[]>(),
+  /** After `stop`: release everything else. Reverse order; every tap runs. */
+  destroy: () => new AsyncSeriesHook<[]>(),
+  /** Client: builds the `hello` payload (add credentials, resume tokens). */
+  hello: () => new SyncWaterfallHook<[HelloPayload]>(['hello']),
+  /** A session passed the handshake. Server: before `welcome` is sent; throwing an EchoError refuses it. Client: after `welcome`. */
+  connect: () => new AsyncSeriesHook<[Session]>(['session']),
+  /** Server: builds the `welcome` payload for a session that `connect` accepted. */
+  welcome: () => new SyncWaterfallHook<[WelcomePayload, Session]>(['welcome', 'session']),
+  /** A session that had connected is gone, with the close code and reason. */
+  disconnect: () => new SyncHook<[Session, CloseInfo]>(['session', 'reason']),
+  /** Every decoded frame from the peer, before dispatch. Return the frame (or a new one), or `null` to drop it. */
+  inbound: () => new SyncWaterfallHook<[Frame | null, Session]>(['frame', 'session']),
+  /** Every frame about to be encoded and sent. Return the frame (or a new one), or `null` to drop it. */
+  outbound: () => new SyncWaterfallHook<[Frame | null, Session]>(['frame', 'session']),
+  /** A protocol-level problem with a peer (bad bytes, unknown kind, error frame nobody claimed). For logging and metrics. */
+  protocolError: () => new SyncHook<[EchoError, Session | undefined]>(['error', 'session']),
+}
+
+export type Hooks = Readonly<{ [K in keyof typeof factories]: ReturnType<(typeof factories)[K]> }>
+export type HookName = keyof Hooks
+export const hookNames = Object.keys(factories) as HookName[]
+
+export function createHooks(): Hooks {
+  const hooks = {} as Record<HookName, unknown>
+  for (const name of hookNames) hooks[name] = factories[name]()
+  return Object.freeze(hooks) as Hooks
+}
+
+/** A fresh, empty instance of one hook (used when unloading rebuilds it). */
+export function createHook<K extends HookName>(name: K): Hooks[K] {
+  return factories[name]() as Hooks[K]
+}
+
+/** Tap stages the kernel exports: order taps by these, never by tapable's `before` (tapable#168). */
+export const Stage = Object.freeze({
+  FIRST: -1000,
+  EARLY: -100,
+  NORMAL: 0,
+  LATE: 100,
+  LAST: 1000,
+})

@@ -1,0 +1,37 @@
+export { EchoError, ErrorCodes, createError, type ErrorCode, type EchoErrorOptions, type WireError } from './errors.js'
+export { CloseCodes, KernelFrames, PROTOCOL_VERSION, isFrame, type Frame, type HelloPayload, type WelcomePayload } from './frame.js'
+export { Stage, createHooks, type Hooks, type HookName } from './hooks.js'
+export { definePlugin, isPluginDefinition, SINGLE_PROVIDER_CAPABILITIES, type PluginDefinition, type Dispose, type Role, type JsonSchema } from './plugin.js'
+export { type Session, type SessionData, type SessionStore, type CloseInfo, type SessionState } from './session.js'
+export { type Codec, type Connection, type Transport, type DecodeResult } from './transport.js'
+export {
+  Kernel,
+  createKernel,
+  type KernelApi,
+  type KernelOptions,
+  type KernelState,
+  type EchoKernel,
+  type PluginKernel,
+  type PluginScope,
+  type FrameRoute,
+  type LoadedPlugin,
+  type Logger,
+} from './kernel.js'
+export { defineConfig, loadConfigFile, assemble, CONFIG_SEARCH_PLACES, type EchoConfig, type PluginEntry, type Assembly, type AssembledPlugin } from './config.js'
+export { substituteEnv } from './env.js'
+export { createServer, createClient, resolveConfig, type EchoServer, type EchoClient, type CreateOptions } from './create.js'
+export {
+  defineRpc,
+  defineEvent,
+  defineHandler,
+  isHandlerDefinition,
+  handlersOf,
+  type HandlerDefinition,
+  type RpcContext,
+  type RpcHandler,
+  type RpcHandlerOptions,
+  type EventHandler,
+} from './handlers.js'
+export { KERNEL_VERSION } from './loader/order.js'
+export { resolveSpecifier, importFile } from './loader/resolve.js'
+export { validateOptions } from './loader/options.js'

@@ -1,0 +1,633 @@
+/**
+ * The microkernel: hook buses, the frame pipeline, sessions and the handshake, plugin loading and
+ * unloading. Everything else — transport, codec, rpc, events… — is a plugin.
+ */
+import { randomBytes } from 'node:crypto'
+import { EchoError, ErrorCodes } from './errors.js'
+import { CloseCodes, KernelFrames, PROTOCOL_VERSION, isFrame, type Frame, type HelloPayload, type WelcomePayload } from './frame.js'
+import { createHook, createHooks, type HookName, type Hooks } from './hooks.js'
+import { checkKernelRange, checkRole, KERNEL_VERSION, orderPlugins } from './loader/order.js'
+import { validateOptions } from './loader/options.js'
+import { SessionImpl, type CloseInfo, type Session, type SessionHost } from './session.js'
+import type { Dispose, PluginDefinition, Role } from './plugin.js'
+import type { Codec, Connection, Transport } from './transport.js'
+import { isHandlerDefinition, type HandlerDefinition } from './handlers.js'
+import { callTap, createRecordingHooks, type TapRecord } from './tap-records.js'
+import { loadPlugin } from './config.js'
+
+/** Plugins add their APIs here by module augmentation: `declare module '@echostream/kernel' { interface KernelApi { rpc: RpcApi } }`. */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface KernelApi {}
+
+export interface Logger {
+  info(message: string): void
+  warn(message: string): void
+  error(message: string): void
+}
+
+const silentLogger: Logger = { info() {}, warn() {}, error() {} }
+
+export interface KernelOptions {
+  role: Role
+  /** Plugins in config order, each with its raw options (validated here against its schema). */
+  plugins?: ReadonlyArray<PluginDefinition | readonly [PluginDefinition, unknown]>
+  /** Client: the server URL to connect to. */
+  url?: string
+  /** Milliseconds a peer has to complete the handshake (default 10 000). */
+  handshakeTimeoutMs?: number
+  /** Where relative specifiers given to `kernel.load` resolve from (default: the current directory). */
+  baseDir?: string
+  logger?: Logger
+}
+
+export type KernelState = 'idle' | 'starting' | 'started' | 'stopping' | 'stopped'
+
+/** A frame handler registered by a plugin for one frame kind. */
+export interface FrameRoute {
+  handler(frame: Frame, session: Session): void
+  /** An `error` frame that answers a frame of this kind (its `re` field names the kind). */
+  onError?(error: EchoError, id: number | undefined, session: Session): void
+}
+
+export interface LoadedPlugin {
+  readonly name: string
+  readonly version: string
+  readonly provides: readonly string[]
+  readonly options: Readonly<unknown>
+}
+
+interface PluginRecord {
+  def: PluginDefinition
+  options: Readonly<unknown>
+  disposers: Dispose[]
+  exposed: string[]
+  routes: string[]
+  decorations: string[]
+  provided: Array<'codec' | 'transport'>
+  handlerKinds: string[]
+}
+
+/** What a plugin's `setup` receives: the kernel plus the registration methods recorded per plugin. */
+export interface PluginScope {
+  /** The plugin being set up. */
+  readonly plugin: PluginDefinition
+  /** Adds `kernel[name]` (typed via `KernelApi` augmentation); removed when the plugin unloads. */
+  expose<K extends keyof KernelApi & string>(name: K, api: KernelApi[K]): void
+  /** Handles every inbound frame of `kind`. */
+  route(kind: string, route: FrameRoute): void
+  /** Adds a method or value to every session (typed via `Session` augmentation). */
+  decorateSession(name: string, value: unknown): void
+  /** Installs the kernel's single codec or transport. */
+  provide(what: 'codec', codec: Codec): void
+  provide(what: 'transport', transport: Transport): void
+  /** Receives `defineRpc`/`defineEvent`… definitions of `kind` from handler modules. */
+  registerHandlerKind(kind: string, register: (definition: HandlerDefinition) => void): void
+  /** Runs when the plugin is unloaded or the kernel stops (reverse order). */
+  onDispose(dispose: Dispose): void
+}
+
+export type PluginKernel = EchoKernel & PluginScope
+export type EchoKernel = Kernel & KernelApi
+
+function newSessionId(): string {
+  return randomBytes(12).toString('base64url')
+}
+
+/** WebSocket close reasons are limited to 123 bytes. */
+function closeReason(text: string): string {
+  const buf = Buffer.from(text)
+  return buf.length <= 123 ? text : buf.subarray(0, 120).toString() + '...'
+}
+
+export class Kernel implements SessionHost {
+  readonly role: Role
+  readonly version = KERNEL_VERSION
+  readonly baseDir: string
+  readonly logger: Logger
+  /** Server: the URL clients connect to, once started. Client: the server's URL. */
+  url: string | undefined
+  codec: Codec | undefined
+  transport: Transport | undefined
+  /** Client: its one session (set by `start`). */
+  session: Session | undefined
+
+  #hooks: Hooks = createHooks()
+  #state: KernelState = 'idle'
+  #records: PluginRecord[] = []
+  #taps: TapRecord[] = []
+  #routes = new Map<string, FrameRoute>()
+  #handlerKinds = new Map<string, (definition: HandlerDefinition) => void>()
+  #sessions = new Map<string, SessionImpl>()
+  #handshakeTimeoutMs: number
+  #SessionClass: typeof SessionImpl = class extends SessionImpl {}
+  #welcomeWaiter: { resolve(): void; reject(error: EchoError): void } | undefined
+
+  constructor(options: KernelOptions) {
+    this.role = options.role
+    this.url = options.url
+    this.baseDir = options.baseDir ?? process.cwd()
+    this.logger = options.logger ?? silentLogger
+    this.#handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000
+  }
+
+  get hooks(): Hooks {
+    return this.#hooks
+  }
+
+  get state(): KernelState {
+    return this.#state
+  }
+
+  /** Loaded plugins in setup order. */
+  plugins(): LoadedPlugin[] {
+    return this.#records.map(({ def, options }) => ({ name: def.name, version: def.version, provides: def.provides ?? [], options }))
+  }
+
+  /** Server: every open session. Client: its session when open. */
+  sessions(): Session[] {
+    if (this.role === 'client') return this.session?.state === 'open' ? [this.session] : []
+    return [...this.#sessions.values()]
+  }
+
+  getSession(id: string): Session | undefined {
+    return this.#sessions.get(id)
+  }
+
+  /** Plugin name → wire version, for plugins that add frame kinds. */
+  wirePlugins(): Record<string, number> {
+    const wire: Record<string, number> = {}
+    for (const { def } of this.#records) if (def.wire !== undefined) wire[def.name] = def.wire
+    return wire
+  }
+
+  // ---------------------------------------------------------------- plugins
+
+  /** Sets up plugins (validated and ordered) and runs `init` for them. Used at creation and by `load`. */
+  async install(entries: ReadonlyArray<PluginDefinition | readonly [PluginDefinition, unknown]>): Promise<void> {
+    const withOptions = entries.map((e) => (Array.isArray(e) ? e : [e, undefined]) as readonly [PluginDefinition, unknown])
+    const defs = withOptions.map(([def]) => def)
+    for (const def of defs) {
+      checkKernelRange(def)
+      checkRole(def, this.role)
+    }
+    const ordered = orderPlugins(defs, this.#records.map((r) => r.def))
+    const validated = new Map<PluginDefinition, Readonly<unknown>>(withOptions.map(([def, raw]) => [def, validateOptions(def.schema, raw, `plugin '${def.name}'`, `options['${def.name}']`)]))
+    const added: PluginRecord[] = []
+    for (const def of ordered) {
+      const record: PluginRecord = { def, options: validated.get(def) as Readonly<unknown>, disposers: [], exposed: [], routes: [], decorations: [], provided: [], handlerKinds: [] }
+      this.#records.push(record)
+      added.push(record)
+      try {
+        const dispose = await def.setup(this.#scopeFor(record), record.options as never)
+        if (typeof dispose === 'function') record.disposers.push(dispose)
+      } catch (error) {
+        throw EchoError.is(error) ? error : new EchoError(ErrorCodes.E_PLUGIN, `Plugin '${def.name}' failed in setup: ${(error as Error)?.message ?? error}`, { cause: error })
+      }
+    }
+    await this.#runTapsOf(added, 'init')
+    if (this.#state === 'started') await this.#runTapsOf(added, 'start')
+  }
+
+  /**
+   * Loads one more plugin at runtime: a definition, or a specifier resolved from `baseDir` (the
+   * config file's folder). Its `init` (and `start`, when the kernel runs) taps run now.
+   */
+  async load(plugin: string | PluginDefinition, options?: unknown): Promise<void> {
+    await this.install([[await loadPlugin(plugin, this.baseDir), options]])
+  }
+
+  /** Unloads a plugin: its disposers run, and none of its taps, routes or APIs remain. */
+  async unload(name: string): Promise<void> {
+    const record = this.#records.find((r) => r.def.name === name)
+    if (!record) throw new EchoError(ErrorCodes.E_PLUGIN, `Cannot unload '${name}': no plugin of that name is loaded (loaded: ${this.#records.map((r) => r.def.name).join(', ')}).`)
+    const others = this.#records.filter((r) => r !== record)
+    for (const cap of record.def.provides ?? []) {
+      if (others.some((r) => r.def.provides?.includes(cap))) continue
+      const dependents = others.filter((r) => r.def.requires?.includes(cap)).map((r) => r.def.name)
+      if (dependents.length) {
+        throw new EchoError(ErrorCodes.E_PLUGIN, `Cannot unload '${name}': ${dependents.join(', ')} require its capability '${cap}'; unload them first.`)
+      }
+    }
+    await this.#disposeRecord(record)
+    this.#records = others
+  }
+
+  async #disposeRecord(record: PluginRecord): Promise<void> {
+    const errors: unknown[] = []
+    for (const dispose of [...record.disposers].reverse()) {
+      try {
+        await dispose()
+      } catch (error) {
+        errors.push(error)
+      }
+    }
+    const name = record.def.name
+    const affected = new Set(this.#taps.filter((t) => t.plugin === name).map((t) => t.hook))
+    this.#taps = this.#taps.filter((t) => t.plugin !== name)
+    if (affected.size) this.#rebuildHooks(affected)
+    for (const key of record.exposed) delete (this as Record<string, unknown>)[key]
+    for (const kind of record.routes) this.#routes.delete(kind)
+    for (const key of record.decorations) delete (this.#SessionClass.prototype as unknown as Record<string, unknown>)[key]
+    for (const kind of record.handlerKinds) this.#handlerKinds.delete(kind)
+    for (const what of record.provided) this[what] = undefined
+    if (errors.length) throw new EchoError(ErrorCodes.E_PLUGIN, `Plugin '${name}' failed while disposing: ${errors.map((e) => (e as Error)?.message ?? e).join('; ')}`, { cause: errors[0] })
+  }
+
+  /** tapable cannot drop a tap: build fresh hooks from the remaining records. */
+  #rebuildHooks(names: Set<HookName>): void {
+    const next: Record<string, unknown> = { ...this.#hooks }
+    for (const name of names) {
+      const hook = createHook(name) as unknown as Record<string, (o: unknown, f: unknown) => void>
+      for (const t of this.#taps) if (t.hook === name) hook[t.method]!(t.options, t.fn)
+      next[name] = hook
+    }
+    this.#hooks = Object.freeze(next) as unknown as Hooks
+  }
+
+  #scopeFor(record: PluginRecord): PluginKernel {
+    const kernel = this
+    const name = record.def.name
+    const scope: PluginScope & { hooks: Hooks } = {
+      plugin: record.def,
+      hooks: createRecordingHooks(
+        () => this.#hooks,
+        (tap) => {
+          this.#taps.push({ ...tap, plugin: name })
+          ;(this.#hooks[tap.hook] as unknown as Record<string, (o: unknown, f: unknown) => void>)[tap.method]!(tap.options, tap.fn)
+        },
+      ),
+      expose(key, api) {
+        if (key in kernel) throw new EchoError(ErrorCodes.E_PLUGIN, `Plugin '${name}' exposes '${key}', which the kernel or another plugin already has: rename it.`)
+        Object.defineProperty(kernel, key, { value: api, configurable: true, enumerable: true, writable: false })
+        record.exposed.push(key)
+      },
+      route(kind, route) {
+        if (kernel.#routes.has(kind) || kind === KernelFrames.error || kind === KernelFrames.hello || kind === KernelFrames.welcome) {
+          throw new EchoError(ErrorCodes.E_PLUGIN, `Plugin '${name}' routes frame kind '${kind}', which is already taken: prefix your kinds with your plugin name.`)
+        }
+        kernel.#routes.set(kind, route)
+        record.routes.push(kind)
+      },
+      decorateSession(key, value) {
+        const proto = kernel.#SessionClass.prototype as unknown as Record<string, unknown>
+        if (key in proto) throw new EchoError(ErrorCodes.E_PLUGIN, `Plugin '${name}' decorates sessions with '${key}', which already exists: rename it.`)
+        Object.defineProperty(proto, key, { value, configurable: true, writable: true })
+        record.decorations.push(key)
+      },
+      provide(what: 'codec' | 'transport', impl: Codec | Transport) {
+        ;(kernel as Record<string, unknown>)[what] = impl
+        record.provided.push(what)
+      },
+      registerHandlerKind(kind, register) {
+        kernel.#handlerKinds.set(kind, register)
+        record.handlerKinds.push(kind)
+      },
+      onDispose(dispose) {
+        record.disposers.push(dispose)
+      },
+    }
+    // Methods are bound once per scope so a plugin's `this`-free calls still reach the kernel.
+    const bound = new Map<PropertyKey, unknown>()
+    return new Proxy(this, {
+      get(target, prop) {
+        if (prop in scope) return (scope as unknown as Record<PropertyKey, unknown>)[prop]
+        const value = Reflect.get(target, prop, target)
+        if (typeof value !== 'function' || prop === 'constructor') return value
+        let fn = bound.get(prop)
+        if (!fn) bound.set(prop, (fn = (value as (...a: unknown[]) => unknown).bind(target)))
+        return fn
+      },
+      set(target, prop, value) {
+        return Reflect.set(target, prop, value, target)
+      },
+    }) as unknown as PluginKernel
+  }
+
+  /** Registers `defineRpc`/`defineEvent`… definitions with the plugins that handle their kinds. */
+  registerHandlers(definitions: Iterable<unknown>, source = 'code'): number {
+    let count = 0
+    for (const definition of definitions) {
+      if (!isHandlerDefinition(definition)) continue
+      const register = this.#handlerKinds.get(definition.kind)
+      if (!register) {
+        throw new EchoError(ErrorCodes.E_CONFIG, `${source} defines a ${definition.kind} handler '${definition.name}', but no loaded plugin handles '${definition.kind}' handlers: add @echostream/plugin-${definition.kind === 'event' ? 'events' : definition.kind} to your config.`)
+      }
+      register(definition)
+      count++
+    }
+    return count
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  async start(): Promise<void> {
+    if (this.#state !== 'idle') throw new EchoError(ErrorCodes.E_STATE, `Cannot start a kernel that is ${this.#state}: create a new one.`)
+    this.#state = 'starting'
+    try {
+      const transport = this.transport
+      if (!transport || !this.codec) {
+        throw new EchoError(ErrorCodes.E_PLUGIN, `Cannot start: no ${transport ? 'codec' : 'transport'} is loaded. Add ${transport ? '@echostream/plugin-codec-msgpack' : '@echostream/plugin-transport-ws'} or a preset such as @echostream/preset-default.`)
+      }
+      await this.#hooks.start.promise()
+      if (this.role === 'server') this.url = await transport.listen((connection) => this.#accept(connection))
+      else await this.#connect(transport)
+      this.#state = 'started'
+    } catch (error) {
+      // A failed start still releases everything: stop/destroy run in reverse order.
+      await this.#shutdown().catch((e) => this.logger.error(`stop after failed start: ${(e as Error).message}`))
+      throw error
+    }
+  }
+
+  /** Closes every session and socket, runs `stop` then `destroy` in reverse plugin order, then disposes plugins. */
+  async stop(): Promise<void> {
+    if (this.#state === 'stopped' || this.#state === 'stopping') return
+    await this.#shutdown()
+  }
+
+  async #shutdown(): Promise<void> {
+    this.#state = 'stopping'
+    const errors: unknown[] = []
+    errors.push(...(await this.#runTapsReversed('stop')))
+    try {
+      if (this.role === 'server') await this.transport?.close()
+    } catch (error) {
+      errors.push(error)
+    }
+    const going = { code: CloseCodes.goingAway, reason: this.role === 'server' ? 'server stopping' : 'client stopping' }
+    for (const session of this.#sessions.values()) this.closeSession(session, going.code, going.reason)
+    if (this.session) this.closeSession(this.session as SessionImpl, going.code, going.reason)
+    this.#welcomeWaiter?.reject(new EchoError(ErrorCodes.E_CLOSED, 'The kernel stopped during the handshake.'))
+    errors.push(...(await this.#runTapsReversed('destroy')))
+    for (const record of [...this.#records].reverse()) {
+      try {
+        await this.#disposeRecord(record)
+      } catch (error) {
+        errors.push(error)
+      }
+    }
+    this.#records = []
+    this.#state = 'stopped'
+    if (errors.length) {
+      for (const e of errors) this.logger.error(`stop: ${(e as Error)?.message ?? e}`)
+      throw EchoError.is(errors[0]) ? errors[0] : new EchoError(ErrorCodes.E_PLUGIN, `Stopping failed: ${(errors[0] as Error)?.message ?? errors[0]}`, { cause: errors[0] })
+    }
+  }
+
+  /** Runs every tap of a lifecycle hook in reverse order; each runs even if an earlier one failed. */
+  async #runTapsReversed(name: 'stop' | 'destroy'): Promise<unknown[]> {
+    const errors: unknown[] = []
+    for (const tap of [...this.#hooks[name].taps].reverse()) {
+      try {
+        await callTap(tap)
+      } catch (error) {
+        errors.push(error)
+      }
+    }
+    return errors
+  }
+
+  async #runTapsOf(records: PluginRecord[], name: 'init' | 'start'): Promise<void> {
+    const plugins = new Set(records.map((r) => r.def.name))
+    for (const tap of this.#taps) if (tap.hook === name && plugins.has(tap.plugin)) await callTap(tap)
+  }
+
+  // ---------------------------------------------------------------- sessions and frames
+
+  sendFrame(session: SessionImpl, frame: Frame): void {
+    const out = this.#hooks.outbound.call(frame, session)
+    if (!out) return
+    const codec = this.codec
+    if (!codec) throw new EchoError(ErrorCodes.E_STATE, 'No codec is loaded.')
+    let bytes: Uint8Array
+    try {
+      bytes = codec.encode(out)
+    } catch (error) {
+      throw new EchoError(ErrorCodes.E_CODEC, `Cannot encode a '${out.kind}' frame: ${(error as Error)?.message}. Send plain data (objects, arrays, strings, numbers, binary).`, { cause: error })
+    }
+    session.connection.send(bytes)
+  }
+
+  closeSession(session: SessionImpl, code: number, reason: string): void {
+    if (session.state === 'closed') return
+    session.connection.close(code, closeReason(reason))
+    this.#finalize(session, { code, reason })
+  }
+
+  /** The session is gone: forget it and, if it had connected, run `disconnect`. */
+  #finalize(session: SessionImpl, info: CloseInfo): void {
+    const wasOpen = session.state === 'open'
+    session.state = 'closed'
+    session.closeInfo = info
+    clearTimeout(session.handshakeTimer)
+    if (this.#sessions.get(session.id) === session) this.#sessions.delete(session.id)
+    if (this.role === 'client' && !wasOpen) {
+      this.#welcomeWaiter?.reject(new EchoError(ErrorCodes.E_CLOSED, `The server closed the connection during the handshake (${info.code}${info.reason ? `: ${info.reason}` : ''}).`))
+    }
+    if (!wasOpen) return
+    try {
+      this.#hooks.disconnect.call(session, info)
+    } catch (error) {
+      this.logger.error(`disconnect hook failed: ${(error as Error)?.message}`)
+    }
+  }
+
+  #attach(connection: Connection): SessionImpl {
+    const session = new this.#SessionClass(this, connection)
+    connection.onMessage = (bytes) => this.#receive(session, bytes)
+    connection.onClose = (code, reason) => this.#finalize(session, { code, reason })
+    return session
+  }
+
+  #accept(connection: Connection): void {
+    const session = this.#attach(connection)
+    session.handshakeTimer = setTimeout(() => {
+      this.#refuse(session, new EchoError(ErrorCodes.E_PROTOCOL, `No 'hello' within ${this.#handshakeTimeoutMs} ms: send the handshake first (PROTOCOL.md).`), CloseCodes.handshakeTimeout)
+    }, this.#handshakeTimeoutMs)
+  }
+
+  async #connect(transport: Transport): Promise<void> {
+    if (!this.url) throw new EchoError(ErrorCodes.E_CONFIG, 'The client has no server URL: set `url` in its config (or load a discovery plugin).')
+    let connection: Connection
+    try {
+      connection = await transport.connect(this.url)
+    } catch (error) {
+      throw EchoError.is(error) ? error : new EchoError(ErrorCodes.E_CLOSED, `Cannot connect to ${this.url}: ${(error as Error)?.message}. Is the server running?`, { cause: error, retryable: true })
+    }
+    const session = this.#attach(connection)
+    this.session = session
+    const welcomed = new Promise<void>((resolve, reject) => {
+      this.#welcomeWaiter = { resolve, reject }
+    })
+    session.handshakeTimer = setTimeout(() => {
+      this.#welcomeWaiter?.reject(new EchoError(ErrorCodes.E_TIMEOUT, `No answer to the handshake from ${this.url} within ${this.#handshakeTimeoutMs} ms.`, { retryable: true }))
+      this.closeSession(session, CloseCodes.handshakeTimeout, 'handshake timeout')
+    }, this.#handshakeTimeoutMs)
+    const hello = this.#hooks.hello.call({ protocol: PROTOCOL_VERSION, codec: this.codec!.name, plugins: this.wirePlugins() })
+    this.sendFrame(session, { kind: KernelFrames.hello, payload: hello })
+    try {
+      await welcomed
+    } finally {
+      this.#welcomeWaiter = undefined
+    }
+  }
+
+  #receive(session: SessionImpl, bytes: Uint8Array): void {
+    if (session.state === 'closed') return
+    const decoded = this.codec!.decode(bytes)
+    if (!decoded.ok) {
+      if (session.state === 'open') this.#protocolError(session, decoded.error)
+      else this.#refuse(session, decoded.error, CloseCodes.protocol)
+      return
+    }
+    let frame: Frame | null = decoded.frame
+    if (session.state === 'handshaking') {
+      if (this.role === 'server') void this.#onHello(session, frame)
+      else void this.#onWelcome(session, frame)
+      return
+    }
+    frame = this.#hooks.inbound.call(frame, session)
+    if (!frame) return
+    const route = this.#routes.get(frame.kind)
+    if (route) {
+      try {
+        route.handler(frame, session)
+      } catch (error) {
+        this.#protocolError(session, EchoError.from(error, ErrorCodes.E_PROTOCOL), frame)
+      }
+    } else if (frame.kind === KernelFrames.error) {
+      this.#onErrorFrame(session, frame)
+    } else {
+      this.#protocolError(
+        session,
+        new EchoError(ErrorCodes.E_PROTOCOL, `Unknown frame kind '${frame.kind}': the ${this.role === 'server' ? 'server' : 'client'} has no plugin that handles it (loaded: ${this.#records.map((r) => r.def.name).join(', ')}).`),
+        frame,
+      )
+    }
+  }
+
+  #onErrorFrame(session: SessionImpl, frame: Frame): void {
+    const error = EchoError.fromWire(frame.payload)
+    const re = (frame.payload as { re?: unknown } | undefined)?.re
+    const route = typeof re === 'string' ? this.#routes.get(re) : undefined
+    if (route?.onError) route.onError(error, frame.id, session)
+    else this.#hooks.protocolError.call(error, session)
+  }
+
+  /** Tells the peer about a bad frame without closing (the session stays usable). */
+  #protocolError(session: SessionImpl, error: EchoError, frame?: Frame): void {
+    this.#hooks.protocolError.call(error, session)
+    const payload: Record<string, unknown> = { ...error.toWire() }
+    if (frame) payload.re = frame.kind
+    try {
+      this.sendFrame(session, frame?.id === undefined ? { kind: KernelFrames.error, payload } : { kind: KernelFrames.error, id: frame.id, payload })
+    } catch {
+      // the session is closing; nothing more to tell
+    }
+  }
+
+  /** Refuses a handshaking peer: an error frame with the reason, then a close with a code. */
+  #refuse(session: SessionImpl, error: EchoError, code: number): void {
+    if (session.state === 'closed') return
+    this.#hooks.protocolError.call(error, session)
+    try {
+      this.sendFrame(session, { kind: KernelFrames.error, payload: error.toWire() })
+    } catch {
+      // encoding an error frame can only fail if the codec is gone; the close still says why
+    }
+    this.closeSession(session, code, `${error.code}: ${error.message}`)
+  }
+
+  async #onHello(session: SessionImpl, frame: Frame): Promise<void> {
+    if (session.id) {
+      // A second frame while `connect` taps are still deciding: the client must wait for `welcome`.
+      return this.#refuse(session, new EchoError(ErrorCodes.E_PROTOCOL, `Frame '${frame.kind}' arrived before 'welcome': wait for the handshake to finish before sending.`), CloseCodes.protocol)
+    }
+    if (frame.kind !== KernelFrames.hello) {
+      return this.#refuse(session, new EchoError(ErrorCodes.E_PROTOCOL, `The first frame must be 'hello', got '${frame.kind}': start with the handshake (PROTOCOL.md).`), CloseCodes.protocol)
+    }
+    const hello = frame.payload as HelloPayload | undefined
+    if (typeof hello !== 'object' || hello === null || typeof hello.protocol !== 'number' || typeof hello.codec !== 'string' || typeof hello.plugins !== 'object' || hello.plugins === null) {
+      return this.#refuse(session, new EchoError(ErrorCodes.E_PROTOCOL, `Malformed 'hello': it needs { protocol: number, codec: string, plugins: object } (PROTOCOL.md).`), CloseCodes.protocol)
+    }
+    const problem = this.#incompatibility(hello)
+    if (problem) return this.#refuse(session, new EchoError(ErrorCodes.E_INCOMPATIBLE, problem), CloseCodes.incompatible)
+    clearTimeout(session.handshakeTimer)
+    session.handshake = Object.freeze({ ...hello })
+    session.id = newSessionId()
+    try {
+      await this.#hooks.connect.promise(session)
+    } catch (error) {
+      const refusal = EchoError.from(error, ErrorCodes.E_PROTOCOL)
+      const code = refusal.code === ErrorCodes.E_UNAUTHORIZED ? CloseCodes.unauthorized : refusal.code === ErrorCodes.E_INCOMPATIBLE ? CloseCodes.incompatible : CloseCodes.protocol
+      return this.#refuse(session, refusal, code)
+    }
+    if (session.state === 'closed') {
+      // Gone while `connect` ran: let the plugins that accepted it clean up.
+      this.#hooks.disconnect.call(session, session.closeInfo ?? { code: CloseCodes.goingAway, reason: 'closed during handshake' })
+      return
+    }
+    const welcome = this.#hooks.welcome.call({ sessionId: session.id, protocol: PROTOCOL_VERSION, plugins: this.wirePlugins() }, session)
+    session.state = 'open'
+    this.#sessions.set(session.id, session)
+    this.sendFrame(session, { kind: KernelFrames.welcome, payload: welcome })
+  }
+
+  #incompatibility(hello: HelloPayload): string | undefined {
+    if (hello.protocol !== PROTOCOL_VERSION) {
+      return `The client speaks echostream protocol ${hello.protocol}, this server speaks ${PROTOCOL_VERSION}: use client and server packages of the same major version.`
+    }
+    if (hello.codec !== this.codec!.name) {
+      return `The client encodes with '${hello.codec}', this server with '${this.codec!.name}': configure the same codec plugin on both sides.`
+    }
+    const mine = this.wirePlugins()
+    const problems: string[] = []
+    for (const [name, version] of Object.entries(hello.plugins)) {
+      if (mine[name] === undefined) problems.push(`the client uses plugin '${name}' (wire ${version}), which this server does not load`)
+      else if (mine[name] !== version) problems.push(`plugin '${name}' speaks wire ${version} on the client but ${mine[name]} on the server`)
+    }
+    return problems.length ? `Incompatible plugins: ${problems.join('; ')}. Load the same plugins, in compatible versions, on both sides.` : undefined
+  }
+
+  async #onWelcome(session: SessionImpl, frame: Frame): Promise<void> {
+    const waiter = this.#welcomeWaiter
+    if (frame.kind === KernelFrames.error) {
+      const error = EchoError.fromWire(frame.payload)
+      waiter?.reject(error)
+      this.closeSession(session, CloseCodes.normal, error.code)
+      return
+    }
+    const welcome = frame.payload as WelcomePayload | undefined
+    if (frame.kind !== KernelFrames.welcome || typeof welcome?.sessionId !== 'string') {
+      const error = new EchoError(ErrorCodes.E_PROTOCOL, `Expected 'welcome' from the server, got '${frame.kind}': is ${this.url} an echostream server?`)
+      waiter?.reject(error)
+      this.closeSession(session, CloseCodes.protocol, error.message)
+      return
+    }
+    clearTimeout(session.handshakeTimer)
+    session.id = welcome.sessionId
+    session.handshake = Object.freeze({ ...welcome })
+    session.state = 'open'
+    try {
+      await this.#hooks.connect.promise(session)
+      waiter?.resolve()
+    } catch (error) {
+      waiter?.reject(EchoError.from(error, ErrorCodes.E_PLUGIN))
+      this.closeSession(session, CloseCodes.normal, 'client connect hook failed')
+    }
+  }
+}
+
+/** Creates a kernel with its plugins set up and `init` run; call `start()` next. */
+export async function createKernel(options: KernelOptions): Promise<EchoKernel> {
+  const kernel = new Kernel(options)
+  try {
+    await kernel.install(options.plugins ?? [])
+  } catch (error) {
+    await kernel.stop().catch(() => {})
+    throw error
+  }
+  return kernel as EchoKernel
+}
+
+export { isFrame }

@@ -1,0 +1,80 @@
+/**
+ * Validates plugin options (and the config's own shape) with ajv: defaults come from the schema,
+ * unknown options are refused, and every error names the plugin, the option path and the fix.
+ */
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
+import { EchoError, ErrorCodes } from '../errors.js'
+import type { JsonSchema } from '../plugin.js'
+
+const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false })
+// Compile once per schema object and reuse (ajv's compile is the slow part).
+const compiled = new WeakMap<object, ValidateFunction>()
+
+function validatorFor(schema: JsonSchema): ValidateFunction {
+  let validate = compiled.get(schema)
+  if (!validate) {
+    validate = ajv.compile(schema)
+    compiled.set(schema, validate)
+  }
+  return validate
+}
+
+function describe(error: ErrorObject, root: string): string {
+  const path = root + error.instancePath.replace(/\//g, '.')
+  switch (error.keyword) {
+    case 'additionalProperties': {
+      const extra = (error.params as { additionalProperty: string }).additionalProperty
+      const known = Object.keys((error.parentSchema as { properties?: object })?.properties ?? {})
+      return `unknown option '${path}.${extra}'${known.length ? ` (known: ${known.join(', ')})` : ''}: remove it or fix its spelling`
+    }
+    case 'type':
+      return `'${path}' must be ${(error.params as { type: string }).type}, got ${JSON.stringify(error.data)}`
+    case 'enum':
+      return `'${path}' must be one of ${(error.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}, got ${JSON.stringify(error.data)}`
+    case 'required':
+      return `'${path}.${(error.params as { missingProperty: string }).missingProperty}' is required`
+    default:
+      return `'${path}' ${error.message ?? 'is invalid'}, got ${JSON.stringify(error.data)}`
+  }
+}
+
+/** Deep-frozen copy of `value` (options are validated once, then frozen). */
+export function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    // Binary buffers (TLS keys) cannot be frozen and need not be.
+    if (ArrayBuffer.isView(value)) return value
+    Object.freeze(value)
+    for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key])
+  }
+  return value
+}
+
+function cloneOptions<T>(value: T): T {
+  return typeof value === 'object' && value !== null ? structuredClone(value) : value
+}
+
+/**
+ * Returns the options with schema defaults applied, frozen; throws `E_CONFIG` listing every
+ * problem. `owner` names the plugin ("plugin 'transport-ws'"), `root` the path users write.
+ */
+export function validateOptions<T>(schema: JsonSchema | undefined, input: unknown, owner: string, root: string): Readonly<T> {
+  const options = cloneOptions(input ?? {})
+  if (schema) {
+    const validate = validatorFor(schema)
+    if (!validate(options)) {
+      const problems = (validate.errors ?? []).map((e) => describe(e, root))
+      throw new EchoError(
+        ErrorCodes.E_CONFIG,
+        `Invalid options for ${owner}: ${problems.join('; ')}. Fix ${root} in your config (the plugin's README lists its options).`,
+        { data: { problems } },
+      )
+    }
+  }
+  return deepFreeze(options) as Readonly<T>
+}
+
+/** Same checks, returning the problems instead of throwing (for reporting several at once). */
+export function checkOptions(schema: JsonSchema, input: unknown, root: string): string[] {
+  const validate = validatorFor(schema)
+  return validate(cloneOptions(input)) ? [] : (validate.errors ?? []).map((e) => describe(e, root))
+}

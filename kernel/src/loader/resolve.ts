@@ -1,0 +1,121 @@
+/**
+ * Resolves plugin, preset and handler specifiers from the folder of the config that names them,
+ * so a package installed in the user's app loads exactly like a built-in one. A bare `import()`
+ * inside the kernel would resolve from the kernel's own folder, which fails under pnpm.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs'
+import { dirname, isAbsolute, join, resolve as resolvePath } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { exports as resolveExports, legacy as resolveLegacy } from 'resolve.exports'
+import { EchoError, ErrorCodes } from '../errors.js'
+
+/**
+ * Extra export conditions, as `node --conditions` takes them: from `ECHOSTREAM_CONDITIONS`
+ * (comma-separated; the test setup sets `development` to load sources) and from `--conditions`/`-C`.
+ */
+function activeConditions(): string[] {
+  const list = (process.env.ECHOSTREAM_CONDITIONS ?? '').split(',').map((c) => c.trim()).filter(Boolean)
+  const argv = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)]
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!
+    if (arg.startsWith('--conditions=')) list.push(arg.slice('--conditions='.length))
+    else if ((arg === '--conditions' || arg === '-C') && argv[i + 1]) list.push(argv[++i]!)
+  }
+  return list
+}
+
+function isPathSpecifier(spec: string): boolean {
+  return spec.startsWith('./') || spec.startsWith('../') || spec === '.' || spec === '..' || isAbsolute(spec) || spec.startsWith('file:')
+}
+
+function splitPackageSpecifier(spec: string): { name: string; subpath: string } {
+  const parts = spec.split('/')
+  const count = spec.startsWith('@') ? 2 : 1
+  const name = parts.slice(0, count).join('/')
+  const rest = parts.slice(count).join('/')
+  return { name, subpath: rest ? `./${rest}` : '.' }
+}
+
+function findPackageDir(name: string, fromDir: string): string | undefined {
+  let dir = fromDir
+  for (;;) {
+    const candidate = join(dir, 'node_modules', name)
+    if (existsSync(join(candidate, 'package.json'))) return candidate
+    const parent = dirname(dir)
+    if (parent === dir) return undefined
+    dir = parent
+  }
+}
+
+function resolveFileOrDir(path: string): string | undefined {
+  if (!existsSync(path)) return undefined
+  if (!statSync(path).isDirectory()) return path
+  const pkgFile = join(path, 'package.json')
+  if (existsSync(pkgFile)) return entryOfPackage(path, JSON.parse(readFileSync(pkgFile, 'utf8')), '.')
+  for (const index of ['index.js', 'index.mjs', 'index.ts']) {
+    if (existsSync(join(path, index))) return join(path, index)
+  }
+  return undefined
+}
+
+function entryOfPackage(dir: string, pkg: Record<string, unknown>, subpath: string): string | undefined {
+  let entries: string[] | void
+  try {
+    entries = pkg.exports ? resolveExports(pkg, subpath, { conditions: activeConditions() }) : undefined
+  } catch {
+    return undefined
+  }
+  if (!entries && subpath === '.') {
+    const legacy = resolveLegacy(pkg, { fields: ['module', 'main'] })
+    entries = [typeof legacy === 'string' ? legacy : 'index.js']
+  } else if (!entries) {
+    entries = [subpath]
+  }
+  for (const entry of entries) {
+    const file = resolveFileOrDir(join(dir, entry))
+    if (file) return file
+  }
+  return undefined
+}
+
+/**
+ * Returns the absolute file a specifier names, resolved from `fromDir`, or throws `E_PLUGIN`
+ * (with `what` naming the thing being resolved, e.g. "plugin" or "handler module").
+ */
+export function resolveSpecifier(spec: string, fromDir: string, what = 'plugin'): string {
+  let file: string | undefined
+  if (isPathSpecifier(spec)) {
+    const path = spec.startsWith('file:') ? fileURLToPath(spec) : resolvePath(fromDir, spec)
+    file = resolveFileOrDir(path)
+  } else {
+    const { name, subpath } = splitPackageSpecifier(spec)
+    const dir = findPackageDir(name, fromDir)
+    if (dir) file = entryOfPackage(dir, JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')), subpath)
+  }
+  if (!file) {
+    const fix = isPathSpecifier(spec)
+      ? 'check the path; relative paths are resolved from the folder of the config that names them'
+      : `install it in your app (npm install ${splitPackageSpecifier(spec).name}) or fix the name`
+    throw new EchoError(ErrorCodes.E_PLUGIN, `Cannot resolve ${what} '${spec}' from ${fromDir}: ${fix}.`, { data: { specifier: spec } })
+  }
+  return file
+}
+
+const TS_EXTENSIONS = /\.(c|m)?tsx?$/
+let tsLoaderRegistered: Promise<void> | undefined
+
+/** Registers tsx's loader once so `import()` can load `.ts` config, plugin and handler files. */
+function ensureTypeScriptLoader(): Promise<void> {
+  // Under vitest (vite's module runner) TypeScript is transformed already.
+  if (process.env.VITEST) return Promise.resolve()
+  tsLoaderRegistered ??= import('tsx/esm/api').then(({ register }) => {
+    register()
+  })
+  return tsLoaderRegistered
+}
+
+/** Imports an absolute file as ESM (TypeScript included). */
+export async function importFile(file: string): Promise<Record<string, unknown>> {
+  if (TS_EXTENSIONS.test(file)) await ensureTypeScriptLoader()
+  return (await import(pathToFileURL(file).href)) as Record<string, unknown>
+}

@@ -1,0 +1,46 @@
+/**
+ * A plugin is one plain object (STYLE rule 1). The kernel checks its metadata when loading it, as
+ * Fastify's plugin-utils do: kernel range, capabilities, option schema.
+ */
+import type { PluginKernel } from './kernel.js'
+
+export type Role = 'server' | 'client'
+export type Dispose = () => void | Promise<void>
+
+/** A JSON schema object, as ajv takes it. */
+export type JsonSchema = Record<string, unknown>
+
+export interface PluginDefinition<Options = any> {
+  /** Short, unique name; also the key of this plugin's options in a config's `options`. */
+  name: string
+  /** The plugin's own semver version. */
+  version: string
+  /** Semver range of `@echostream/kernel` versions this plugin works with, e.g. `'^1'`. */
+  kernel: string
+  /** Capabilities this plugin offers (`transport`, `codec`, `rpc`…). */
+  provides?: readonly string[]
+  /** Capabilities that must be loaded before this plugin. */
+  requires?: readonly string[]
+  /** Capabilities used when present; ordering honours them but their absence is no error. */
+  optional?: readonly string[]
+  /** Roles the plugin works in (default both). */
+  roles?: readonly Role[]
+  /** Set when the plugin adds frame kinds: its wire version, compared in the handshake. */
+  wire?: number
+  /** JSON schema of the options; `additionalProperties: false` and defaults belong here. */
+  schema?: JsonSchema
+  /** Taps hooks, exposes its API; returns a dispose function when it holds resources. */
+  setup(kernel: PluginKernel, options: Readonly<Options>): void | Dispose | Promise<void | Dispose>
+}
+
+export function definePlugin<Options = Record<string, never>>(plugin: PluginDefinition<Options>): PluginDefinition<Options> {
+  return Object.freeze(plugin)
+}
+
+export function isPluginDefinition(value: unknown): value is PluginDefinition {
+  const p = value as PluginDefinition
+  return typeof p === 'object' && p !== null && typeof p.name === 'string' && typeof p.setup === 'function'
+}
+
+/** Capabilities only one loaded plugin may provide. */
+export const SINGLE_PROVIDER_CAPABILITIES: ReadonlySet<string> = new Set(['transport', 'codec'])

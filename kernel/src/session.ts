@@ -1,0 +1,93 @@
+/**
+ * One `Session` type on both sides: the server holds one per connected client, a client holds one.
+ * Plugins add methods (`request`, `emit`, `join`…) with `kernel.decorateSession`, typed by
+ * augmenting the `Session` interface.
+ */
+import { EchoError, ErrorCodes } from './errors.js'
+import { CloseCodes, type Frame } from './frame.js'
+import type { Connection } from './transport.js'
+
+/** Per-session values, typed by module augmentation: `declare module '@echostream/kernel' { interface SessionData { user: User } }`. */
+export interface SessionData {
+  [key: string]: unknown
+}
+
+export interface SessionStore {
+  get<K extends keyof SessionData & string>(key: K): SessionData[K] | undefined
+  set<K extends keyof SessionData & string>(key: K, value: SessionData[K]): SessionStore
+  has(key: string): boolean
+  delete(key: string): boolean
+  keys(): IterableIterator<string>
+}
+
+export interface CloseInfo {
+  code: number
+  reason: string
+}
+
+export type SessionState = 'handshaking' | 'open' | 'closed'
+
+/** What the kernel needs from its owner to run a session (kept small so tests can supply one). */
+export interface SessionHost {
+  sendFrame(session: SessionImpl, frame: Frame): void
+  closeSession(session: SessionImpl, code: number, reason: string): void
+}
+
+export interface Session {
+  /** Assigned by the server in the handshake ('' on a client until `welcome`). */
+  readonly id: string
+  /** The peer's address, `host:port`. */
+  readonly peer: string
+  /** Epoch milliseconds when the connection was accepted or opened. */
+  readonly createdAt: number
+  readonly data: SessionStore
+  readonly state: SessionState
+  /** The peer's `hello` payload (server side) or the server's `welcome` payload (client side). */
+  readonly handshake: Readonly<Record<string, unknown>>
+  /** Passes a frame through the `outbound` pipeline, encodes and writes it. Throws `E_CLOSED` once closed. */
+  send(frame: Frame): void
+  /** Closes the connection; `disconnect` runs with this reason. */
+  close(reason?: string, code?: number): void
+  /** Bytes waiting in the socket's send buffer. */
+  readonly bufferedAmount: number
+  /** Resolves when the socket's send buffer is below its high-water mark (flow control for bulk senders). */
+  whenWritable(): Promise<void>
+}
+
+export class SessionImpl implements Session {
+  id = ''
+  readonly createdAt = Date.now()
+  readonly data: SessionStore = new Map<string, unknown>() as unknown as SessionStore
+  state: SessionState = 'handshaking'
+  handshake: Readonly<Record<string, unknown>> = {}
+  closeInfo: CloseInfo | undefined
+  handshakeTimer: ReturnType<typeof setTimeout> | undefined
+
+  constructor(
+    readonly host: SessionHost,
+    readonly connection: Connection,
+  ) {}
+
+  get peer(): string {
+    return this.connection.peer
+  }
+
+  get bufferedAmount(): number {
+    return this.connection.bufferedAmount
+  }
+
+  whenWritable(): Promise<void> {
+    return this.connection.whenWritable()
+  }
+
+  send(frame: Frame): void {
+    if (this.state === 'closed') {
+      throw new EchoError(ErrorCodes.E_CLOSED, `Session ${this.id || '(handshaking)'} is closed; wait for a new connection before sending.`)
+    }
+    this.host.sendFrame(this, frame)
+  }
+
+  close(reason = 'closed by application', code: number = CloseCodes.normal): void {
+    if (this.state !== 'closed') this.host.closeSession(this, code, reason)
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * The small interfaces behind which the transport and codec plugins put their libraries
+ * (ws, msgpackr). The kernel talks only to these.
+ */
+import type { EchoError } from './errors.js'
+import type { Frame } from './frame.js'
+
+/** One live, message-oriented link to a peer, as a transport hands it to the kernel. */
+export interface Connection {
+  /** The peer's address, `host:port`. */
+  readonly peer: string
+  /** Bytes accepted for writing but not yet on the wire (the socket's bufferedAmount). */
+  readonly bufferedAmount: number
+  /** Above this many buffered bytes the connection counts as congested (see `whenWritable`). */
+  readonly highWaterMark: number
+  /** Resolves once `bufferedAmount` is below `highWaterMark` (at once if it already is). */
+  whenWritable(): Promise<void>
+  /** Sends one encoded frame; the transport may coalesce writes made in one event-loop turn. */
+  send(bytes: Uint8Array): void
+  /** Closes with a WebSocket close code and a short reason (≤ 123 bytes). */
+  close(code: number, reason: string): void
+  /** Set by the kernel: one inbound message. */
+  onMessage: (bytes: Uint8Array) => void
+  /** Set by the kernel: the link is gone (clean close, terminate, or liveness failure). */
+  onClose: (code: number, reason: string) => void
+}
+
+export interface Transport {
+  readonly name: string
+  /** Server role: start listening; returns the URL clients can use (with the bound port). */
+  listen(onConnection: (connection: Connection) => void): Promise<string>
+  /** Server role: stop accepting and close every connection. */
+  close(): Promise<void>
+  /** Client role: open a connection to `url`. */
+  connect(url: string): Promise<Connection>
+}
+
+export type DecodeResult = { ok: true; frame: Frame } | { ok: false; error: EchoError }
+
+export interface Codec {
+  readonly name: string
+  encode(frame: Frame): Uint8Array
+  /** Never throws: untrusted bytes become an error result. */
+  decode(bytes: Uint8Array): DecodeResult
+}

@@ -1,0 +1,62 @@
+/**
+ * The client side: Node uses ws (TLS verification on by default, a private CA if given); a browser
+ * uses its own WebSocket (see browser-connection.ts). Liveness: the server pings, so a client that
+ * hears no ping for pingIntervalMs + pingTimeoutMs assumes the link is dead.
+ */
+import { CloseCodes, EchoError, ErrorCodes, type Connection } from '@echostream/kernel'
+import type { WebSocket as WsSocket } from 'ws'
+import { WsConnection } from './connection.js'
+import type { WsTransportOptions } from './options.js'
+import { readPem } from './pem.js'
+
+function describeConnectError(url: string, error: Error & { code?: string }): EchoError {
+  const tlsCodes = ['DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'CERT_HAS_EXPIRED', 'ERR_TLS_CERT_ALTNAME_INVALID', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY']
+  if (error.code && tlsCodes.includes(error.code)) {
+    return new EchoError(ErrorCodes.E_CLOSED, `TLS: the server certificate of ${url} is not trusted (${error.code}): give its CA in options['transport-ws'].tls.ca.`, { cause: error, data: { tls: error.code } })
+  }
+  return new EchoError(ErrorCodes.E_CLOSED, `Cannot connect to ${url}: ${error.code ?? error.message}. Is the server running and the URL right?`, { cause: error, retryable: true })
+}
+
+export async function connectNode(url: string, options: Readonly<WsTransportOptions>, baseDir: string): Promise<Connection> {
+  const { WebSocket } = await import('ws')
+  const tls = options.tls
+  const socket: WsSocket = new WebSocket(url, {
+    maxPayload: options.maxPayload,
+    perMessageDeflate: false,
+    handshakeTimeout: options.connectTimeoutMs,
+    ca: tls?.ca ? readPem(tls.ca, baseDir) : undefined,
+    rejectUnauthorized: tls?.rejectUnauthorized ?? true,
+  })
+  await new Promise<void>((resolve, reject) => {
+    const onError = (error: Error) => {
+      socket.off('open', onOpen)
+      socket.on('error', () => {})
+      reject(describeConnectError(url, error))
+    }
+    const onOpen = () => {
+      socket.off('error', onError)
+      resolve()
+    }
+    socket.once('error', onError)
+    socket.once('open', onOpen)
+  })
+  const peer = (() => {
+    const raw = (socket as unknown as { _socket?: { remoteAddress?: string; remotePort?: number } })._socket
+    return raw?.remoteAddress ? `${raw.remoteAddress.includes(':') ? `[${raw.remoteAddress}]` : raw.remoteAddress}:${raw.remotePort}` : new URL(url).host
+  })()
+  const connection = new WsConnection(socket, peer, options)
+  watchPings(socket, connection, options.pingIntervalMs + options.pingTimeoutMs)
+  return connection
+}
+
+function watchPings(socket: WsSocket, connection: WsConnection, deadlineMs: number): void {
+  let timer: ReturnType<typeof setTimeout>
+  const arm = () => {
+    clearTimeout(timer)
+    timer = setTimeout(() => connection.terminate(CloseCodes.pingTimeout, `ping timeout: no ping from the server for ${deadlineMs} ms`), deadlineMs)
+    timer.unref()
+  }
+  arm()
+  socket.on('ping', arm)
+  socket.on('close', () => clearTimeout(timer))
+}

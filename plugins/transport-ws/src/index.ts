@@ -1,0 +1,33 @@
+import { createRequire } from 'node:module'
+import { definePlugin, type Transport } from '@echostream/kernel'
+import { schema, type WsTransportOptions } from './options.js'
+import { WsServer } from './server.js'
+import { connectNode } from './client.js'
+import { connectBrowser } from './browser-connection.js'
+
+const { version } = createRequire(import.meta.url)('../package.json') as { version: string }
+
+const inBrowser = () => typeof (globalThis as { window?: unknown }).window !== 'undefined' && typeof globalThis.WebSocket === 'function'
+
+/** WebSocket transport (ws), provides the `transport` capability. */
+export default definePlugin<WsTransportOptions>({
+  name: 'transport-ws',
+  version,
+  kernel: '^1',
+  provides: ['transport'],
+  schema,
+  setup(kernel, options) {
+    const server = kernel.role === 'server' ? new WsServer(options, kernel.baseDir) : undefined
+    const transport: Transport = {
+      name: 'ws',
+      listen: (onConnection) => server!.listen(onConnection),
+      close: async () => server?.close(),
+      connect: (url) => (inBrowser() ? connectBrowser(url, options.highWaterMark) : connectNode(url, options, kernel.baseDir)),
+    }
+    kernel.provide('transport', transport)
+    return () => server?.close()
+  },
+})
+
+export { schema, type WsTransportOptions }
+export type { TlsOptions } from './options.js'

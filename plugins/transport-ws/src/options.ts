@@ -1,0 +1,54 @@
+/** The transport's options: this schema is the README's option table. */
+export interface TlsOptions {
+  /** Server: certificate chain, PEM text or a file path. */
+  cert?: string
+  /** Server: private key, PEM text or a file path. */
+  key?: string
+  /** Server: passphrase of the key. */
+  passphrase?: string
+  /** Client: extra certificate authorities to trust, PEM text or a file path. */
+  ca?: string
+  /** Client: verify the server's certificate (default true). */
+  rejectUnauthorized?: boolean
+}
+
+export interface WsTransportOptions {
+  port: number
+  host: string
+  path: string
+  maxPayload: number
+  pingIntervalMs: number
+  pingTimeoutMs: number
+  highWaterMark: number
+  connectTimeoutMs: number
+  closeTimeoutMs: number
+  tls?: TlsOptions
+}
+
+export const schema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    port: { type: 'integer', minimum: 0, maximum: 65535, default: 0, description: 'Server: TCP port; 0 picks a free one (read it from server.url).' },
+    host: { type: 'string', default: '127.0.0.1', description: 'Server: interface to bind. Loopback by default (as Fastify); "0.0.0.0" or "::" for every interface.' },
+    path: { type: 'string', default: '/', pattern: '^/', description: 'Server: HTTP path of the WebSocket endpoint.' },
+    maxPayload: { type: 'integer', minimum: 1, default: 1048576, description: 'Largest message accepted, in bytes; a larger one closes the connection with 1009.' },
+    pingIntervalMs: { type: 'integer', minimum: 1, default: 25000, description: 'Server: ping every connection this often.' },
+    pingTimeoutMs: { type: 'integer', minimum: 1, default: 20000, description: 'Server: close a connection whose pong is this late. Client: close when no ping came for pingIntervalMs + pingTimeoutMs.' },
+    highWaterMark: { type: 'integer', minimum: 1, default: 1048576, description: 'Send-buffer bytes above which the connection reports congestion (session.whenWritable waits).' },
+    connectTimeoutMs: { type: 'integer', minimum: 1, default: 10000, description: 'Client: give up opening the socket after this long.' },
+    closeTimeoutMs: { type: 'integer', minimum: 1, default: 2000, description: 'Terminate a socket whose close handshake takes longer than this.' },
+    tls: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'Server: cert + key serve wss://. Client: ca trusts a private CA; rejectUnauthorized: false disables verification (never in production).',
+      properties: {
+        cert: { type: 'string' },
+        key: { type: 'string' },
+        passphrase: { type: 'string' },
+        ca: { type: 'string' },
+        rejectUnauthorized: { type: 'boolean', default: true },
+      },
+    },
+  },
+} as const

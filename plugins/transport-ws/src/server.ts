@@ -1,0 +1,121 @@
+/**
+ * The server side: a ws `WebSocketServer` on its own HTTP(S) server, one `WsConnection` per client,
+ * and one ping timer for all of them.
+ */
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
+import type { IncomingMessage } from 'node:http'
+import { WebSocketServer, type WebSocket } from 'ws'
+import { CloseCodes, EchoError, ErrorCodes, type Connection } from '@echostream/kernel'
+import { WsConnection } from './connection.js'
+import type { WsTransportOptions } from './options.js'
+import { readPem } from './pem.js'
+
+function formatHost(host: string): string {
+  if (host === '0.0.0.0') return '127.0.0.1'
+  if (host === '::') return '[::1]'
+  return host.includes(':') ? `[${host}]` : host
+}
+
+function peerOf(request: IncomingMessage): string {
+  const { remoteAddress, remotePort } = request.socket
+  return remoteAddress?.includes(':') ? `[${remoteAddress}]:${remotePort}` : `${remoteAddress}:${remotePort}`
+}
+
+export class WsServer {
+  #wss: WebSocketServer | undefined
+  #http: HttpServer | undefined
+  #pingTimer: ReturnType<typeof setInterval> | undefined
+  #connections = new Map<WebSocket, { connection: WsConnection; pongTimer?: ReturnType<typeof setTimeout> }>()
+
+  constructor(
+    private readonly options: Readonly<WsTransportOptions>,
+    private readonly baseDir: string,
+  ) {}
+
+  /** Bound `host:port`, once listening. */
+  address: string | undefined
+
+  async listen(onConnection: (connection: Connection) => void): Promise<string> {
+    const { tls, host, port, path, maxPayload } = this.options
+    const secure = Boolean(tls?.cert || tls?.key)
+    if (secure && !(tls?.cert && tls?.key)) {
+      throw new EchoError(ErrorCodes.E_CONFIG, `options['transport-ws'].tls needs both cert and key to serve wss://.`)
+    }
+    const http = secure
+      ? createHttpsServer({ cert: readPem(tls!.cert!, this.baseDir), key: readPem(tls!.key!, this.baseDir), passphrase: tls!.passphrase })
+      : createHttpServer()
+    http.on('request', (_req, res) => {
+      res.writeHead(426, { 'content-type': 'text/plain' }).end('This is an echostream WebSocket endpoint: connect with an echostream client.\n')
+    })
+    const wss = new WebSocketServer({ server: http, path, maxPayload, perMessageDeflate: false, clientTracking: false })
+    wss.on('connection', (socket, request) => this.#accept(socket, request, onConnection))
+    wss.on('error', () => {}) // errors surface on the HTTP server's listen below
+    this.#wss = wss
+    this.#http = http
+    await new Promise<void>((resolve, reject) => {
+      const onError = (error: NodeJS.ErrnoException) => {
+        reject(new EchoError(ErrorCodes.E_CONFIG, `Cannot listen on ${host}:${port}: ${error.code === 'EADDRINUSE' ? 'the port is in use; pick another port (or 0 for any free one)' : error.message}.`, { cause: error }))
+      }
+      http.once('error', onError)
+      http.listen(port, host, () => {
+        http.off('error', onError)
+        resolve()
+      })
+    })
+    const bound = http.address()
+    const boundPort = typeof bound === 'object' && bound ? bound.port : port
+    this.address = `${host.includes(':') ? `[${host}]` : host}:${boundPort}`
+    this.#pingTimer = setInterval(() => this.#pingAll(), this.options.pingIntervalMs)
+    this.#pingTimer.unref()
+    return `${secure ? 'wss' : 'ws'}://${formatHost(host)}:${boundPort}${path === '/' ? '' : path}`
+  }
+
+  #accept(socket: WebSocket, request: IncomingMessage, onConnection: (connection: Connection) => void): void {
+    const connection = new WsConnection(socket, peerOf(request), this.options)
+    const entry: { connection: WsConnection; pongTimer?: ReturnType<typeof setTimeout> } = { connection }
+    this.#connections.set(socket, entry)
+    socket.on('pong', () => {
+      clearTimeout(entry.pongTimer)
+      entry.pongTimer = undefined
+    })
+    socket.on('close', () => {
+      clearTimeout(entry.pongTimer)
+      this.#connections.delete(socket)
+    })
+    onConnection(connection)
+  }
+
+  #pingAll(): void {
+    for (const [socket, entry] of this.#connections) {
+      if (entry.pongTimer || socket.readyState !== 1) continue
+      socket.ping()
+      entry.pongTimer = setTimeout(() => {
+        entry.connection.terminate(CloseCodes.pingTimeout, `ping timeout: no pong within ${this.options.pingTimeoutMs} ms`)
+      }, this.options.pingTimeoutMs)
+    }
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#pingTimer)
+    const closing = [...this.#connections.keys()].map(
+      (socket) =>
+        new Promise<void>((resolve) => {
+          if (socket.readyState === 3) return resolve()
+          socket.once('close', () => resolve())
+          this.#connections.get(socket)?.connection.close(CloseCodes.goingAway, 'server stopping')
+        }),
+    )
+    await Promise.all(closing)
+    await new Promise<void>((resolve) => (this.#wss ? this.#wss.close(() => resolve()) : resolve()))
+    const http = this.#http
+    if (http?.listening) {
+      await new Promise<void>((resolve) => {
+        http.close(() => resolve())
+        http.closeAllConnections?.()
+      })
+    }
+    this.#wss = undefined
+    this.#http = undefined
+  }
+}
