@@ -396,16 +396,41 @@ export class Kernel implements SessionHost {
 
   sendFrame(session: SessionImpl, frame: Frame): void {
     const out = this.#hooks.outbound.call(frame, session)
-    if (!out) return
+    if (out) session.connection.send(this.#encode(out))
+  }
+
+  /**
+   * Sends one frame to many sessions (broadcasts, rooms). With no `outbound` taps the frame is
+   * encoded once and the same bytes go to every open session. Returns how many it reached.
+   */
+  sendMany(sessions: Iterable<Session>, frame: Frame): number {
+    let count = 0
+    if (this.#hooks.outbound.taps.length > 0) {
+      for (const session of sessions) {
+        if (session.state !== 'open') continue
+        session.send(frame)
+        count++
+      }
+      return count
+    }
+    let bytes: Uint8Array | undefined
+    for (const session of sessions) {
+      if (session.state !== 'open') continue
+      bytes ??= this.#encode(frame)
+      ;(session as SessionImpl).connection.send(bytes)
+      count++
+    }
+    return count
+  }
+
+  #encode(frame: Frame): Uint8Array {
     const codec = this.codec
     if (!codec) throw new EchoError(ErrorCodes.E_STATE, 'No codec is loaded.')
-    let bytes: Uint8Array
     try {
-      bytes = codec.encode(out)
+      return codec.encode(frame)
     } catch (error) {
-      throw new EchoError(ErrorCodes.E_CODEC, `Cannot encode a '${out.kind}' frame: ${(error as Error)?.message}. Send plain data (objects, arrays, strings, numbers, binary).`, { cause: error })
+      throw new EchoError(ErrorCodes.E_CODEC, `Cannot encode a '${frame.kind}' frame: ${(error as Error)?.message}. Send plain data (objects, arrays, strings, numbers, binary).`, { cause: error })
     }
-    session.connection.send(bytes)
   }
 
   closeSession(session: SessionImpl, code: number, reason: string): void {

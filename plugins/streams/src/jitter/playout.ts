@@ -19,9 +19,11 @@ export async function* playout<T>(
 ): AsyncGenerator<JitterEvent<T>, void, undefined> {
   const outer = options.signal
   const sleep = options.sleep ?? sleepTimer
-  while (outer?.aborted !== true) {
+  // A function, not an inline test: the signal can flip while we are suspended at a yield.
+  const stopped = (): boolean => outer?.aborted === true
+  while (!stopped()) {
     for (const event of buffer.pop()) yield event
-    if (outer?.aborted === true) return
+    if (stopped()) return
     const dueAt = buffer.nextDueAt()
     const wake = new AbortController()
     const abortWake = (): void => wake.abort()
