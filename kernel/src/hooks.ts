@@ -3,7 +3,7 @@
  * through the kernel handed to `setup`, which records each tap so unloading can rebuild a hook
  * without the unloaded plugin's taps.
  */
-import { AsyncSeriesHook, SyncHook, SyncWaterfallHook } from 'tapable'
+import { AsyncParallelHook, AsyncSeriesHook, SyncHook, SyncWaterfallHook } from 'tapable'
 import type { Frame, HelloPayload, WelcomePayload } from './frame.js'
 import type { EchoError } from './errors.js'
 import type { Session, CloseInfo } from './session.js'
@@ -13,6 +13,8 @@ const factories = {
   init: () => new AsyncSeriesHook<[]>(),
   /** `kernel.start()`: transports listen (server) or connect (client). */
   start: () => new AsyncSeriesHook<[]>(),
+  /** `kernel.drain(ms)`: new connections are refused; taps finish in-flight work before the deadline (epoch ms). Taps run in parallel. */
+  drain: () => new AsyncParallelHook<[number]>(['deadline']),
   /** `kernel.stop()`: release connections. Runs in reverse plugin order; every tap runs even if one fails. */
   stop: () => new AsyncSeriesHook<[]>(),
   /** After `stop`: release everything else. Reverse order; every tap runs. */

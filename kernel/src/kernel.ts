@@ -121,6 +121,7 @@ export class Kernel implements SessionHost {
   #handshakeTimeoutMs: number
   #SessionClass: typeof SessionImpl = class extends SessionImpl {}
   #welcomeWaiter: { resolve(): void; reject(error: EchoError): void } | undefined
+  #draining = false
 
   constructor(options: KernelOptions) {
     this.role = options.role
@@ -128,6 +129,11 @@ export class Kernel implements SessionHost {
     this.baseDir = options.baseDir ?? process.cwd()
     this.logger = options.logger ?? silentLogger
     this.#handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000
+  }
+
+  /** This kernel, typed with every plugin's API (what sessions hand to handlers). */
+  get api(): EchoKernel {
+    return this as EchoKernel
   }
 
   get hooks(): Hooks {
@@ -339,6 +345,24 @@ export class Kernel implements SessionHost {
     }
   }
 
+  /**
+   * Graceful drain before `stop`: refuses new connections and gives `drain` taps (in-flight RPCs…)
+   * until `timeoutMs` to finish. Resolves at the deadline at the latest.
+   */
+  async drain(timeoutMs = 10_000): Promise<void> {
+    if (this.#state !== 'started') return
+    this.#draining = true
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))
+    try {
+      await Promise.race([this.#hooks.drain.promise(Date.now() + timeoutMs), deadline])
+    } catch (error) {
+      this.logger.error(`drain: ${(error as Error)?.message ?? error}`)
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
   /** Closes every session and socket, runs `stop` then `destroy` in reverse plugin order, then disposes plugins. */
   async stop(): Promise<void> {
     if (this.#state === 'stopped' || this.#state === 'stopping') return
@@ -465,6 +489,7 @@ export class Kernel implements SessionHost {
   }
 
   #accept(connection: Connection): void {
+    if (this.#draining) return connection.close(CloseCodes.goingAway, 'server draining: reconnect to another instance')
     const session = this.#attach(connection)
     session.handshakeTimer = setTimeout(() => {
       this.#refuse(session, new EchoError(ErrorCodes.E_PROTOCOL, `No 'hello' within ${this.#handshakeTimeoutMs} ms: send the handshake first (PROTOCOL.md).`), CloseCodes.handshakeTimeout)

@@ -6,6 +6,7 @@
 import { EchoError, ErrorCodes } from './errors.js'
 import { CloseCodes, type Frame } from './frame.js'
 import type { Connection } from './transport.js'
+import type { EchoKernel } from './kernel.js'
 
 /** Per-session values, typed by module augmentation: `declare module '@echostream/kernel' { interface SessionData { user: User } }`. */
 export interface SessionData {
@@ -29,6 +30,7 @@ export type SessionState = 'handshaking' | 'open' | 'closed'
 
 /** What the kernel needs from its owner to run a session (kept small so tests can supply one). */
 export interface SessionHost {
+  readonly api: EchoKernel
   sendFrame(session: SessionImpl, frame: Frame): void
   closeSession(session: SessionImpl, code: number, reason: string): void
 }
@@ -38,6 +40,8 @@ export interface Session {
   readonly id: string
   /** The peer's address, `host:port`. */
   readonly peer: string
+  /** The kernel this session belongs to (for handler modules: `session.kernel.events.broadcast(...)`). */
+  readonly kernel: EchoKernel
   /** Epoch milliseconds when the connection was accepted or opened. */
   readonly createdAt: number
   readonly data: SessionStore
@@ -67,6 +71,10 @@ export class SessionImpl implements Session {
     readonly host: SessionHost,
     readonly connection: Connection,
   ) {}
+
+  get kernel(): EchoKernel {
+    return this.host.api
+  }
 
   get peer(): string {
     return this.connection.peer

@@ -208,6 +208,24 @@ describe('JitterBuffer: edges', () => {
     expect(samples[samples.length - 1].delay).toBeCloseTo(20, 3)
   })
 
+  it('grows D at once: a burst of slow frames lifts it within the burst', () => {
+    const clock = new VirtualClock()
+    const jb = new JitterBuffer<number>({ now: clock.now })
+    const feed = (from: number, to: number, transitUs: number): void => {
+      for (let seq = from; seq < to; seq++) {
+        clock.t = seq * 20 * MS + transitUs
+        jb.push({ seq, wallTime: seq * 20 * MS, data: seq })
+        jb.pop()
+      }
+    }
+    feed(0, 600, 30 * MS) // 12 s steady: D settles on its 20 ms floor
+    expect(jb.metrics().currentDelayMs).toBeCloseTo(20, 3)
+    // 15 frames 100 ms slower (6 % of the 250-sample window) over 300 ms: a rate-limited
+    // growth (anything under ~250 ms/s) would still be far below 100 ms here.
+    feed(600, 615, 130 * MS)
+    expect(jb.metrics().currentDelayMs).toBeGreaterThanOrEqual(100)
+  })
+
   it('nextDueAt is exact while D is shrinking', () => {
     const clock = new VirtualClock()
     const jb = new JitterBuffer<number>({ now: clock.now })

@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest'
+import { DEFAULT_PROBE_SCHEDULE, probeGapUs } from '../../src/probe-schedule.js'
+import { createSimulation, exponentialDelay, fixedDelay, mulberry32, quantile, runProbeExchanges } from '../../src/simulation.js'
+
+describe('simulation harness', () => {
+  it('mulberry32 is deterministic per seed and uniform-looking in [0, 1)', () => {
+    const a = mulberry32(1)
+    const b = mulberry32(1)
+    const c = mulberry32(2)
+    const xs = Array.from({ length: 10_000 }, () => a())
+    expect(Array.from({ length: 10_000 }, () => b())).toEqual(xs)
+    expect(c()).not.toBe(xs[0])
+    expect(Math.min(...xs)).toBeGreaterThanOrEqual(0)
+    expect(Math.max(...xs)).toBeLessThan(1)
+    expect(xs.reduce((s, x) => s + x, 0) / xs.length).toBeCloseTo(0.5, 1)
+  })
+
+  it('exponential delays have the requested base and mean', () => {
+    const rng = mulberry32(3)
+    const draw = exponentialDelay(1_000, 25_000)
+    const xs = Array.from({ length: 20_000 }, () => draw(rng))
+    expect(Math.min(...xs)).toBeGreaterThanOrEqual(1_000)
+    expect(xs.reduce((s, x) => s + x, 0) / xs.length).toBeGreaterThan(25_500)
+    expect(xs.reduce((s, x) => s + x, 0) / xs.length).toBeLessThan(26_500)
+  })
+
+  it('sends a burst of 8 probes 100–250 ms apart, then one every 2–5 s', () => {
+    const sends: number[] = []
+    const sim = createSimulation({
+      seed: 11,
+      forward: fixedDelay(1_000),
+      reverse: fixedDelay(1_000),
+      onSample: (sample) => sends.push(sample.t1),
+    })
+    sim.runSamples(40)
+    const gaps = sends.slice(1).map((t, i) => t - sends[i])
+    for (const gap of gaps.slice(0, 7)) {
+      expect(gap).toBeGreaterThanOrEqual(100_000)
+      expect(gap).toBeLessThan(250_000)
+    }
+    for (const gap of gaps.slice(7)) {
+      expect(gap).toBeGreaterThanOrEqual(2e6)
+      expect(gap).toBeLessThan(5e6)
+    }
+    expect(probeGapUs(0, () => 0.5, DEFAULT_PROBE_SCHEDULE)).toBe(0)
+  })
+
+  it('models the client clock as true·(1 + skew) + offset and stamps each side with its own clock', () => {
+    const samples: { t1: number; t2: number; t3: number; t4: number }[] = []
+    const sim = createSimulation({
+      seed: 5,
+      forward: fixedDelay(30_000),
+      reverse: fixedDelay(10_000),
+      processing: fixedDelay(100),
+      offsetUs: 2e6,
+      skewPpm: 100,
+      onSample: (s) => samples.push(s),
+    })
+    const start = sim.nowUs
+    expect(sim.localAt(start + 1e6) - (start + 1e6)).toBeCloseTo(2e6 + 100, 6)
+    sim.runSamples(1)
+    const [s] = samples
+    expect(s.t1).toBe(sim.localAt(start))
+    expect(s.t2).toBe(start + 30_000)
+    expect(s.t3).toBe(start + 30_100)
+    expect(s.t4).toBe(sim.localAt(start + 40_100))
+  })
+
+  it('replays identically for a seed, and measures the error of the estimate', () => {
+    const q = exponentialDelay(0, 25_000)
+    const a = runProbeExchanges({ seed: 9, forward: q, reverse: q, offsetUs: 1e6 }, 20)
+    const b = runProbeExchanges({ seed: 9, forward: q, reverse: q, offsetUs: 1e6 }, 20)
+    expect(a.errorUs()).toBe(b.errorUs())
+    expect(a.samplesDelivered).toBe(20)
+    const local = a.localAt(a.nowUs)
+    expect(a.errorUs()).toBe(local + a.estimator.offsetUs(local) - a.nowUs)
+  })
+
+  it('quantile uses the nearest rank', () => {
+    expect(quantile([5, 1, 3, 2, 4], 0.5)).toBe(3)
+    expect(quantile([1, 2, 3, 4], 0.95)).toBe(4)
+    expect(quantile([], 0.5)).toBeNaN()
+  })
+})
