@@ -3,10 +3,21 @@
  * through the kernel handed to `setup`, which records each tap so unloading can rebuild a hook
  * without the unloaded plugin's taps.
  */
-import { AsyncParallelHook, AsyncSeriesHook, SyncHook, SyncWaterfallHook } from 'tapable'
+import { AsyncParallelHook, AsyncSeriesHook, SyncBailHook, SyncHook, SyncWaterfallHook } from 'tapable'
 import type { Frame, HelloPayload, WelcomePayload } from './frame.js'
 import type { EchoError } from './errors.js'
 import type { Session, CloseInfo } from './session.js'
+
+/** What `authorize` decides on: the kind of action and its name (method, event, room, stream). */
+export interface Action {
+  kind: 'rpc' | 'event' | 'room' | 'stream' | (string & {})
+  name: string
+}
+
+/** Runs the `authorize` hook; returns the refusal, if any. Cheap when nothing taps it. */
+export function authorize(hooks: Hooks, action: Action, session: Session): EchoError | undefined {
+  return hooks.authorize.taps.length === 0 ? undefined : (hooks.authorize.call(action, session) ?? undefined)
+}
 
 const factories = {
   /** After every plugin's setup, before `start`; runs once (and for a plugin loaded later). */
@@ -31,6 +42,11 @@ const factories = {
   inbound: () => new SyncWaterfallHook<[Frame | null, Session]>(['frame', 'session']),
   /** Every frame about to be encoded and sent. Return the frame (or a new one), or `null` to drop it. */
   outbound: () => new SyncWaterfallHook<[Frame | null, Session]>(['frame', 'session']),
+  /**
+   * Before an app handler runs for a peer's action (`rpc` call, `event`, `room` join, `stream` open):
+   * a tap returns an EchoError (usually E_UNAUTHORIZED) to refuse it. Sync: decide from `session.data`.
+   */
+  authorize: () => new SyncBailHook<[Action, Session], EchoError | undefined | void>(['action', 'session']),
   /** A protocol-level problem with a peer (bad bytes, unknown kind, error frame nobody claimed). For logging and metrics. */
   protocolError: () => new SyncHook<[EchoError, Session | undefined]>(['error', 'session']),
 }

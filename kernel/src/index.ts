@@ -1,6 +1,6 @@
 export { EchoError, ErrorCodes, createError, type ErrorCode, type EchoErrorOptions, type WireError } from './errors.js'
 export { CloseCodes, KernelFrames, PROTOCOL_VERSION, isFrame, type Frame, type HelloPayload, type WelcomePayload } from './frame.js'
-export { Stage, createHooks, type Hooks, type HookName } from './hooks.js'
+export { Stage, createHooks, authorize, type Hooks, type HookName, type Action } from './hooks.js'
 export { definePlugin, isPluginDefinition, SINGLE_PROVIDER_CAPABILITIES, type PluginDefinition, type Dispose, type Role, type JsonSchema } from './plugin.js'
 export { type Session, type SessionData, type SessionStore, type CloseInfo, type SessionState } from './session.js'
 export { type Codec, type Connection, type Transport, type DecodeResult } from './transport.js'

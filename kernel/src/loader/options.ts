@@ -41,16 +41,23 @@ function describe(error: ErrorObject, root: string): string {
 /** Deep-frozen copy of `value` (options are validated once, then frozen). */
 export function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    // Binary buffers (TLS keys) cannot be frozen and need not be.
-    if (ArrayBuffer.isView(value)) return value
+    // Only plain data is frozen: buffers cannot be, and functions or class instances are the user's.
+    if (ArrayBuffer.isView(value) || (!Array.isArray(value) && Object.getPrototypeOf(value) !== Object.prototype)) return value
     Object.freeze(value)
     for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key])
   }
   return value
 }
 
+/** Copies plain objects and arrays (ajv's defaults mutate); functions, buffers and class instances are kept as they are. */
 function cloneOptions<T>(value: T): T {
-  return typeof value === 'object' && value !== null ? structuredClone(value) : value
+  if (Array.isArray(value)) return value.map(cloneOptions) as T
+  if (typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype) {
+    const out: Record<string, unknown> = {}
+    for (const [key, item] of Object.entries(value)) out[key] = cloneOptions(item)
+    return out as T
+  }
+  return value
 }
 
 /**

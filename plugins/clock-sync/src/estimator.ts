@@ -6,11 +6,12 @@
  * - NTP clock filter (RFC 5905 §10) over the last `window` samples: δ < 0 is discarded, the
  *   minimum-δ sample is "selected" (it gives `rttUs` and is the outlier reference), jitter is the
  *   RMS of the other offsets around it, and a sample more than `outlierGate` × jitter away is
- *   dropped, if its correctness interval [θ − δ/2, θ + δ/2] also excludes the current estimate.
- *   That second condition spares samples that are merely slow: queueing delays have heavy tails,
- *   a 3 × RMS gate alone rejected ~10 % of them in simulation, and rejecting them shrank the jitter
- *   and rejected more. Slow samples cannot hurt the estimate (it uses the fastest trips); a sample
- *   that is impossible given its own delay (a peer glitch) can. Before the skew is known both
+ *   dropped, if its correctness interval [θ − δ/2, θ + δ/2] is also disjoint from the interval the
+ *   data already prove. That second condition spares samples that are merely slow: queueing has
+ *   heavy tails, a 3 × RMS gate alone rejected ~10 % of them in simulation, and rejecting them
+ *   shrank the jitter and rejected more. Slow samples cannot hurt the estimate (it uses the
+ *   fastest trips); a sample impossible given its own delay (a peer glitch) can. Before the
+ *   window can measure jitter the interval test decides alone; before the skew is known both
  *   tests are widened by what a `maxSkewPpm` drift could explain.
  * - Until the regression is trusted, the estimate is the midpoint of the intersection of the
  *   window's correctness intervals (see offset-fit.ts): the best forward and best reverse trip,
@@ -24,7 +25,7 @@
  * - `window / 2` outliers in a row whose intervals agree with one another mean the peer clock or
  *   the path changed, not noise: the filter and the history restart from those samples.
  */
-import { envelopeFit, intersectionOffsetUs, type FitSample, type OffsetLine } from './offset-fit.js'
+import { envelopeFit, intervalIntersection, type FitSample, type OffsetLine } from './offset-fit.js'
 
 /** One probe exchange, µs. t1 and t4 on the local clock, t2 and t3 on the peer's. */
 export interface ClockSample {
@@ -89,7 +90,8 @@ export class ClockEstimator {
   #pending: Sample[] = []
   #selected: Sample | undefined
   #jitterUs = 0
-  #filteredUs = Number.NaN
+  /** Window estimate: the midpoint and half-width of its samples' interval intersection. */
+  #filtered = { offsetUs: Number.NaN, halfWidthUs: Number.NaN }
   /** Regression line, set only while it is trusted (enough samples, |b| < maxSkewPpm). */
   #line: OffsetLine | undefined
   #stats = { accepted: 0, discarded: 0, outliers: 0, resets: 0 }
@@ -140,14 +142,14 @@ export class ClockEstimator {
     this.#pending = []
     this.#selected = undefined
     this.#jitterUs = 0
-    this.#filteredUs = Number.NaN
+    this.#filtered = { offsetUs: Number.NaN, halfWidthUs: Number.NaN }
     this.#line = undefined
   }
 
   /** Estimated peer − local at local time `atLocalUs`, skew included; NaN before any sample. */
   offsetUs(atLocalUs: number): number {
     const line = this.#line
-    if (line === undefined) return this.#filteredUs
+    if (line === undefined) return this.#filtered.offsetUs
     return line.offsetUs + line.slope * (atLocalUs - line.originUs)
   }
 
@@ -190,18 +192,23 @@ export class ClockEstimator {
   }
 
   #isOutlier(s: Sample): boolean {
-    const selected = this.#selected
-    // Too few samples to know the jitter: a bad early sample is caught later by the restart rule.
-    if (selected === undefined || this.#window.length < this.#restartRun()) return false
-    const slope = this.#line?.slope ?? 0
+    const window = this.#window
+    if (window.length === 0) return false
+    const line = this.#line
     // Without a trusted slope the window estimate is a constant: allow the drift the largest
     // believed skew could build up since the oldest sample it rests on.
-    const span = Math.abs(s.atUs - this.#window[0].atUs)
-    const allowance = this.#line === undefined ? this.options.maxSkewPpm * 1e-6 * span : 0
-    const gate = this.options.outlierGate * Math.max(this.#jitterUs, this.options.jitterFloorUs) + allowance
-    if (Math.abs(s.thetaUs - (selected.thetaUs + slope * (s.atUs - selected.atUs))) <= gate) return false
+    const allowance = line === undefined ? this.options.maxSkewPpm * 1e-6 * Math.abs(s.atUs - window[0].atUs) : 0
+    // Physical test first: can the sample's interval [−r, f] and the data's interval overlap?
     const estimate = this.offsetUs(s.atUs)
-    return estimate > s.forwardUs + allowance || estimate < -s.reverseUs - allowance
+    const halfWidth = Math.max(0, line === undefined ? this.#filtered.halfWidthUs : line.halfWidthUs) + allowance
+    if (s.forwardUs >= estimate - halfWidth && -s.reverseUs <= estimate + halfWidth) return false
+    // Too few samples to measure jitter: the impossibility alone decides (a bad first sample is
+    // then undone by the restart rule, as the good samples after it agree with one another).
+    const selected = this.#selected
+    if (selected === undefined || window.length < this.#restartRun()) return true
+    const slope = line?.slope ?? 0
+    const gate = this.options.outlierGate * Math.max(this.#jitterUs, this.options.jitterFloorUs) + allowance
+    return Math.abs(s.thetaUs - (selected.thetaUs + slope * (s.atUs - selected.atUs))) > gate
   }
 
   #accept(s: Sample): void {
@@ -220,7 +227,7 @@ export class ClockEstimator {
     // `<=` prefers the newest of equal delays: on a jitter-free path it keeps the reference fresh.
     for (const s of window) if (s.delayUs <= selected.delayUs) selected = s
     this.#selected = selected
-    this.#filteredUs = intersectionOffsetUs(window)
+    this.#filtered = intervalIntersection(window)
 
     this.#line = undefined
     const history = this.#history

@@ -20,11 +20,16 @@ export interface FitSample {
   readonly reverseUs: number
 }
 
-/** θ(t) = offsetUs + slope · (t − originUs); slope is dimensionless (1e-6 = 1 ppm). */
+/**
+ * θ(t) = offsetUs + slope · (t − originUs); slope is dimensionless (1e-6 = 1 ppm). The data prove
+ * θ(t) lies within ± halfWidthUs of it (half the fastest round trip implied; negative when the
+ * samples contradict one another, e.g. under unmodelled drift).
+ */
 export interface OffsetLine {
   readonly originUs: number
   readonly offsetUs: number
   readonly slope: number
+  readonly halfWidthUs: number
 }
 
 /** Slope resolution of the search: 1e-6 ppm, i.e. < 0.001 µs over ten minutes. */
@@ -37,14 +42,14 @@ const SLOPE_RESOLUTION = 1e-12
  * reverse trip even when they come from different probes, which the single minimum-δ sample of
  * NTP's clock filter cannot: with exponential queueing it halves the median error.
  */
-export function intersectionOffsetUs(samples: readonly FitSample[]): number {
+export function intervalIntersection(samples: readonly FitSample[]): { offsetUs: number; halfWidthUs: number } {
   let minForward = Infinity
   let minReverse = Infinity
   for (const s of samples) {
     if (s.forwardUs < minForward) minForward = s.forwardUs
     if (s.reverseUs < minReverse) minReverse = s.reverseUs
   }
-  return (minForward - minReverse) / 2
+  return { offsetUs: (minForward - minReverse) / 2, halfWidthUs: (minForward + minReverse) / 2 }
 }
 
 /**
@@ -80,7 +85,7 @@ export function envelopeFit(samples: readonly FitSample[], originUs: number, max
     forward = Math.min(forward, s.forwardUs - slope * (s.t1 - originUs))
     reverse = Math.min(reverse, s.reverseUs + slope * (s.t4 - originUs))
   }
-  return { originUs, offsetUs: (forward - reverse) / 2, slope }
+  return { originUs, offsetUs: (forward - reverse) / 2, slope, halfWidthUs: (forward + reverse) / 2 }
 }
 
 function envelopeHeight(samples: readonly FitSample[], originUs: number, slope: number): number {

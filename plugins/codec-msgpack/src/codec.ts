@@ -3,7 +3,7 @@
  * absent fields left off (PROTOCOL.md), in plain MessagePack (no msgpackr records or extensions),
  * so a client in any language can speak it. Binary payloads stay `bin`, never base64.
  */
-import { Packr } from 'msgpackr'
+import { C1, Packr } from 'msgpackr'
 import { EchoError, ErrorCodes, type Codec, type DecodeResult, type Frame } from '@echostream/kernel'
 
 export interface MsgpackCodecOptions {
@@ -13,6 +13,21 @@ export interface MsgpackCodecOptions {
 
 function notAFrame(why: string): DecodeResult {
   return { ok: false, error: new EchoError(ErrorCodes.E_PROTOCOL, `Not an echostream frame: ${why}. A frame is a MessagePack array [kind, id, name, payload, meta] (PROTOCOL.md).`) }
+}
+
+/**
+ * msgpackr decodes 0xc1 (a byte MessagePack never uses) to a sentinel object instead of failing, so
+ * garbage would pass as data. One walk over containers; binary payloads are not entered.
+ */
+function containsC1(value: unknown): boolean {
+  if (value === C1) return true
+  if (typeof value !== 'object' || value === null || ArrayBuffer.isView(value)) return false
+  if (Array.isArray(value)) {
+    for (const item of value) if (containsC1(item)) return true
+    return false
+  }
+  for (const key in value) if (containsC1((value as Record<string, unknown>)[key])) return true
+  return false
 }
 
 /** Checks a decoded value's shape; untrusted input, so every field is checked. */
@@ -63,6 +78,7 @@ export function createMsgpackCodec(options: MsgpackCodecOptions = {}): Codec {
       let value: unknown
       try {
         value = packr.unpack(bytes)
+        if (containsC1(value)) throw new Error('byte 0xc1 is never used in MessagePack')
       } catch (error) {
         return { ok: false, error: new EchoError(ErrorCodes.E_CODEC, `Cannot decode message as MessagePack (${(error as Error)?.message ?? error}); is the peer using the msgpack codec?`, { cause: error }) }
       }

@@ -160,6 +160,17 @@ describe('ClockEstimator filter', () => {
     expect(est.sampleCount).toBe(9)
   })
 
+  it('undoes a glitched first sample once the good samples after it agree', () => {
+    const est = new ClockEstimator()
+    const t = 1.7e15
+    expect(est.addSample({ t1: t, t2: t + 5e6 + 300_000, t3: t + 5e6 + 300_100, t4: t + 10_100 })).toBe('accepted')
+    const good = exchanges(12, 5e6, t + 200_000, 200_000)
+    expect(good.slice(0, 4).map((s) => est.addSample(s))).toEqual(['outlier', 'outlier', 'outlier', 'reset'])
+    for (const s of good.slice(4)) expect(est.addSample(s)).toBe('accepted')
+    expect(est.offsetUs(good[11].t4)).toBeCloseTo(5e6, 3)
+    expect(est.sampleCount).toBe(12)
+  })
+
   it('keeps a slow but consistent sample: a long queue is noise, not an outlier', () => {
     const est = new ClockEstimator()
     for (const s of exchanges(8, 5e6)) est.addSample(s)

@@ -1,0 +1,102 @@
+/**
+ * Public types. Event maps are augmentable (as Fastify decorators are typed): declare the events
+ * your app sends and `on`/`emit` infer the data; any other name still works, with `any` data.
+ *
+ * ```ts
+ * declare module '@echostream/plugin-events' {
+ *   interface ServerEvents { tick: { n: number } }   // server → client
+ *   interface ClientEvents { chat: string }          // client → server
+ * }
+ * ```
+ */
+import type { Session } from '@echostream/kernel'
+
+/** Events the server sends to clients (`broadcast`, `to(room).emit`, `session.emit`): name → data. Augment it. */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface ServerEvents {}
+
+/** Events clients send to the server (the client's `events.emit`): name → data. Augment it. */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface ClientEvents {}
+
+/** A name from the map (suggested by editors) or any other string. */
+export type EventName<M> = (keyof M & string) | (string & {})
+
+/** The data type of `K` in map `M`; `any` for a name the map does not declare. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type EventData<M, K> = K extends keyof M ? M[K] : any
+
+/** Any event name, declared in either map or not. */
+export type AnyEventName = EventName<ServerEvents> | EventName<ClientEvents>
+
+/**
+ * What a handler of `K` receives: a server receives `ClientEvents`, a client `ServerEvents`. The
+ * kernel type does not know its role, so a name declared in both maps gets the union of both.
+ */
+export type ReceivedData<K> = K extends keyof ServerEvents
+  ? K extends keyof ClientEvents
+    ? ServerEvents[K] | ClientEvents[K]
+    : ServerEvents[K]
+  : EventData<ClientEvents, K>
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type EventsHandler<D = any> = (data: D, session: Session) => void | Promise<void>
+
+/** A user-facing subscription's own undo (STYLE rule 5). */
+export type Unsubscribe = () => void
+
+/** `data` may be left out when the event's type admits `undefined` (and for undeclared names). */
+export type DataArgs<D> = undefined extends D ? [data?: D] : [data: D]
+export type DataAndOptions<D, O> = undefined extends D ? [data?: D, options?: O] : [data: D, options?: O]
+
+export interface BroadcastOptions {
+  /** A session (or sessions) that must not receive it — typically the one whose event caused it. */
+  except?: Session | readonly Session[]
+}
+
+/** `events.to(room)`: sends to the members of one or more rooms. */
+export interface RoomEmitter {
+  /** Sends to every open session in the rooms, once each. Returns how many sessions it was written to. */
+  emit<K extends EventName<ServerEvents>>(name: K, ...args: DataAndOptions<EventData<ServerEvents, K>, BroadcastOptions>): number
+}
+
+/** `kernel.events`, on both sides; server-only methods throw `E_STATE` on a client. */
+export interface EventsApi {
+  /** Calls `handler(data, session)` for every `name` event from the peer. Returns its unsubscribe. */
+  on<K extends AnyEventName>(name: K, handler: EventsHandler<ReceivedData<K>>): Unsubscribe
+  /** As `on`, for the next `name` event only. */
+  once<K extends AnyEventName>(name: K, handler: EventsHandler<ReceivedData<K>>): Unsubscribe
+  /** Removes every registration of `handler` for `name`, or all of `name`'s handlers. Returns how many were removed. */
+  off<K extends AnyEventName>(name: K, handler?: EventsHandler<ReceivedData<K>>): number
+  /** Client: sends an event to the server. Throws `E_CLOSED` when not connected. Fire-and-forget. */
+  emit<K extends EventName<ClientEvents>>(name: K, ...args: DataArgs<EventData<ClientEvents, K>>): void
+  /** Server: sends to every open session (encoded once). Returns how many sessions it was written to. */
+  broadcast<K extends EventName<ServerEvents>>(name: K, ...args: DataAndOptions<EventData<ServerEvents, K>, BroadcastOptions>): number
+  /** Server: targets the members of a room, or of several rooms (a member of two gets it once). */
+  to(room: string | readonly string[]): RoomEmitter
+  /** Server: names of the rooms that have members. */
+  rooms(): string[]
+  /** Server: the open sessions in `room` (empty when the room does not exist). */
+  in(room: string): Session[]
+  /** Handlers registered for `name`, or in total. */
+  listenerCount(name?: string): number
+}
+
+declare module '@echostream/kernel' {
+  interface KernelApi {
+    events: EventsApi
+  }
+  interface Session {
+    /**
+     * Sends an event to this session's peer: on a server, to that one client; on a client, to the
+     * server (as `events.emit`). Throws `E_CLOSED` when the session is closed.
+     */
+    emit<K extends EventName<ServerEvents>>(name: K, ...args: DataArgs<EventData<ServerEvents, K>>): void
+    /** Server: adds this session to `room` (no-op if already a member, or if the session is closed). */
+    join(room: string): void
+    /** Server: removes this session from `room`; an empty room is deleted. */
+    leave(room: string): void
+    /** Server: the rooms this session is in. */
+    rooms(): string[]
+  }
+}
