@@ -1,0 +1,229 @@
+/**
+ * Clock sync as a plugin: the client probes the server NTP-style (t1…t4), feeds the samples to the
+ * estimator, and reads time through a slewing clock that never runs backwards. The server is the
+ * reference timebase: its `clock.now()` is its own monotonic clock.
+ */
+import { createRequire } from 'node:module'
+import { definePlugin, EchoError, ErrorCodes, type Session } from '@echostream/kernel'
+import { ClockEstimator } from './estimator.js'
+import { SlewingClock } from './slewing-clock.js'
+import { createLocalClock } from './local-clock.js'
+import { DEFAULT_PROBE_SCHEDULE, probeGapUs } from './probe-schedule.js'
+
+const { version } = createRequire(import.meta.url)('../package.json') as { version: string }
+const PLUGIN = 'clock-sync'
+
+export interface ClockReading {
+  /** Applied offset, server − local, µs (what `now()` adds to the local clock). */
+  offsetUs: number
+  /** The estimator's current target offset, µs (the applied one slews toward it). */
+  estimatedOffsetUs: number
+  /** Round-trip delay of the best recent probe, µs. */
+  rttUs: number
+  /** Estimated frequency error of the local clock against the server's, ppm (0 until trusted). */
+  skewPpm: number
+  /** Spread of recent offset samples, µs. */
+  jitterUs: number
+  /** Probe samples accepted so far on this connection. */
+  samples: number
+}
+
+export interface ClockApi {
+  /** µs in the server's timebase: synchronised on a client, the local monotonic clock on a server. Never decreases. */
+  now(): number
+  /** This side's own monotonic clock, µs (with `localOffsetMs` applied). */
+  localNow(): number
+  /** Maps a server-timebase time (e.g. a stream frame's wallTime) to this side's local clock. */
+  toLocal(serverUs: number): number
+  /** Maps a local time to the server's timebase. */
+  fromLocal(localUs: number): number
+  /** True once the first probe answered (always true on a server). */
+  readonly synced: boolean
+  reading(): ClockReading
+  /** Calls `listener` whenever a probe changes the estimate; returns its unsubscribe. */
+  onChange(listener: (reading: ClockReading) => void): () => void
+  /** Resolves once `samples` probes were accepted (default: the connect burst); rejects with E_TIMEOUT. */
+  whenSynced(options?: { samples?: number; timeoutMs?: number }): Promise<ClockReading>
+}
+
+declare module '@echostream/kernel' {
+  interface KernelApi {
+    clock: ClockApi
+  }
+}
+
+export interface ClockSyncOptions {
+  localOffsetMs: number
+  now?: () => number
+  burstCount: number
+  burstGapMs: [number, number]
+  intervalMs: [number, number]
+  maxSlewPpm: number
+  stepThresholdMs: number
+}
+
+export const schema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    localOffsetMs: { type: 'number', default: 0, description: "Shift this side's clock by a fixed amount (demos and tests of an offset peer)." },
+    now: { description: 'Code only: a function returning local time in µs, replacing the platform clock.' },
+    burstCount: { type: 'integer', minimum: 1, default: DEFAULT_PROBE_SCHEDULE.burstCount, description: 'Probes sent on connect.' },
+    burstGapMs: { type: 'array', items: { type: 'number', minimum: 1 }, minItems: 2, maxItems: 2, default: [100, 250], description: 'Random gap between burst probes, [min, max] ms.' },
+    intervalMs: { type: 'array', items: { type: 'number', minimum: 10 }, minItems: 2, maxItems: 2, default: [2000, 5000], description: 'Random gap between probes after the burst, [min, max] ms.' },
+    maxSlewPpm: { type: 'number', minimum: 0, default: 500, description: 'Fastest correction of the applied offset, ppm (500 = 0.5 ms per second).' },
+    stepThresholdMs: { type: 'number', minimum: 0, default: 128, description: 'Step instead of slewing when the error is larger than this.' },
+  },
+} as const
+
+export default definePlugin<ClockSyncOptions>({
+  name: PLUGIN,
+  version,
+  kernel: '^1',
+  provides: ['clock'],
+  requires: ['transport', 'codec'],
+  wire: 1,
+  schema,
+  setup(kernel, options) {
+    if (options.now !== undefined && typeof options.now !== 'function') {
+      throw new EchoError(ErrorCodes.E_CONFIG, `options['clock-sync'].now must be a function returning µs; remove it to use the platform clock.`)
+    }
+    const local = createLocalClock({ offsetMs: options.localOffsetMs, now: options.now })
+    const listeners = new Set<(reading: ClockReading) => void>()
+
+    if (kernel.role === 'server') {
+      // The server is the reference: stamp t2 on arrival and t3 just before the reply is written.
+      kernel.route('clock.ping', {
+        handler(frame, session) {
+          const t2 = local.now()
+          session.send({ kind: 'clock.pong', id: frame.id, payload: [frame.payload, t2, local.now()] })
+        },
+      })
+      const reading: ClockReading = { offsetUs: 0, estimatedOffsetUs: 0, rttUs: 0, skewPpm: 0, jitterUs: 0, samples: 0 }
+      kernel.expose('clock', {
+        now: local.now,
+        localNow: local.now,
+        toLocal: (us) => us,
+        fromLocal: (us) => us,
+        synced: true,
+        reading: () => ({ ...reading }),
+        onChange: () => () => {},
+        whenSynced: async () => ({ ...reading }),
+      })
+      return
+    }
+
+    const schedule = {
+      burstCount: options.burstCount,
+      burstGapUs: [options.burstGapMs[0]! * 1000, options.burstGapMs[1]! * 1000] as const,
+      steadyGapUs: [options.intervalMs[0]! * 1000, options.intervalMs[1]! * 1000] as const,
+    }
+    let estimator = new ClockEstimator()
+    let clock = newClock()
+    let session: Session | undefined
+    let timer: ReturnType<typeof setTimeout> | undefined
+    let probeIndex = 0
+    let nextId = 1
+
+    function newClock(): SlewingClock {
+      return new SlewingClock({
+        now: local.now,
+        maxSlewPpm: options.maxSlewPpm,
+        stepThresholdUs: options.stepThresholdMs * 1000,
+      })
+    }
+
+    function reading(): ClockReading {
+      const applied = clock.appliedOffsetUs
+      const target = estimator.sampleCount ? estimator.offsetUs(local.now()) : 0
+      return {
+        offsetUs: Number.isFinite(applied) ? applied : 0,
+        estimatedOffsetUs: target,
+        rttUs: estimator.sampleCount ? estimator.rttUs : 0,
+        skewPpm: estimator.sampleCount ? estimator.skewPpm : 0,
+        jitterUs: estimator.sampleCount ? estimator.jitterUs : 0,
+        samples: estimator.stats.accepted,
+      }
+    }
+
+    function probe(): void {
+      timer = undefined
+      if (!session || session.state !== 'open') return
+      session.send({ kind: 'clock.ping', id: nextId++, payload: local.now() })
+      probeIndex++
+      timer = setTimeout(probe, probeGapUs(probeIndex, Math.random, schedule) / 1000)
+      timer.unref?.()
+    }
+
+    kernel.route('clock.pong', {
+      handler(frame) {
+        const t4 = local.now()
+        const [t1, t2, t3] = Array.isArray(frame.payload) ? (frame.payload as number[]) : []
+        const verdict = estimator.addSample({ t1: Number(t1), t2: Number(t2), t3: Number(t3), t4 })
+        if (verdict === 'discarded' || verdict === 'outlier') return
+        clock.setTarget((at) => estimator.offsetUs(at))
+        const r = reading()
+        for (const listener of listeners) {
+          try {
+            listener(r)
+          } catch (error) {
+            kernel.logger.error(`clock-sync listener failed: ${(error as Error)?.message}`)
+          }
+        }
+      },
+    })
+
+    kernel.hooks.connect.tap(PLUGIN, (s) => {
+      // A new connection may be a different server: start the estimate afresh.
+      session = s
+      estimator = new ClockEstimator()
+      clock = newClock()
+      probeIndex = 0
+      clearTimeout(timer)
+      timer = setTimeout(probe, 0)
+      timer.unref?.()
+    })
+    kernel.hooks.disconnect.tap(PLUGIN, () => {
+      clearTimeout(timer)
+      timer = undefined
+      session = undefined
+    })
+
+    const api: ClockApi = {
+      now: () => clock.read(),
+      localNow: local.now,
+      toLocal: (serverUs) => serverUs - (clock.synced ? clock.appliedOffsetUs : 0),
+      fromLocal: (localUs) => localUs + (clock.synced ? clock.appliedOffsetUs : 0),
+      get synced() {
+        return clock.synced
+      },
+      reading,
+      onChange(listener) {
+        listeners.add(listener)
+        return () => listeners.delete(listener)
+      },
+      whenSynced({ samples = options.burstCount, timeoutMs = 10_000 } = {}) {
+        if (estimator.stats.accepted >= samples) return Promise.resolve(reading())
+        return new Promise((resolve, reject) => {
+          const deadline = setTimeout(() => {
+            off()
+            reject(new EchoError(ErrorCodes.E_TIMEOUT, `Clock sync got ${estimator.stats.accepted} of ${samples} probe answers within ${timeoutMs} ms: is the server loading @echostream/plugin-clock-sync?`))
+          }, timeoutMs)
+          const off = api.onChange((r) => {
+            if (r.samples < samples) return
+            clearTimeout(deadline)
+            off()
+            resolve(r)
+          })
+        })
+      },
+    }
+    kernel.expose('clock', api)
+    return () => {
+      clearTimeout(timer)
+      listeners.clear()
+    }
+  },
+})
+
+export * from './core.js'

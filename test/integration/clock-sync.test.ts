@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest'
+import { createServer, createClient } from '@echostream/kernel'
+import transportWs from '@echostream/plugin-transport-ws'
+import codecMsgpack from '@echostream/plugin-codec-msgpack'
+import clockSync from '@echostream/plugin-clock-sync'
+import { sleep, track } from '../helpers/fixtures.js'
+
+const fast = { burstGapMs: [20, 40], intervalMs: [50, 100] }
+
+async function syncedPair(clientOffsetMs: number) {
+  const server = track(await createServer({ plugins: [transportWs, codecMsgpack, clockSync] }))
+  await server.start()
+  const client = track(
+    await createClient({ url: server.url, plugins: [transportWs, codecMsgpack, [clockSync, { localOffsetMs: clientOffsetMs, ...fast }]] }),
+  )
+  await client.start()
+  await client.clock.whenSynced({ samples: 16, timeoutMs: 10_000 })
+  return { server, client }
+}
+
+/** |client's view of server time − server time|, read back to back in one process (both use this machine's clock). */
+function errorUs(client: { clock: { now(): number } }, server: { clock: { now(): number } }): number {
+  const a = server.clock.now()
+  const c = client.clock.now()
+  const b = server.clock.now()
+  return Math.abs(c - (a + b) / 2)
+}
+
+describe('clock sync over a real loopback WebSocket', () => {
+  for (const offsetMs of [10_000, -10_000]) {
+    it(`a client clock offset by ${offsetMs / 1000} s reads server time within 1 ms`, async () => {
+      const { server, client } = await syncedPair(offsetMs)
+      // The local clocks really are 10 s apart…
+      expect(Math.abs(client.clock.localNow() - server.clock.now() - offsetMs * 1000)).toBeLessThan(50_000)
+      // …and the synchronised clock removes it.
+      const errors: number[] = []
+      for (let i = 0; i < 20; i++) {
+        errors.push(errorUs(client, server))
+        await sleep(10)
+      }
+      errors.sort((x, y) => x - y)
+      expect(errors[errors.length >> 1]).toBeLessThan(1000)
+      const reading = client.clock.reading()
+      expect(reading.samples).toBeGreaterThanOrEqual(16)
+      expect(Math.abs(reading.offsetUs + offsetMs * 1000)).toBeLessThan(1000)
+      expect(reading.rttUs).toBeGreaterThan(0)
+    })
+  }
+
+  it('never runs backwards and maps frame times both ways', async () => {
+    const { client } = await syncedPair(3_000)
+    let last = -Infinity
+    for (let i = 0; i < 2000; i++) {
+      const t = client.clock.now()
+      expect(t).toBeGreaterThanOrEqual(last)
+      last = t
+    }
+    const local = client.clock.localNow()
+    expect(client.clock.toLocal(client.clock.fromLocal(local))).toBeCloseTo(local, 3)
+  })
+
+  it('a client with clock-sync is refused by a server without it (E_INCOMPATIBLE)', async () => {
+    const server = track(await createServer({ plugins: [transportWs, codecMsgpack] }))
+    await server.start()
+    const client = track(await createClient({ url: server.url, plugins: [transportWs, codecMsgpack, clockSync] }))
+    await expect(client.start()).rejects.toMatchObject({ code: 'E_INCOMPATIBLE' })
+  })
+})
