@@ -24,6 +24,8 @@ const factories = {
   init: () => new AsyncSeriesHook<[]>(),
   /** `kernel.start()`: transports listen (server) or connect (client). */
   start: () => new AsyncSeriesHook<[]>(),
+  /** Server: right after `start`, once the transport listens at `url` (advertise it here, e.g. over mDNS). */
+  listening: () => new SyncHook<[string]>(['url']),
   /** `kernel.drain(ms)`: new connections are refused; taps finish in-flight work before the deadline (epoch ms). Taps run in parallel. */
   drain: () => new AsyncParallelHook<[number]>(['deadline']),
   /** `kernel.stop()`: release connections. Runs in reverse plugin order; every tap runs even if one fails. */

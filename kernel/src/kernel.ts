@@ -199,10 +199,18 @@ export class Kernel implements SessionHost {
    * config file's folder). Its `init` (and `start`, when the kernel runs) taps run now.
    */
   async load(plugin: string | PluginDefinition, options?: unknown): Promise<void> {
-    await this.install([[await loadPlugin(plugin, this.baseDir), options]])
+    const definition = await loadPlugin(plugin, this.baseDir)
+    const before = new Set(this.#records)
+    try {
+      await this.install([[definition, options]])
+    } catch (error) {
+      // A plugin that failed half-way (setup, init or start threw) leaves nothing behind.
+      for (const record of this.#records.filter((r) => !before.has(r)).reverse()) await this.#remove(record).catch(() => {})
+      throw error
+    }
   }
 
-  /** Unloads a plugin: its disposers run, and none of its taps, routes or APIs remain. */
+  /** Unloads a plugin: its stop, destroy and dispose run, and none of its taps, routes or APIs remain. */
   async unload(name: string): Promise<void> {
     const record = this.#records.find((r) => r.def.name === name)
     if (!record) throw new EchoError(ErrorCodes.E_PLUGIN, `Cannot unload '${name}': no plugin of that name is loaded (loaded: ${this.#records.map((r) => r.def.name).join(', ')}).`)
@@ -214,8 +222,18 @@ export class Kernel implements SessionHost {
         throw new EchoError(ErrorCodes.E_PLUGIN, `Cannot unload '${name}': ${dependents.join(', ')} require its capability '${cap}'; unload them first.`)
       }
     }
+    await this.#remove(record)
+  }
+
+  /** Takes one plugin out: its own stop and destroy taps run (as `load` ran its init and start), then its disposers. */
+  async #remove(record: PluginRecord): Promise<void> {
+    for (const hook of ['stop', 'destroy'] as const) {
+      for (const tap of this.#taps.filter((t) => t.plugin === record.def.name && t.hook === hook).reverse()) {
+        await callTap(tap).catch((error) => this.logger.error(`plugin '${record.def.name}': ${hook} failed while unloading: ${(error as Error)?.message ?? error}`))
+      }
+    }
+    this.#records = this.#records.filter((r) => r !== record)
     await this.#disposeRecord(record)
-    this.#records = others
   }
 
   async #disposeRecord(record: PluginRecord): Promise<void> {
@@ -335,8 +353,10 @@ export class Kernel implements SessionHost {
         throw new EchoError(ErrorCodes.E_PLUGIN, `Cannot start: no ${transport ? 'codec' : 'transport'} is loaded. Add ${transport ? '@echostream/plugin-codec-msgpack' : '@echostream/plugin-transport-ws'} or a preset such as @echostream/preset-default.`)
       }
       await this.#hooks.start.promise()
-      if (this.role === 'server') this.url = await transport.listen((connection) => this.#accept(connection))
-      else await this.#connect(transport)
+      if (this.role === 'server') {
+        this.url = await transport.listen((connection) => this.#accept(connection))
+        this.#hooks.listening.call(this.url)
+      } else await this.#connect(transport)
       this.#state = 'started'
     } catch (error) {
       // A failed start still releases everything: stop/destroy run in reverse order.
@@ -532,11 +552,20 @@ export class Kernel implements SessionHost {
     }
     let frame: Frame | null = decoded.frame
     if (session.state === 'handshaking') {
-      if (this.role === 'server') void this.#onHello(session, frame)
-      else void this.#onWelcome(session, frame)
+      // A tap that throws in connect/welcome must refuse this peer, not reject into the void (and crash).
+      const handshake = this.role === 'server' ? this.#onHello(session, frame) : this.#onWelcome(session, frame)
+      handshake.catch((error) => this.#refuse(session, EchoError.from(error, ErrorCodes.E_INTERNAL), CloseCodes.internalError))
       return
     }
-    frame = this.#hooks.inbound.call(frame, session)
+    try {
+      frame = this.#hooks.inbound.call(frame, session)
+    } catch (error) {
+      // A plugin's inbound tap failed on this frame: tell the peer, keep the process and the session.
+      const { kind } = decoded.frame
+      this.logger.error(`inbound tap failed on a '${kind}' frame: ${(error as Error)?.message ?? error}`)
+      this.#protocolError(session, new EchoError(ErrorCodes.E_INTERNAL, `The ${this.role} failed to process a '${kind}' frame: ${(error as Error)?.message ?? error}`, { cause: error }), decoded.frame)
+      return
+    }
     if (!frame) return
     const route = this.#routes.get(frame.kind)
     if (route) {

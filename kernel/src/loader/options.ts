@@ -6,7 +6,8 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
 import { EchoError, ErrorCodes } from '../errors.js'
 import type { JsonSchema } from '../plugin.js'
 
-const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false })
+// `verbose` puts `data` and `parentSchema` on errors: messages quote the bad value and list the known options.
+const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, verbose: true })
 // Compile once per schema object and reuse (ajv's compile is the slow part).
 const compiled = new WeakMap<object, ValidateFunction>()
 
@@ -28,13 +29,13 @@ function describe(error: ErrorObject, root: string): string {
       return `unknown option '${path}.${extra}'${known.length ? ` (known: ${known.join(', ')})` : ''}: remove it or fix its spelling`
     }
     case 'type':
-      return `'${path}' must be ${(error.params as { type: string }).type}, got ${JSON.stringify(error.data)}`
+      return `'${path}' must be ${(error.params as { type: string }).type}, got ${JSON.stringify(error.data)}: give it a value of that type`
     case 'enum':
-      return `'${path}' must be one of ${(error.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}, got ${JSON.stringify(error.data)}`
+      return `'${path}' must be one of ${(error.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}, got ${JSON.stringify(error.data)}: use one of those`
     case 'required':
-      return `'${path}.${(error.params as { missingProperty: string }).missingProperty}' is required`
+      return `'${path}.${(error.params as { missingProperty: string }).missingProperty}' is required: add it`
     default:
-      return `'${path}' ${error.message ?? 'is invalid'}, got ${JSON.stringify(error.data)}`
+      return `'${path}' ${error.message ?? 'is invalid'}, got ${JSON.stringify(error.data)}: change the value`
   }
 }
 
