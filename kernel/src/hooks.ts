@@ -38,6 +38,15 @@ const factories = {
   connect: () => new AsyncSeriesHook<[Session]>(['session']),
   /** Server: builds the `welcome` payload for a session that `connect` accepted. */
   welcome: () => new SyncWaterfallHook<[WelcomePayload, Session]>(['welcome', 'session']),
+  /**
+   * The connection of an open session was lost. A tap returning `true` keeps the session
+   * `suspended` for a later resume (reconnect plugin) instead of ending it; `disconnect` then waits.
+   */
+  suspend: () => new SyncBailHook<[Session, CloseInfo], boolean | undefined | void>(['session', 'reason']),
+  /** Server: a `hello` asks to resume. Return the suspended session it proves to own, to re-attach it. */
+  resume: () => new SyncBailHook<[HelloPayload, Session], Session | undefined | void>(['hello', 'session']),
+  /** A suspended session is open again on a new connection (server: after `welcome`; client: on `welcome`). */
+  resumed: () => new SyncHook<[Session]>(['session']),
   /** A session that had connected is gone, with the close code and reason. */
   disconnect: () => new SyncHook<[Session, CloseInfo]>(['session', 'reason']),
   /** Every decoded frame from the peer, before dispatch. Return the frame (or a new one), or `null` to drop it. */

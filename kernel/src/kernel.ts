@@ -120,7 +120,7 @@ export class Kernel implements SessionHost {
   #sessions = new Map<string, SessionImpl>()
   #handshakeTimeoutMs: number
   #SessionClass: typeof SessionImpl = class extends SessionImpl {}
-  #welcomeWaiter: { resolve(): void; reject(error: EchoError): void } | undefined
+  #welcomeWaiter: { resolve(recovered?: boolean): void; reject(error: EchoError): void } | undefined
   #draining = false
 
   constructor(options: KernelOptions) {
@@ -149,9 +149,9 @@ export class Kernel implements SessionHost {
     return this.#records.map(({ def, options }) => ({ name: def.name, version: def.version, provides: def.provides ?? [], options }))
   }
 
-  /** Server: every open session. Client: its session when open. */
+  /** Server: every open (or suspended, awaiting a resume) session. Client: its session when open or suspended. */
   sessions(): Session[] {
-    if (this.role === 'client') return this.session?.state === 'open' ? [this.session] : []
+    if (this.role === 'client') return this.session?.state === 'open' || this.session?.state === 'suspended' ? [this.session] : []
     return [...this.#sessions.values()]
   }
 
@@ -440,7 +440,13 @@ export class Kernel implements SessionHost {
 
   sendFrame(session: SessionImpl, frame: Frame): void {
     const out = this.#hooks.outbound.call(frame, session)
-    if (out) session.connection.send(this.#encode(out))
+    // A suspended session's frames pass the outbound taps (reconnect records them) but are not written.
+    if (out && session.state !== 'suspended') session.connection.send(this.#encode(out))
+  }
+
+  /** Handshake frames bypass the pipeline: they are not application traffic and must go out as they are. */
+  #writeRaw(session: SessionImpl, frame: Frame): void {
+    session.connection.send(this.#encode(frame))
   }
 
   /**
@@ -451,7 +457,7 @@ export class Kernel implements SessionHost {
     let count = 0
     if (this.#hooks.outbound.taps.length > 0) {
       for (const session of sessions) {
-        if (session.state !== 'open') continue
+        if (session.state !== 'open' && session.state !== 'suspended') continue
         session.send(frame)
         count++
       }
@@ -480,12 +486,31 @@ export class Kernel implements SessionHost {
   closeSession(session: SessionImpl, code: number, reason: string): void {
     if (session.state === 'closed') return
     session.connection.close(code, closeReason(reason))
-    this.#finalize(session, { code, reason })
+    this.#finalize(session, { code, reason }, false)
   }
 
-  /** The session is gone: forget it and, if it had connected, run `disconnect`. */
-  #finalize(session: SessionImpl, info: CloseInfo): void {
-    const wasOpen = session.state === 'open'
+  /**
+   * The connection is gone. A lost (not deliberately closed) connection of an open session may be
+   * kept `suspended` by a `suspend` tap; otherwise the session ends and, if it had connected,
+   * `disconnect` runs.
+   */
+  #finalize(session: SessionImpl, info: CloseInfo, lost: boolean): void {
+    if (session.state === 'closed') return
+    if (lost && session.state === 'suspended') {
+      // A replacement connection failed during its handshake: stay suspended, the reconnect driver retries.
+      clearTimeout(session.handshakeTimer)
+      if (session.awaitingWelcome) {
+        session.awaitingWelcome = false
+        this.#welcomeWaiter?.reject(new EchoError(ErrorCodes.E_CLOSED, `The server closed the connection during the reconnect handshake (${info.code}${info.reason ? `: ${info.reason}` : ''}).`, { retryable: true }))
+      }
+      return
+    }
+    if (lost && session.state === 'open' && this.#state === 'started' && this.#hooks.suspend.call(session, info) === true) {
+      session.state = 'suspended'
+      session.closeInfo = info
+      return
+    }
+    const wasOpen = session.state === 'open' || session.state === 'suspended'
     session.state = 'closed'
     session.closeInfo = info
     clearTimeout(session.handshakeTimer)
@@ -503,9 +528,19 @@ export class Kernel implements SessionHost {
 
   #attach(connection: Connection): SessionImpl {
     const session = new this.#SessionClass(this, connection)
-    connection.onMessage = (bytes) => this.#receive(session, bytes)
-    connection.onClose = (code, reason) => this.#finalize(session, { code, reason })
+    this.#bind(session, connection)
     return session
+  }
+
+  /** Routes a connection's events to a session; events of a connection the session has replaced are ignored. */
+  #bind(session: SessionImpl, connection: Connection): void {
+    session.connection = connection
+    connection.onMessage = (bytes) => {
+      if (session.connection === connection) this.#receive(session, bytes)
+    }
+    connection.onClose = (code, reason) => {
+      if (session.connection === connection) this.#finalize(session, { code, reason }, true)
+    }
   }
 
   #accept(connection: Connection): void {
@@ -527,16 +562,52 @@ export class Kernel implements SessionHost {
     const session = this.#attach(connection)
     this.session = session
     const welcomed = new Promise<void>((resolve, reject) => {
-      this.#welcomeWaiter = { resolve, reject }
+      this.#welcomeWaiter = { resolve: () => resolve(), reject }
     })
     session.handshakeTimer = setTimeout(() => {
       this.#welcomeWaiter?.reject(new EchoError(ErrorCodes.E_TIMEOUT, `No answer to the handshake from ${this.url} within ${this.#handshakeTimeoutMs} ms.`, { retryable: true }))
       this.closeSession(session, CloseCodes.handshakeTimeout, 'handshake timeout')
     }, this.#handshakeTimeoutMs)
     const hello = this.#hooks.hello.call({ protocol: PROTOCOL_VERSION, codec: this.codec!.name, plugins: this.wirePlugins() })
-    this.sendFrame(session, { kind: KernelFrames.hello, payload: hello })
+    this.#writeRaw(session, { kind: KernelFrames.hello, payload: hello })
     try {
       await welcomed
+    } finally {
+      this.#welcomeWaiter = undefined
+    }
+  }
+
+  /**
+   * Client: opens a new connection for a `suspended` session and redoes the handshake (the `hello`
+   * taps add what a resume needs). Resolves `recovered: true` when the server re-attached the
+   * session; `false` when it started a new one (then `disconnect` ran for the old one and
+   * `connect` for the new, on the same Session object). Rejects (session still suspended) when the
+   * server cannot be reached or refuses; the caller retries.
+   */
+  async reconnect(): Promise<{ recovered: boolean }> {
+    const session = this.session as SessionImpl | undefined
+    if (this.role !== 'client' || !session || session.state !== 'suspended') {
+      throw new EchoError(ErrorCodes.E_STATE, `Cannot reconnect: the ${this.role}'s session is ${session?.state ?? 'missing'}, not suspended.`)
+    }
+    const connection = await this.transport!.connect(this.url!)
+    if (this.#state !== 'started' || session.state !== 'suspended') {
+      connection.close(CloseCodes.goingAway, 'client stopping')
+      throw new EchoError(ErrorCodes.E_CLOSED, 'The client stopped while reconnecting.')
+    }
+    this.#bind(session, connection)
+    session.awaitingWelcome = true
+    const welcomed = new Promise<boolean>((resolve, reject) => {
+      this.#welcomeWaiter = { resolve: resolve as (recovered?: boolean) => void, reject }
+    })
+    session.handshakeTimer = setTimeout(() => {
+      this.#welcomeWaiter?.reject(new EchoError(ErrorCodes.E_TIMEOUT, `No answer to the reconnect handshake from ${this.url} within ${this.#handshakeTimeoutMs} ms.`, { retryable: true }))
+      session.awaitingWelcome = false
+      connection.close(CloseCodes.handshakeTimeout, 'handshake timeout')
+    }, this.#handshakeTimeoutMs)
+    const hello = this.#hooks.hello.call({ protocol: PROTOCOL_VERSION, codec: this.codec!.name, plugins: this.wirePlugins() })
+    this.#writeRaw(session, { kind: KernelFrames.hello, payload: hello })
+    try {
+      return { recovered: await welcomed }
     } finally {
       this.#welcomeWaiter = undefined
     }
@@ -551,7 +622,7 @@ export class Kernel implements SessionHost {
       return
     }
     let frame: Frame | null = decoded.frame
-    if (session.state === 'handshaking') {
+    if (session.state === 'handshaking' || session.awaitingWelcome) {
       // A tap that throws in connect/welcome must refuse this peer, not reject into the void (and crash).
       const handshake = this.role === 'server' ? this.#onHello(session, frame) : this.#onWelcome(session, frame)
       handshake.catch((error) => this.#refuse(session, EchoError.from(error, ErrorCodes.E_INTERNAL), CloseCodes.internalError))
@@ -610,7 +681,7 @@ export class Kernel implements SessionHost {
     if (session.state === 'closed') return
     this.#hooks.protocolError.call(error, session)
     try {
-      this.sendFrame(session, { kind: KernelFrames.error, payload: error.toWire() })
+      this.#writeRaw(session, { kind: KernelFrames.error, payload: error.toWire() })
     } catch {
       // encoding an error frame can only fail if the codec is gone; the close still says why
     }
@@ -632,6 +703,8 @@ export class Kernel implements SessionHost {
     const problem = this.#incompatibility(hello)
     if (problem) return this.#refuse(session, new EchoError(ErrorCodes.E_INCOMPATIBLE, problem), CloseCodes.incompatible)
     clearTimeout(session.handshakeTimer)
+    const previous = this.#hooks.resume.call(hello, session) as SessionImpl | undefined
+    if (previous && previous !== session && previous.state === 'suspended') return this.#adopt(previous, session, hello)
     session.handshake = Object.freeze({ ...hello })
     session.id = newSessionId()
     try {
@@ -649,7 +722,18 @@ export class Kernel implements SessionHost {
     const welcome = this.#hooks.welcome.call({ sessionId: session.id, protocol: PROTOCOL_VERSION, plugins: this.wirePlugins() }, session)
     session.state = 'open'
     this.#sessions.set(session.id, session)
-    this.sendFrame(session, { kind: KernelFrames.welcome, payload: welcome })
+    this.#writeRaw(session, { kind: KernelFrames.welcome, payload: welcome })
+  }
+
+  /** Server: re-attaches a suspended session to the connection of a `hello` that proved to own it. */
+  #adopt(previous: SessionImpl, fresh: SessionImpl, hello: HelloPayload): void {
+    fresh.state = 'closed' // the placeholder is dropped; its connection now belongs to `previous`
+    previous.handshake = Object.freeze({ ...hello })
+    this.#bind(previous, fresh.connection)
+    previous.state = 'open'
+    const welcome = this.#hooks.welcome.call({ sessionId: previous.id, protocol: PROTOCOL_VERSION, plugins: this.wirePlugins() }, previous)
+    this.#writeRaw(previous, { kind: KernelFrames.welcome, payload: welcome })
+    this.#hooks.resumed.call(previous)
   }
 
   #incompatibility(hello: HelloPayload): string | undefined {
@@ -669,6 +753,7 @@ export class Kernel implements SessionHost {
   }
 
   async #onWelcome(session: SessionImpl, frame: Frame): Promise<void> {
+    if (session.awaitingWelcome) return this.#onReconnectWelcome(session, frame)
     const waiter = this.#welcomeWaiter
     if (frame.kind === KernelFrames.error) {
       const error = EchoError.fromWire(frame.payload)
@@ -690,6 +775,43 @@ export class Kernel implements SessionHost {
     try {
       await this.#hooks.connect.promise(session)
       waiter?.resolve()
+    } catch (error) {
+      waiter?.reject(EchoError.from(error, ErrorCodes.E_PLUGIN))
+      this.closeSession(session, CloseCodes.normal, 'client connect hook failed')
+    }
+  }
+
+  /** Client: the answer to a reconnect `hello` on a suspended session. */
+  async #onReconnectWelcome(session: SessionImpl, frame: Frame): Promise<void> {
+    const waiter = this.#welcomeWaiter
+    session.awaitingWelcome = false
+    clearTimeout(session.handshakeTimer)
+    const welcome = frame.payload as WelcomePayload | undefined
+    if (frame.kind !== KernelFrames.welcome || typeof welcome?.sessionId !== 'string') {
+      // Refused (or not a welcome): the session stays suspended; the caller decides whether to retry.
+      waiter?.reject(frame.kind === KernelFrames.error ? EchoError.fromWire(frame.payload) : new EchoError(ErrorCodes.E_PROTOCOL, `Expected 'welcome' from the server, got '${frame.kind}'.`))
+      session.connection.close(CloseCodes.normal, 'reconnect refused')
+      return
+    }
+    session.handshake = Object.freeze({ ...welcome })
+    if (welcome.sessionId === session.id) {
+      session.state = 'open'
+      this.#hooks.resumed.call(session)
+      waiter?.resolve(true)
+      return
+    }
+    // The server no longer has this session: the old one ends here and a new one begins on the same object.
+    const lost = session.closeInfo ?? { code: 1006, reason: 'connection lost' }
+    try {
+      this.#hooks.disconnect.call(session, { code: lost.code, reason: `session not recovered (${lost.reason})` })
+    } catch (error) {
+      this.logger.error(`disconnect hook failed: ${(error as Error)?.message}`)
+    }
+    session.id = welcome.sessionId
+    session.state = 'open'
+    try {
+      await this.#hooks.connect.promise(session)
+      waiter?.resolve(false)
     } catch (error) {
       waiter?.reject(EchoError.from(error, ErrorCodes.E_PLUGIN))
       this.closeSession(session, CloseCodes.normal, 'client connect hook failed')

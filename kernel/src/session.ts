@@ -26,7 +26,8 @@ export interface CloseInfo {
   reason: string
 }
 
-export type SessionState = 'handshaking' | 'open' | 'closed'
+/** `suspended`: the connection was lost but a plugin (reconnect) keeps the session for a resume; sends are recorded, not written. */
+export type SessionState = 'handshaking' | 'open' | 'suspended' | 'closed'
 
 /** What the kernel needs from its owner to run a session (kept small so tests can supply one). */
 export interface SessionHost {
@@ -66,10 +67,13 @@ export class SessionImpl implements Session {
   handshake: Readonly<Record<string, unknown>> = {}
   closeInfo: CloseInfo | undefined
   handshakeTimer: ReturnType<typeof setTimeout> | undefined
+  /** Client: a reconnect handshake is under way on a suspended session. */
+  awaitingWelcome = false
 
   constructor(
     readonly host: SessionHost,
-    readonly connection: Connection,
+    /** Replaced when a suspended session resumes on a new connection. */
+    public connection: Connection,
   ) {}
 
   get kernel(): EchoKernel {
