@@ -584,7 +584,7 @@ export class Kernel implements SessionHost {
    * `connect` for the new, on the same Session object). Rejects (session still suspended) when the
    * server cannot be reached or refuses; the caller retries.
    */
-  async reconnect(): Promise<{ recovered: boolean }> {
+  async reconnectSession(): Promise<{ recovered: boolean }> {
     const session = this.session as SessionImpl | undefined
     if (this.role !== 'client' || !session || session.state !== 'suspended') {
       throw new EchoError(ErrorCodes.E_STATE, `Cannot reconnect: the ${this.role}'s session is ${session?.state ?? 'missing'}, not suspended.`)

@@ -1,0 +1,89 @@
+/**
+ * Server side: every session gets a resume token in `welcome`; a lost session is kept suspended
+ * for the grace period (data, rooms, and frames sent meanwhile), and a `hello` carrying the token
+ * re-attaches it, after which each side replays what the other missed.
+ */
+import { randomBytes, timingSafeEqual } from 'node:crypto'
+import { CloseCodes, type HelloPayload, type PluginKernel, type Session } from '@echostream/kernel'
+import { createTracking, PLUGIN, type Tracked } from './counting.js'
+import type { ReconnectOptions } from './options.js'
+
+interface ServerTracked extends Tracked {
+  token: string
+  graceTimer: ReturnType<typeof setTimeout> | undefined
+  /** Set by `resume`: the client's received count, for the replay after `welcome`. */
+  peerReceived: number | undefined
+}
+
+export interface ResumeRequest {
+  sessionId: string
+  token: string
+  received: number
+}
+
+function sameToken(a: string, b: string): boolean {
+  const x = Buffer.from(a)
+  const y = Buffer.from(b)
+  return x.length === y.length && timingSafeEqual(x, y)
+}
+
+export function setupServer(kernel: PluginKernel, options: Readonly<ReconnectOptions>, emit: (event: string, data: unknown) => void) {
+  const states = new WeakMap<Session, ServerTracked>()
+  const tracking = createTracking(kernel, options, (s) => states.get(s))
+
+  kernel.hooks.connect.tap(PLUGIN, (session: Session) => {
+    const state: ServerTracked = { ...tracking.newTracked(), token: randomBytes(18).toString('base64url'), graceTimer: undefined, peerReceived: undefined }
+    states.set(session, state)
+    tracking.startAcks(session, state)
+  })
+
+  kernel.hooks.welcome.tap(PLUGIN, (welcome, session) => {
+    const state = states.get(session)
+    if (!state) return welcome
+    const resume = state.peerReceived === undefined ? { token: state.token, graceMs: options.graceMs } : { token: state.token, graceMs: options.graceMs, recovered: true, received: state.outbox.received }
+    return { ...welcome, resume }
+  })
+
+  kernel.hooks.suspend.tap(PLUGIN, (session: Session) => {
+    const state = states.get(session)
+    if (!state || options.graceMs === 0) return undefined
+    tracking.stopAcks(state)
+    state.graceTimer = setTimeout(() => session.close(`not resumed within ${options.graceMs} ms`, CloseCodes.goingAway), options.graceMs)
+    state.graceTimer.unref?.()
+    emit('suspended', { session })
+    return true
+  })
+
+  kernel.hooks.resume.tap(PLUGIN, (hello: HelloPayload) => {
+    const request = hello.resume as Partial<ResumeRequest> | undefined
+    if (!request || typeof request.sessionId !== 'string' || typeof request.token !== 'string' || !Number.isSafeInteger(request.received)) return undefined
+    const session = kernel.getSession(request.sessionId)
+    const state = session && states.get(session)
+    if (!session || !state || session.state !== 'suspended' || !sameToken(state.token, request.token)) return undefined
+    if (state.outbox.broken || !state.outbox.canReplayAfter(request.received!)) {
+      // Frames the client missed are gone: an exact resume is impossible, so the old session ends.
+      session.close('cannot replay what the client missed', CloseCodes.goingAway)
+      return undefined
+    }
+    state.peerReceived = request.received
+    return session
+  })
+
+  kernel.hooks.resumed.tap(PLUGIN, (session: Session) => {
+    const state = states.get(session)
+    if (!state) return
+    clearTimeout(state.graceTimer)
+    const replayed = tracking.replay(session, state, state.peerReceived ?? state.outbox.sent)
+    state.peerReceived = undefined
+    tracking.startAcks(session, state)
+    emit('resumed', { session, replayed })
+  })
+
+  kernel.hooks.disconnect.tap(PLUGIN, (session: Session) => {
+    const state = states.get(session)
+    if (!state) return
+    clearTimeout(state.graceTimer)
+    tracking.stopAcks(state)
+    states.delete(session)
+  })
+}
