@@ -133,7 +133,7 @@ export class Kernel implements SessionHost {
 
   /** This kernel, typed with every plugin's API (what sessions hand to handlers). */
   get api(): EchoKernel {
-    return this as EchoKernel
+    return this as unknown as EchoKernel
   }
 
   get hooks(): Hooks {
@@ -236,7 +236,11 @@ export class Kernel implements SessionHost {
     await this.#disposeRecord(record)
   }
 
-  async #disposeRecord(record: PluginRecord): Promise<void> {
+  /**
+   * Runs a plugin's disposers. Unloading also removes everything it registered; a stopped kernel
+   * keeps the APIs and session methods, so late calls get a coded error (E_CLOSED…) instead of a TypeError.
+   */
+  async #disposeRecord(record: PluginRecord, unloading = true): Promise<void> {
     const errors: unknown[] = []
     for (const dispose of [...record.disposers].reverse()) {
       try {
@@ -246,6 +250,10 @@ export class Kernel implements SessionHost {
       }
     }
     const name = record.def.name
+    if (!unloading) {
+      if (errors.length) throw new EchoError(ErrorCodes.E_PLUGIN, `Plugin '${name}' failed while disposing: ${errors.map((e) => (e as Error)?.message ?? e).join('; ')}`, { cause: errors[0] })
+      return
+    }
     const affected = new Set(this.#taps.filter((t) => t.plugin === name).map((t) => t.hook))
     this.#taps = this.#taps.filter((t) => t.plugin !== name)
     if (affected.size) this.#rebuildHooks(affected)
@@ -405,7 +413,7 @@ export class Kernel implements SessionHost {
     errors.push(...(await this.#runTapsReversed('destroy')))
     for (const record of [...this.#records].reverse()) {
       try {
-        await this.#disposeRecord(record)
+        await this.#disposeRecord(record, false)
       } catch (error) {
         errors.push(error)
       }
@@ -712,7 +720,10 @@ export class Kernel implements SessionHost {
     } catch (error) {
       const refusal = EchoError.from(error, ErrorCodes.E_PROTOCOL)
       const code = refusal.code === ErrorCodes.E_UNAUTHORIZED ? CloseCodes.unauthorized : refusal.code === ErrorCodes.E_INCOMPATIBLE ? CloseCodes.incompatible : CloseCodes.protocol
-      return this.#refuse(session, refusal, code)
+      this.#refuse(session, refusal, code)
+      // `connect` taps before the refusing one may hold state for this session: let them release it.
+      this.#hooks.disconnect.call(session, { code, reason: `refused: ${refusal.code}` })
+      return
     }
     if (session.state === 'closed') {
       // Gone while `connect` ran: let the plugins that accepted it clean up.
@@ -828,7 +839,7 @@ export async function createKernel(options: KernelOptions): Promise<EchoKernel> 
     await kernel.stop().catch(() => {})
     throw error
   }
-  return kernel as EchoKernel
+  return kernel as unknown as EchoKernel
 }
 
 export { isFrame }

@@ -59,6 +59,7 @@ export interface Session {
   whenWritable(): Promise<void>
 }
 
+/** Not declared `implements Session`: plugins augment `Session` with the methods they decorate it with. */
 export class SessionImpl implements Session {
   id = ''
   readonly createdAt = Date.now()
