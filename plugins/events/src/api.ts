@@ -2,7 +2,7 @@
  * The events API (`kernel.events`) and the session methods (`session.emit`, `join`, `leave`,
  * `rooms`). Sending to many sessions goes through `kernel.sendMany`, which encodes a frame once.
  */
-import type { PluginKernel, Session } from '@echostream/kernel'
+import { authorize, type PluginKernel, type Session } from '@echostream/kernel'
 import { eventsError, EventsErrorCodes } from './errors.js'
 import { checkEventName, emitFrame } from './frames.js'
 import type { Listeners, AnyEventHandler } from './listeners.js'
@@ -55,8 +55,9 @@ export function createEventsApi(kernel: PluginKernel, options: Readonly<EventsOp
         throw eventsError(EventsErrorCodes.E_STATE, `events.emit('${name}') on a server has no single peer: use events.broadcast(name, data) for everyone, events.to(room).emit(name, data) for a room, or session.emit(name, data) for one client.`)
       }
       const session = kernel.session
-      if (!session || session.state !== 'open') {
-        throw eventsError(EventsErrorCodes.E_CLOSED, `Cannot emit '${name}': the client is not connected (${session ? `session ${session.state}` : 'never started'}). Await client.start() first; events emitted while disconnected are not queued.`)
+      // 'suspended' (reconnect plugin): the frame is queued and sent, once, after the reconnect.
+      if (!session || (session.state !== 'open' && session.state !== 'suspended')) {
+        throw eventsError(EventsErrorCodes.E_CLOSED, `Cannot emit '${name}': the client is not connected (${session ? `session ${session.state}` : 'never started'}). Await client.start() first; to queue events while disconnected, load @echostream/plugin-reconnect.`)
       }
       session.send(emitFrame(name, data))
     },
@@ -109,7 +110,10 @@ export function createSessionMethods(kernel: PluginKernel, options: Readonly<Eve
       serverOnly(kernel, 'session.join', 'rooms live on the server.')
       checkRoomName(room, 'session.join')
       // A closed session would never be removed again (its disconnect has run): joining is a no-op.
-      if (this.state !== 'closed') rooms.join(this, room)
+      if (this.state === 'closed') return
+      const refusal = authorize(kernel.hooks, { kind: 'room', name: room }, this)
+      if (refusal) throw refusal
+      rooms.join(this, room)
     },
     leave(this: Session, room: unknown): void {
       serverOnly(kernel, 'session.leave', 'rooms live on the server.')

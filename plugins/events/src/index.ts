@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module'
-import { definePlugin, EchoError, ErrorCodes, Stage, type HandlerDefinition, type Session } from '@echostream/kernel'
+import { authorize, definePlugin, Stage, type HandlerDefinition, type Session } from '@echostream/kernel'
+import { eventsError, EventsErrorCodes } from './errors.js'
 import { createEventsApi, createSessionMethods } from './api.js'
 import { EventFrames, EVENTS_WIRE_VERSION, inboundEventName } from './frames.js'
 import { Listeners, type AnyEventHandler } from './listeners.js'
@@ -31,8 +32,16 @@ export default definePlugin<EventsOptions>({
 
     kernel.route(EventFrames.emit, {
       handler(frame, session) {
-        // A malformed frame throws E_PROTOCOL here; the kernel answers it with an error frame.
-        listeners.dispatch(inboundEventName(frame, options.maxNameLength), frame.payload, session)
+        // Anything thrown here (E_PROTOCOL for a malformed frame, the `authorize` hook's refusal)
+        // the kernel answers with an error frame; the session stays open.
+        const name = inboundEventName(frame, options.maxNameLength)
+        const refusal = authorize(kernel.hooks, { kind: 'event', name }, session)
+        if (refusal) throw refusal
+        listeners.dispatch(name, frame.payload, session)
+      },
+      onError(error) {
+        // The peer refused one of our events (malformed, unauthorised…): there is no caller to tell.
+        kernel.logger.warn(`events: the peer refused an event: ${error.code}: ${error.message}`)
       },
     })
 
@@ -43,7 +52,7 @@ export default definePlugin<EventsOptions>({
 
     kernel.registerHandlerKind('event', (definition: HandlerDefinition) => {
       if (typeof definition.handler !== 'function') {
-        throw new EchoError(ErrorCodes.E_CONFIG, `defineEvent('${definition.name}', handler): the handler must be a function.`)
+        throw eventsError(EventsErrorCodes.E_CONFIG, `defineEvent('${definition.name}', handler): the handler must be a function; fix the handler module that exports it.`)
       }
       api.on(definition.name, definition.handler as AnyEventHandler)
     })

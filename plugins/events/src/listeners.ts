@@ -9,7 +9,7 @@ import { describe, eventsError, EventsErrorCodes } from './errors.js'
 
 // The data of an untyped event is `any`, as the kernel's `EventHandler`: users annotate it.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type AnyEventHandler = (data: any, session: Session) => void | Promise<void>
+export type AnyEventHandler = (data: any, session: Session) => unknown
 
 interface Listener {
   readonly fn: AnyEventHandler

@@ -39,8 +39,12 @@ export type ReceivedData<K> = K extends keyof ServerEvents
     : ServerEvents[K]
   : EventData<ClientEvents, K>
 
+/**
+ * A handler: `(data, session)`, sync or async. Its return value is ignored (typed `void`, as Node's
+ * listeners, so `(d) => list.push(d)` compiles); a returned promise that rejects is logged.
+ */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type EventsHandler<D = any> = (data: D, session: Session) => void | Promise<void>
+export type EventsHandler<D = any> = (data: D, session: Session) => void
 
 /** A user-facing subscription's own undo (STYLE rule 5). */
 export type Unsubscribe = () => void
