@@ -10,11 +10,18 @@ import type { WsTransportOptions } from './options.js'
 import { readPem } from './pem.js'
 
 function describeConnectError(url: string, error: Error & { code?: string }): EchoError {
-  const tlsCodes = ['DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'CERT_HAS_EXPIRED', 'ERR_TLS_CERT_ALTNAME_INVALID', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY']
+  const tlsCodes = ['DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY']
+  if (error.code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+    return new EchoError(ErrorCodes.E_CLOSED, `TLS: the server certificate does not name the host of ${url} (${error.code}): connect with a host the certificate lists, or give the server a certificate for this host.`, { cause: error, data: { tls: error.code } })
+  }
+  if (error.code === 'CERT_HAS_EXPIRED') {
+    return new EchoError(ErrorCodes.E_CLOSED, `TLS: the server certificate of ${url} has expired (${error.code}): renew it on the server.`, { cause: error, data: { tls: error.code } })
+  }
   if (error.code && tlsCodes.includes(error.code)) {
     return new EchoError(ErrorCodes.E_CLOSED, `TLS: the server certificate of ${url} is not trusted (${error.code}): give its CA in options['transport-ws'].tls.ca.`, { cause: error, data: { tls: error.code } })
   }
-  return new EchoError(ErrorCodes.E_CLOSED, `Cannot connect to ${url}: ${error.code ?? error.message}. Is the server running and the URL right?`, { cause: error, retryable: true })
+  const plainToTls = url.startsWith('ws://') && (error.code === 'ECONNRESET' || /socket hang up|Unexpected server response: 400/.test(error.message))
+  return new EchoError(ErrorCodes.E_CLOSED, `Cannot connect to ${url}: ${error.code ?? error.message}. Is the server running and the URL right?${plainToTls ? ' If the server serves TLS, use a wss:// URL.' : ''}`, { cause: error, retryable: true })
 }
 
 export async function connectNode(url: string, options: Readonly<WsTransportOptions>, baseDir: string): Promise<Connection> {
