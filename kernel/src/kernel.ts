@@ -93,10 +93,20 @@ function newSessionId(): string {
   return randomBytes(12).toString('base64url')
 }
 
-/** WebSocket close reasons are limited to 123 bytes. */
+/**
+ * WebSocket close reasons are limited to 123 bytes (ws throws beyond, and the peer then sees 1006).
+ * Cut at a character boundary: a split UTF-8 sequence would decode to a longer U+FFFD.
+ */
 function closeReason(text: string): string {
-  const buf = Buffer.from(text)
-  return buf.length <= 123 ? text : buf.subarray(0, 120).toString() + '...'
+  if (Buffer.byteLength(text) <= 123) return text
+  let out = ''
+  let bytes = 0
+  for (const char of text) {
+    bytes += Buffer.byteLength(char)
+    if (bytes > 120) break
+    out += char
+  }
+  return out + '...'
 }
 
 export class Kernel implements SessionHost {
@@ -544,10 +554,22 @@ export class Kernel implements SessionHost {
   #bind(session: SessionImpl, connection: Connection): void {
     session.connection = connection
     connection.onMessage = (bytes) => {
-      if (session.connection === connection) this.#receive(session, bytes)
+      if (session.connection !== connection) return
+      // Last line of defence: a plugin bug triggered by a peer's frame must not throw into the
+      // transport's event handler, where it would crash the process.
+      try {
+        this.#receive(session, bytes)
+      } catch (error) {
+        this.logger.error(`handling a frame from ${session.peer} failed: ${(error as Error)?.message ?? error}`)
+      }
     }
     connection.onClose = (code, reason) => {
-      if (session.connection === connection) this.#finalize(session, { code, reason }, true)
+      if (session.connection !== connection) return
+      try {
+        this.#finalize(session, { code, reason }, true)
+      } catch (error) {
+        this.logger.error(`closing the session of ${session.peer} failed: ${(error as Error)?.message ?? error}`)
+      }
     }
   }
 
@@ -713,7 +735,8 @@ export class Kernel implements SessionHost {
     clearTimeout(session.handshakeTimer)
     const previous = this.#hooks.resume.call(hello, session) as SessionImpl | undefined
     if (previous && previous !== session && previous.state === 'suspended') return this.#adopt(previous, session, hello)
-    session.handshake = Object.freeze({ ...hello })
+    // Frozen after `connect`: until then a tap may remove what must not linger (auth strips credentials).
+    session.handshake = { ...hello }
     session.id = newSessionId()
     try {
       await this.#hooks.connect.promise(session)
@@ -730,6 +753,7 @@ export class Kernel implements SessionHost {
       this.#hooks.disconnect.call(session, session.closeInfo ?? { code: CloseCodes.goingAway, reason: 'closed during handshake' })
       return
     }
+    Object.freeze(session.handshake)
     const welcome = this.#hooks.welcome.call({ sessionId: session.id, protocol: PROTOCOL_VERSION, plugins: this.wirePlugins() }, session)
     session.state = 'open'
     this.#sessions.set(session.id, session)
@@ -739,7 +763,9 @@ export class Kernel implements SessionHost {
   /** Server: re-attaches a suspended session to the connection of a `hello` that proved to own it. */
   #adopt(previous: SessionImpl, fresh: SessionImpl, hello: HelloPayload): void {
     fresh.state = 'closed' // the placeholder is dropped; its connection now belongs to `previous`
-    previous.handshake = Object.freeze({ ...hello })
+    // Credentials are not kept: the resume token already proved who this is.
+    const { auth: _credentials, ...kept } = hello
+    previous.handshake = Object.freeze(kept)
     this.#bind(previous, fresh.connection)
     previous.state = 'open'
     const welcome = this.#hooks.welcome.call({ sessionId: previous.id, protocol: PROTOCOL_VERSION, plugins: this.wirePlugins() }, previous)
