@@ -655,7 +655,12 @@ export class Kernel implements SessionHost {
     if (session.state === 'handshaking' || session.awaitingWelcome) {
       // A tap that throws in connect/welcome must refuse this peer, not reject into the void (and crash).
       const handshake = this.role === 'server' ? this.#onHello(session, frame) : this.#onWelcome(session, frame)
-      handshake.catch((error) => this.#refuse(session, EchoError.from(error, ErrorCodes.E_INTERNAL), CloseCodes.internalError))
+      handshake.catch((error) => {
+        const connected = this.role === 'server' && session.id !== '' && session.state !== 'closed'
+        this.#refuse(session, EchoError.from(error, ErrorCodes.E_INTERNAL), CloseCodes.internalError)
+        // `connect` taps ran for this session (a `welcome` tap failed): let them release what they hold.
+        if (connected) this.#hooks.disconnect.call(session, { code: CloseCodes.internalError, reason: 'refused: handshake failed' })
+      })
       return
     }
     try {

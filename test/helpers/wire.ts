@@ -40,10 +40,13 @@ export interface Probe {
 }
 
 /**
- * A plugin that answers `probe.ping` with `probe.pong` (same id and payload) and records
- * connects, disconnects and protocol errors. Make one per kernel.
+ * A plugin that answers `<name>.ping` with `<name>.pong` (same id and payload) and records
+ * connects, disconnects and protocol errors. Make one per kernel; `name` defaults to `probe`.
  */
 export function createProbe(options: { name?: string; wire?: number | null } = {}): Probe {
+  const name = options.name ?? 'probe'
+  const PING = `${name}.ping`
+  const PONG = `${name}.pong`
   let nextId = 1
   const waiting = new Map<number, (frame: Frame) => void>()
   const probe: Probe = {
@@ -52,32 +55,32 @@ export function createProbe(options: { name?: string; wire?: number | null } = {
     disconnects: [],
     protocolErrors: [],
     plugin: definePlugin({
-      name: options.name ?? 'probe',
+      name,
       version: '1.0.0',
       kernel: '^1',
       requires: ['transport', 'codec'],
       ...(options.wire === null ? {} : { wire: options.wire ?? 1 }),
       setup(kernel) {
-        kernel.route('probe.ping', {
+        kernel.route(PING, {
           handler(frame, session) {
             probe.pings.push(frame)
-            session.send({ kind: 'probe.pong', id: frame.id, payload: frame.payload })
+            session.send({ kind: PONG, id: frame.id, payload: frame.payload })
           },
         })
-        kernel.route('probe.pong', {
+        kernel.route(PONG, {
           handler(frame) {
             if (frame.id === undefined) return
             waiting.get(frame.id)?.(frame)
             waiting.delete(frame.id)
           },
         })
-        kernel.hooks.connect.tapPromise('probe', async (session) => {
+        kernel.hooks.connect.tapPromise(name, async (session) => {
           probe.connects.push(session.id)
         })
-        kernel.hooks.disconnect.tap('probe', (session, info) => {
+        kernel.hooks.disconnect.tap(name, (session, info) => {
           probe.disconnects.push({ id: session.id, info })
         })
-        kernel.hooks.protocolError.tap('probe', (error) => {
+        kernel.hooks.protocolError.tap(name, (error) => {
           probe.protocolErrors.push(error)
         })
       },
@@ -87,13 +90,13 @@ export function createProbe(options: { name?: string; wire?: number | null } = {
       return new Promise<Frame>((resolvePong, reject) => {
         const timer = setTimeout(() => {
           waiting.delete(id)
-          reject(new Error(`no probe.pong for id ${id} within ${timeoutMs} ms`))
+          reject(new Error(`no ${PONG} for id ${id} within ${timeoutMs} ms`))
         }, timeoutMs)
         waiting.set(id, (frame) => {
           clearTimeout(timer)
           resolvePong(frame)
         })
-        session.send({ kind: 'probe.ping', id, payload })
+        session.send({ kind: PING, id, payload })
       })
     },
   }

@@ -5,9 +5,9 @@
  */
 import { describe, expect, it } from 'vitest'
 import { pack } from 'msgpackr'
-import { CloseCodes, type EchoKernel } from '@echostream/kernel'
+import { CloseCodes, definePlugin, type EchoKernel } from '@echostream/kernel'
 import { until } from '../helpers/fixtures.js'
-import { rawClient, startClient, startServer, type Probe, type RawClient, type WireFrame } from '../helpers/wire.js'
+import { HELLO, rawClient, startClient, startServer, type Probe, type RawClient, type WireFrame } from '../helpers/wire.js'
 
 const MAX_PAYLOAD = 4096
 
@@ -22,6 +22,8 @@ interface BadInput {
   name: string
   /** Whether the raw client completes the handshake before misbehaving. */
   handshake: boolean
+  /** Whether the server must close the session (then the test waits for the close). */
+  closes: boolean
   send(raw: RawClient): void
   check(outcome: Outcome, raw: RawClient): void
 }
@@ -29,6 +31,7 @@ interface BadInput {
 const cases: BadInput[] = [
   {
     name: 'bytes that are not MessagePack (0xc1), before the handshake',
+    closes: true,
     handshake: false,
     send: (raw) => raw.send(Buffer.from([0xc1])),
     check({ error, close }) {
@@ -39,6 +42,7 @@ const cases: BadInput[] = [
   },
   {
     name: 'bytes that are not MessagePack (0xc1 inside a frame), after the handshake',
+    closes: false,
     handshake: true,
     // ['probe.ping', 1, nil, <0xc1>]: a valid frame shape around a byte MessagePack never uses
     send: (raw) => raw.send(Buffer.from('94aa70726f62652e70696e6701c0c1', 'hex')),
@@ -49,6 +53,7 @@ const cases: BadInput[] = [
   },
   {
     name: 'truncated MessagePack, after the handshake',
+    closes: false,
     handshake: true,
     send: (raw) => raw.send(Buffer.from('94aa70726f6265', 'hex')),
     check({ error, close }) {
@@ -58,6 +63,7 @@ const cases: BadInput[] = [
   },
   {
     name: 'a MessagePack value that is not a frame (a map), after the handshake',
+    closes: false,
     handshake: true,
     send: (raw) => raw.send(pack({ kind: 'probe.ping' })),
     check({ error, close }) {
@@ -67,6 +73,7 @@ const cases: BadInput[] = [
   },
   {
     name: 'a frame whose id is not an integer, after the handshake',
+    closes: false,
     handshake: true,
     send: (raw) => raw.send(['probe.ping', 'one', null, 1]),
     check({ error, close }) {
@@ -76,6 +83,7 @@ const cases: BadInput[] = [
   },
   {
     name: 'a MessagePack value that is not a frame, before the handshake',
+    closes: true,
     handshake: false,
     send: (raw) => raw.send(pack(42)),
     check({ error, close }) {
@@ -85,6 +93,7 @@ const cases: BadInput[] = [
   },
   {
     name: 'an unknown frame kind, after the handshake',
+    closes: false,
     handshake: true,
     send: (raw) => raw.send(['nope.what', 7, null, { x: 1 }]),
     check({ error, close }) {
@@ -95,6 +104,7 @@ const cases: BadInput[] = [
   },
   {
     name: 'a message over maxPayload, after the handshake',
+    closes: true,
     handshake: true,
     send: (raw) => raw.send(pack(['probe.ping', 1, null, Buffer.alloc(MAX_PAYLOAD * 2)])),
     check({ close }) {
@@ -103,6 +113,7 @@ const cases: BadInput[] = [
   },
   {
     name: 'a message over maxPayload, before the handshake',
+    closes: true,
     handshake: false,
     send: (raw) => raw.send(Buffer.alloc(MAX_PAYLOAD + 1)),
     check({ close }) {
@@ -111,6 +122,7 @@ const cases: BadInput[] = [
   },
   {
     name: 'a frame before the handshake',
+    closes: true,
     handshake: false,
     send: (raw) => raw.send(['probe.ping', 1, null, 'hi']),
     check({ error, close }) {
@@ -119,7 +131,22 @@ const cases: BadInput[] = [
     },
   },
   {
+    name: "a frame pipelined right after 'hello', before 'welcome' arrived",
+    closes: true,
+    handshake: false,
+    send(raw) {
+      raw.send(['hello', null, null, { protocol: 1, codec: 'msgpack', plugins: {} }])
+      raw.send(['probe.ping', 1, null, 'too early'])
+    },
+    check({ error, close }, raw) {
+      expect(raw.messages.some((m) => Array.isArray(m) && m[0] === 'probe.pong')).toBe(false)
+      expect(error?.[3]).toMatchObject({ code: 'E_PROTOCOL', message: expect.stringMatching(/before 'welcome'/) })
+      expect(close?.code).toBe(CloseCodes.protocol)
+    },
+  },
+  {
     name: "a malformed 'hello'",
+    closes: true,
     handshake: false,
     send: (raw) => raw.send(['hello', null, null, { protocol: '1' }]),
     check({ error, close }) {
@@ -129,6 +156,7 @@ const cases: BadInput[] = [
   },
   {
     name: "a second 'hello' after the handshake",
+    closes: false,
     handshake: true,
     send: (raw) => raw.send(['hello', null, null, { protocol: 1, codec: 'msgpack', plugins: {} }]),
     check({ error, close }) {
@@ -149,10 +177,10 @@ async function misbehave(server: EchoKernel, serverProbe: Probe, input: BadInput
   const errorsBefore = serverProbe.protocolErrors.length
   input.send(raw)
   // Either an error frame or a close must come; the server's protocolError hook sees the error.
-  await until(() => raw.messages.length > from || raw.closeInfo !== undefined, 5000, 'an error frame or a close')
-  if (raw.messages.length > from && !raw.closeInfo) {
-    // an error frame may be followed by a close: give the close a moment to arrive when one is due
-    await Promise.race([raw.closed, new Promise((r) => setTimeout(r, 100))])
+  if (input.closes) await until(() => raw.closeInfo !== undefined, 5000, 'the server to close the session')
+  else {
+    await until(() => raw.messages.length > from || raw.closeInfo !== undefined, 5000, 'an error frame')
+    await new Promise((r) => setTimeout(r, 50)) // a close that should not come would show here
   }
   const error = raw.messages.slice(from).find((m): m is WireFrame => Array.isArray(m) && m[0] === 'error')
   if (error) await until(() => serverProbe.protocolErrors.length > errorsBefore, 2000, 'the protocolError hook')
@@ -227,5 +255,63 @@ describe('bad input from the network', () => {
     const error = raw.messages.find((m): m is WireFrame => Array.isArray(m) && m[0] === 'error')
     expect(error?.[3]).toMatchObject({ code: 'E_PROTOCOL' })
     await stillWorks(server, client, clientProbe, client.session!.id, 3)
+  })
+
+  it('a frame that makes a server plugin tap throw gets E_INTERNAL for that frame; process and sessions live on', async () => {
+    // A buggy plugin: its taps throw on input the peer controls.
+    const fragile = definePlugin({
+      name: 'fragile',
+      version: '1.0.0',
+      kernel: '^1',
+      setup(kernel) {
+        kernel.hooks.inbound.tap('fragile', (frame) => {
+          if (frame?.payload === 'boom') throw new Error('fragile cannot parse boom')
+          return frame
+        })
+        kernel.hooks.welcome.tap('fragile', (welcome, session) => {
+          if (session.handshake.boom) throw new Error('fragile cannot welcome boom')
+          return welcome
+        })
+      },
+    })
+    const fragileRoute = definePlugin({
+      name: 'fragile-route',
+      version: '1.0.0',
+      kernel: '^1',
+      setup(kernel) {
+        kernel.route('fragile.cmd', {
+          handler() {},
+          onError() {
+            throw new Error('fragile cannot handle the error frame')
+          },
+        })
+      },
+    })
+    const { server, probe: serverProbe } = await startServer({ plugins: [fragile, fragileRoute] })
+    const { client, probe: clientProbe } = await startClient(server.url!)
+    const sessionId = client.session!.id
+
+    const raw = await rawClient(server.url!)
+    await raw.hello()
+    const from = raw.messages.length
+    raw.send(['probe.ping', 5, null, 'boom'])
+    const error = await raw.frame('error', from)
+    expect(error[1]).toBe(5)
+    expect(error[3]).toMatchObject({ code: 'E_INTERNAL', re: 'probe.ping', message: expect.stringContaining('fragile cannot parse boom') })
+    // An error frame from the peer whose handler throws: logged, nothing else happens.
+    raw.send(['error', 9, null, { code: 'E_X', message: 'x', re: 'fragile.cmd' }])
+    raw.send(['probe.ping', 6, null, 'fine'])
+    expect((await raw.frame('probe.pong', from))[3]).toBe('fine')
+
+    // A throwing handshake tap refuses that peer (1011) instead of crashing the server.
+    const refused = await rawClient(server.url!)
+    const answer = await refused.hello({ ...HELLO, boom: true })
+    expect(answer[0]).toBe('error')
+    expect(answer[3]).toMatchObject({ code: 'E_INTERNAL', message: expect.stringContaining('fragile cannot welcome boom') })
+    expect((await refused.closed).code).toBe(CloseCodes.internalError)
+
+    await stillWorks(server, client, clientProbe, sessionId, 4)
+    expect(server.sessions()).toHaveLength(2)
+    expect(serverProbe.disconnects.map((d) => d.id)).not.toContain(sessionId)
   })
 })

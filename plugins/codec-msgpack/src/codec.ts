@@ -30,6 +30,35 @@ function containsC1(value: unknown): boolean {
   return false
 }
 
+/**
+ * msgpackr (without `moreTypes`) writes a typed array other than Uint8Array as a bin of its
+ * byteLength filled element by element: values are truncated to bytes and the rest of the bin is
+ * whatever its shared output buffer held before. A DataView comes out empty. So every binary view
+ * is re-viewed as a Uint8Array over the same bytes; a container is copied only when something in it changed.
+ */
+function binaryAsBytes(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value
+  if (ArrayBuffer.isView(value)) return value instanceof Uint8Array ? value : new Uint8Array(value.buffer, value.byteOffset, value.byteLength)
+  if (Array.isArray(value)) {
+    let copy: unknown[] | undefined
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i]
+      const bytes = binaryAsBytes(item)
+      if (bytes !== item) (copy ??= value.slice())[i] = bytes
+    }
+    return copy ?? value
+  }
+  const proto = Object.getPrototypeOf(value)
+  if (proto !== Object.prototype && proto !== null) return value
+  let copy: Record<string, unknown> | undefined
+  for (const key in value) {
+    const item = (value as Record<string, unknown>)[key]
+    const bytes = binaryAsBytes(item)
+    if (bytes !== item) (copy ??= { ...(value as Record<string, unknown>) })[key] = bytes
+  }
+  return copy ?? value
+}
+
 /** Checks a decoded value's shape; untrusted input, so every field is checked. */
 function toFrame(value: unknown): DecodeResult {
   if (!Array.isArray(value)) return notAFrame(`got ${value === null ? 'nil' : typeof value}, not an array`)
@@ -69,8 +98,8 @@ export function createMsgpackCodec(options: MsgpackCodecOptions = {}): Codec {
     encode(frame: Frame): Uint8Array {
       parts.length = 0
       parts.push(frame.kind, frame.id ?? null, frame.name ?? null)
-      if (frame.meta !== undefined) parts.push(frame.payload ?? null, frame.meta)
-      else if (frame.payload !== undefined) parts.push(frame.payload)
+      if (frame.meta !== undefined) parts.push(binaryAsBytes(frame.payload) ?? null, binaryAsBytes(frame.meta))
+      else if (frame.payload !== undefined) parts.push(binaryAsBytes(frame.payload))
       else while (parts.length > 1 && parts[parts.length - 1] === null) parts.pop()
       return packr.pack(parts)
     },

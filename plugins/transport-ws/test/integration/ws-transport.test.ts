@@ -1,0 +1,235 @@
+/**
+ * The ws transport on its own (no kernel): real sockets on 127.0.0.1 port 0. Listening and the
+ * bound URL, binary both ways, close codes, maxPayload, backpressure through bufferedAmount, TLS.
+ */
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { request } from 'node:http'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { WebSocket } from 'ws'
+import { CloseCodes, EchoError, type Connection } from '@echostream/kernel'
+import { WsServer } from '../../src/server.js'
+import { connectNode } from '../../src/client.js'
+import { schema, type WsTransportOptions } from '../../src/options.js'
+
+const cleanups: Array<() => unknown> = []
+afterEach(async () => {
+  for (const fn of cleanups.splice(0).reverse()) await fn()
+})
+
+/** The schema's defaults, with overrides (what the kernel hands the plugin after validation). */
+function options(overrides: Partial<WsTransportOptions> = {}): WsTransportOptions {
+  const defaults = Object.fromEntries(Object.entries(schema.properties).filter(([, p]) => 'default' in p).map(([k, p]) => [k, (p as { default: unknown }).default]))
+  return { ...defaults, ...overrides } as WsTransportOptions
+}
+
+async function listen(overrides: Partial<WsTransportOptions> = {}, baseDir = process.cwd()) {
+  const server = new WsServer(options(overrides), baseDir)
+  const accepted: Connection[] = []
+  const url = await server.listen((connection) => void accepted.push(connection))
+  cleanups.push(() => server.close())
+  return { server, url, accepted }
+}
+
+async function connect(url: string, overrides: Partial<WsTransportOptions> = {}): Promise<Connection> {
+  const connection = await connectNode(url, options(overrides), process.cwd())
+  cleanups.push(() => connection.close(CloseCodes.normal, 'test over'))
+  return connection
+}
+
+function until(predicate: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  return new Promise((resolve, reject) => {
+    const poll = () => (predicate() ? resolve() : Date.now() > deadline ? reject(new Error('timed out')) : setTimeout(poll, 5))
+    poll()
+  })
+}
+
+function collect(connection: Connection) {
+  const messages: Uint8Array[] = []
+  const closes: Array<{ code: number; reason: string }> = []
+  connection.onMessage = (bytes) => void messages.push(bytes)
+  connection.onClose = (code, reason) => void closes.push({ code, reason })
+  return { messages, closes }
+}
+
+describe('transport-ws server and Node client', () => {
+  it('listens on port 0 and reports the bound URL, with the path when not /', async () => {
+    const { url } = await listen()
+    expect(url).toMatch(/^ws:\/\/127\.0\.0\.1:(\d+)$/)
+    expect(Number(new URL(url).port)).toBeGreaterThan(0)
+    const { url: withPath, accepted } = await listen({ path: '/echo' })
+    expect(withPath).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/echo$/)
+    await connect(withPath)
+    await until(() => accepted.length === 1)
+  })
+
+  it('answers plain HTTP with 426 Upgrade Required', async () => {
+    const { url } = await listen()
+    const status = await new Promise<number | undefined>((resolve, reject) => {
+      request(url.replace('ws:', 'http:'), (res) => {
+        res.resume()
+        resolve(res.statusCode)
+      })
+        .on('error', reject)
+        .end()
+    })
+    expect(status).toBe(426)
+  })
+
+  it('refuses to listen on a port in use with E_CONFIG saying so', async () => {
+    const { url } = await listen()
+    const error = await new WsServer(options({ port: Number(new URL(url).port) }), process.cwd()).listen(() => {}).catch((e: unknown) => e)
+    expect(EchoError.is(error)).toBe(true)
+    expect(error).toMatchObject({ code: 'E_CONFIG' })
+    expect((error as Error).message).toMatch(/port is in use/)
+  })
+
+  it('moves binary both ways, bytes intact, with peer addresses', async () => {
+    const { url, accepted } = await listen()
+    const client = await connect(url)
+    await until(() => accepted.length === 1)
+    const server = accepted[0]!
+    const atServer = collect(server)
+    const atClient = collect(client)
+    expect(server.peer).toMatch(/^127\.0\.0\.1:\d+$/)
+    expect(client.peer).toBe(new URL(url).host)
+
+    const big = new Uint8Array(300_000).map((_, i) => (i * 7) % 256)
+    client.send(new Uint8Array([1, 2, 3]))
+    client.send(big) // several sends in one turn are coalesced into one write; each stays one message
+    client.send(new Uint8Array([]))
+    await until(() => atServer.messages.length === 3)
+    expect([...atServer.messages[0]!]).toEqual([1, 2, 3])
+    expect(Buffer.from(atServer.messages[1]!).equals(Buffer.from(big))).toBe(true)
+    expect(atServer.messages[2]!.byteLength).toBe(0)
+
+    server.send(new Uint8Array([255, 0]))
+    await until(() => atClient.messages.length === 1)
+    expect(atClient.messages[0]).toBeInstanceOf(Uint8Array)
+    expect([...atClient.messages[0]!]).toEqual([255, 0])
+  })
+
+  it('close(code, reason) reaches both sides with that code and reason', async () => {
+    const { url, accepted } = await listen()
+    const client = await connect(url)
+    await until(() => accepted.length === 1)
+    const atServer = collect(accepted[0]!)
+    const atClient = collect(client)
+    accepted[0]!.close(4321, 'bye now')
+    await until(() => atServer.closes.length === 1 && atClient.closes.length === 1)
+    expect(atServer.closes[0]).toEqual({ code: 4321, reason: 'bye now' })
+    expect(atClient.closes[0]).toEqual({ code: 4321, reason: 'bye now' })
+    // Sending after close is a no-op, not a throw.
+    expect(() => client.send(new Uint8Array([1]))).not.toThrow()
+  })
+
+  it('server.close() closes every connection with 1001 and frees the port', async () => {
+    const { server, url, accepted } = await listen()
+    const clients = [await connect(url), await connect(url)]
+    await until(() => accepted.length === 2)
+    const seen = clients.map(collect)
+    await server.close()
+    await until(() => seen.every((s) => s.closes.length === 1))
+    for (const s of seen) expect(s.closes[0]).toEqual({ code: CloseCodes.goingAway, reason: 'server stopping' })
+    const error = await connectNode(url, options(), process.cwd()).catch((e: unknown) => e)
+    expect(error).toMatchObject({ code: 'E_CLOSED', retryable: true })
+  })
+
+  it('a message over maxPayload closes that connection with 1009 and a reason', async () => {
+    const { url, accepted } = await listen({ maxPayload: 1000 })
+    const client = await connect(url)
+    const other = await connect(url)
+    await until(() => accepted.length === 2)
+    const atServer = collect(accepted[0]!)
+    const atClient = collect(client)
+    const atOtherServer = collect(accepted[1]!)
+    client.send(new Uint8Array(1001))
+    await until(() => atServer.closes.length === 1 && atClient.closes.length === 1)
+    expect(atServer.messages).toEqual([])
+    expect(atServer.closes[0]!.code).toBe(CloseCodes.tooLarge)
+    expect(atServer.closes[0]!.reason).toMatch(/maxPayload/)
+    expect(atClient.closes[0]!.code).toBe(CloseCodes.tooLarge)
+    // A message of exactly maxPayload passes on the other connection.
+    other.send(new Uint8Array(1000))
+    await until(() => atOtherServer.messages.length === 1)
+    expect(atOtherServer.closes).toEqual([])
+  })
+
+  it('reports backpressure: bufferedAmount grows past highWaterMark while the peer does not read, whenWritable waits for the drain', async () => {
+    const { url, accepted } = await listen({ highWaterMark: 256 * 1024 })
+    // A raw peer that stops reading.
+    const peer = new WebSocket(url)
+    cleanups.push(() => peer.terminate())
+    await new Promise((resolve) => peer.once('open', resolve))
+    await until(() => accepted.length === 1)
+    const server = accepted[0]!
+    let received = 0
+    peer.on('message', (data: Buffer) => (received += data.length))
+    ;(peer as unknown as { _socket: { pause(): void } })._socket.pause()
+
+    const chunk = new Uint8Array(64 * 1024)
+    for (let i = 0; i < 512 && server.bufferedAmount < server.highWaterMark * 4; i++) {
+      server.send(chunk)
+      await new Promise((r) => setImmediate(r))
+    }
+    expect(server.bufferedAmount).toBeGreaterThan(server.highWaterMark)
+    let writable = false
+    const waiting = server.whenWritable().then(() => (writable = true))
+    await new Promise((r) => setTimeout(r, 100))
+    expect(writable).toBe(false)
+
+    ;(peer as unknown as { _socket: { resume(): void } })._socket.resume()
+    await waiting
+    expect(server.bufferedAmount).toBeLessThan(server.highWaterMark)
+    await until(() => received > 0)
+  })
+
+  it('a client to a closed port fails with E_CLOSED, retryable, naming the URL', async () => {
+    const { server, url } = await listen()
+    await server.close()
+    const error = await connectNode(url, options(), process.cwd()).catch((e: unknown) => e)
+    expect(EchoError.is(error)).toBe(true)
+    expect(error).toMatchObject({ code: 'E_CLOSED', retryable: true })
+    expect((error as Error).message).toContain(url)
+  })
+})
+
+describe('transport-ws TLS', () => {
+  /** A self-signed certificate for 127.0.0.1 (openssl). */
+  function makeCert(): { dir: string; cert: string; key: string } {
+    const dir = mkdtempSync(join(tmpdir(), 'echostream-tls-'))
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' })
+    return { dir, cert: 'cert.pem', key: 'key.pem' }
+  }
+
+  it('serves wss:// from PEM files resolved from the config folder; a client trusts it only with its CA', async () => {
+    const { dir, cert, key } = makeCert()
+    const { url, accepted } = await listen({ tls: { cert, key } }, dir)
+    expect(url).toMatch(/^wss:\/\/127\.0\.0\.1:\d+$/)
+
+    const untrusted = await connectNode(url, options(), dir).catch((e: unknown) => e)
+    expect(untrusted).toMatchObject({ code: 'E_CLOSED' })
+    expect((untrusted as Error).message).toMatch(/not trusted.*tls\.ca/)
+
+    const client = await connectNode(url, options({ tls: { ca: cert, rejectUnauthorized: true } }), dir)
+    cleanups.push(() => client.close(CloseCodes.normal, 'done'))
+    await until(() => accepted.length === 1)
+    const atServer = collect(accepted[0]!)
+    client.send(new Uint8Array([42]))
+    await until(() => atServer.messages.length === 1)
+    expect([...atServer.messages[0]!]).toEqual([42])
+  })
+
+  it('refuses half a TLS config and unreadable PEM files with E_CONFIG', async () => {
+    const onlyCert = await new WsServer(options({ tls: { cert: 'x.pem' } }), process.cwd()).listen(() => {}).catch((e: unknown) => e)
+    expect(onlyCert).toMatchObject({ code: 'E_CONFIG' })
+    expect((onlyCert as Error).message).toMatch(/needs both cert and key/)
+    const missing = await new WsServer(options({ tls: { cert: 'nope.pem', key: 'nope.pem' } }), '/nonexistent').listen(() => {}).catch((e: unknown) => e)
+    expect(missing).toMatchObject({ code: 'E_CONFIG' })
+    expect((missing as Error).message).toMatch(/Cannot read TLS file 'nope.pem'/)
+  })
+})
