@@ -52,6 +52,8 @@ export interface WireError {
   code: string
   message: string
   data?: unknown
+  /** Present (true) when trying again may succeed. */
+  retryable?: boolean
 }
 
 export class EchoError extends Error {
@@ -80,16 +82,17 @@ export class EchoError extends Error {
 
   /** What may cross the wire: code, message and data; never the stack. */
   toWire(): WireError {
-    return this.data === undefined
-      ? { code: this.code, message: this.message }
-      : { code: this.code, message: this.message, data: this.data }
+    const wire: WireError = { code: this.code, message: this.message }
+    if (this.data !== undefined) wire.data = this.data
+    if (this.retryable) wire.retryable = true
+    return wire
   }
 
   static fromWire(value: unknown): EchoError {
     if (typeof value === 'object' && value !== null) {
-      const { code, message, data } = value as Partial<WireError>
+      const { code, message, data, retryable } = value as Partial<WireError>
       if (typeof code === 'string' && typeof message === 'string') {
-        return new EchoError(code, message, { data })
+        return new EchoError(code, message, { data, retryable: retryable === true })
       }
     }
     return new EchoError(ErrorCodes.E_PROTOCOL, 'The peer sent an error frame without a code and message.')

@@ -2,7 +2,7 @@ export { EchoError, ErrorCodes, createError, type ErrorCode, type EchoErrorOptio
 export { CloseCodes, KernelFrames, PROTOCOL_VERSION, isFrame, type Frame, type HelloPayload, type WelcomePayload } from './frame.js'
 export { Stage, createHooks, authorize, type Hooks, type HookName, type Action } from './hooks.js'
 export { definePlugin, isPluginDefinition, SINGLE_PROVIDER_CAPABILITIES, type PluginDefinition, type Dispose, type Role, type JsonSchema } from './plugin.js'
-export { type Session, type SessionData, type SessionStore, type CloseInfo, type SessionState } from './session.js'
+export { type Session, type SessionBase, type SessionData, type SessionStore, type CloseInfo, type SessionState } from './session.js'
 export { type Codec, type Connection, type Transport, type DecodeResult } from './transport.js'
 export {
   Kernel,

@@ -36,7 +36,11 @@ export interface SessionHost {
   closeSession(session: SessionImpl, code: number, reason: string): void
 }
 
-export interface Session {
+/**
+ * What every session has. Plugins add methods by augmenting `Session` (which extends this), so
+ * the kernel's own class implements only this part.
+ */
+export interface SessionBase {
   /** Assigned by the server in the handshake ('' on a client until `welcome`). */
   readonly id: string
   /** The peer's address, `host:port`. */
@@ -59,8 +63,12 @@ export interface Session {
   whenWritable(): Promise<void>
 }
 
-/** Not declared `implements Session`: plugins augment `Session` with the methods they decorate it with. */
-export class SessionImpl implements Session {
+/** A session as users and plugins see it; plugins augment it (`request`, `emit`, `join`…). */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface Session extends SessionBase {}
+
+/** Implements `SessionBase` only: plugins augment `Session` with the methods they decorate it with. */
+export class SessionImpl implements SessionBase {
   id = ''
   readonly createdAt = Date.now()
   readonly data: SessionStore = new Map<string, unknown>() as unknown as SessionStore

@@ -1,0 +1,149 @@
+/**
+ * Every error the rpc plugin makes, from one factory (STYLE rule 7). Codes are the kernel's where
+ * one fits; `E_MAX_PENDING`, `E_BUSY` and `E_INVALID_ARGUMENT` are this plugin's own. Messages say
+ * what happened and what to do next.
+ */
+import { createError, EchoError, ErrorCodes, type CloseInfo, type ErrorCode, type WireError } from '@echostream/kernel'
+
+export const RpcErrorCodes = {
+  /** The responder has no handler for the method. */
+  E_METHOD_NOT_FOUND: ErrorCodes.E_METHOD_NOT_FOUND,
+  /** No reply within the call's timeout. */
+  E_TIMEOUT: ErrorCodes.E_TIMEOUT,
+  /** The caller's AbortSignal aborted (caller side); the caller cancelled or timed out (the handler's `ctx.signal.reason`). */
+  E_CANCELLED: ErrorCodes.E_CANCELLED,
+  /** The connection closed (or the kernel stopped) with the call pending, or the session was already closed. */
+  E_CLOSED: ErrorCodes.E_CLOSED,
+  /** The method's JSON schema rejected the params. */
+  E_INVALID_PARAMS: ErrorCodes.E_INVALID_PARAMS,
+  /** A handler threw something that is not an EchoError. */
+  E_INTERNAL: ErrorCodes.E_INTERNAL,
+  /** A malformed rpc frame from the peer. */
+  E_PROTOCOL: ErrorCodes.E_PROTOCOL,
+  /** `rpc.request` on a server, or a call on a session still handshaking / a client not started. */
+  E_STATE: ErrorCodes.E_STATE,
+  /** A duplicate method, an invalid method schema. */
+  E_CONFIG: ErrorCodes.E_CONFIG,
+  /** Caller side: `maxPending` calls are already waiting on this session. */
+  E_MAX_PENDING: 'E_MAX_PENDING',
+  /** Responder side: `maxConcurrent` handlers of this session are already running. */
+  E_BUSY: 'E_BUSY',
+  /** A local call with a bad argument (method name, handler, timeoutMs, signal). */
+  E_INVALID_ARGUMENT: 'E_INVALID_ARGUMENT',
+} as const
+
+export type RpcErrorCode = (typeof RpcErrorCodes)[keyof typeof RpcErrorCodes]
+
+const C = RpcErrorCodes
+
+/** A peer-chosen method name, cut short before it is echoed back in a message. */
+function clip(method: string): string {
+  return method.length <= 200 ? method : `${method.slice(0, 200)}…`
+}
+
+function closeText(info: CloseInfo | undefined): string {
+  if (!info) return ''
+  return ` (${info.code}${info.reason ? `: ${info.reason}` : ''})`
+}
+
+/** The one factory: each entry builds one error, named by what happened. */
+export const rpcErrors = {
+  invalidArgument: (message: string): EchoError => createError(C.E_INVALID_ARGUMENT, message),
+
+  notFound: (method: string, role: string): EchoError => {
+    const name = clip(method)
+    return createError(C.E_METHOD_NOT_FOUND, `No handler for '${name}' on the ${role}: register it there with rpc.handle('${name}', handler) or a defineRpc module, or check the method name.`, { data: { method: name } })
+  },
+
+  timeout: (method: string, timeoutMs: number): EchoError =>
+    createError(C.E_TIMEOUT, `'${method}' got no reply within ${timeoutMs} ms: pass a larger timeoutMs to the call (or raise options.rpc.defaultTimeoutMs), or check that the handler resolves.`, {
+      retryable: true,
+      data: { method, timeoutMs },
+    }),
+
+  cancelled: (method: string, reason: unknown): EchoError =>
+    createError(C.E_CANCELLED, `'${method}' was cancelled by its AbortSignal before a reply arrived.`, { cause: reason, data: { method } }),
+
+  /** The reason a handler's `ctx.signal` aborts with when the caller cancelled or timed out. */
+  cancelledByCaller: (method: string): EchoError =>
+    createError(C.E_CANCELLED, `The caller cancelled '${method}' (its AbortSignal aborted or its timeout expired): stop the work; no reply will be read.`, { data: { method } }),
+
+  connectionClosed: (method: string, info: CloseInfo | undefined): EchoError =>
+    createError(C.E_CLOSED, `'${method}' failed: the connection closed${closeText(info)} before a reply arrived. Retry once connected again, if the method is safe to repeat.`, {
+      retryable: true,
+      data: { method },
+    }),
+
+  /** The reason a handler's `ctx.signal` aborts with when the caller's connection went away. */
+  callerGone: (method: string, info: CloseInfo | undefined): EchoError =>
+    createError(C.E_CLOSED, `The caller of '${method}' disconnected${closeText(info)}: stop the work; the reply cannot be delivered.`, { data: { method } }),
+
+  stopping: (method: string, role: string, why: string): EchoError =>
+    createError(C.E_CLOSED, `'${method}' failed: the ${role} ${why} before a reply arrived.`, { retryable: true, data: { method } }),
+
+  /** The reason a handler's `ctx.signal` aborts with when this side stops. */
+  handlerStopped: (method: string, role: string, why: string): EchoError =>
+    createError(C.E_CLOSED, `The ${role} ${why}: stop the work of '${method}'; the reply cannot be delivered.`, { data: { method } }),
+
+  sessionClosed: (method: string, sessionId: string): EchoError =>
+    createError(C.E_CLOSED, `Cannot call '${method}': session ${sessionId || '(unnamed)'} is closed. Call again on a new connection.`, { retryable: true, data: { method } }),
+
+  notStarted: (method: string): EchoError =>
+    createError(C.E_STATE, `Cannot call '${method}': the client is not connected. Await client.start() before calling rpc.request.`),
+
+  handshaking: (method: string): EchoError =>
+    createError(C.E_STATE, `Cannot call '${method}' on a session whose handshake has not finished: call it once the session is open (from a handler, or after the connect hook).`),
+
+  serverRequest: (method: string): EchoError =>
+    createError(
+      C.E_STATE,
+      `rpc.request('${method}') is for clients; a server has many sessions: call session.request('${method}', params) on one client's session (ctx.session in a handler, or server.sessions()).`,
+    ),
+
+  maxPending: (method: string, limit: number): EchoError =>
+    createError(C.E_MAX_PENDING, `Cannot call '${method}': ${limit} calls already wait for replies on this session (options.rpc.maxPending). Await some before sending more, or raise maxPending.`, {
+      retryable: true,
+      data: { method, maxPending: limit },
+    }),
+
+  busy: (method: string, limit: number, role: string): EchoError =>
+    createError(C.E_BUSY, `The ${role} is already running ${limit} calls from this session (its options.rpc.maxConcurrent): retry '${method}' after some complete.`, {
+      retryable: true,
+      data: { method, maxConcurrent: limit },
+    }),
+
+  invalidParams: (method: string, problems: string[]): EchoError =>
+    createError(C.E_INVALID_PARAMS, `Invalid params for '${method}': ${problems.join('; ')}. Send params that match the method's schema.`, { data: { method, problems } }),
+
+  /** What a caller sees for a plain Error when `exposeErrors` is off. */
+  hiddenInternal: (method: string, role: string): WireError => ({ code: C.E_INTERNAL, message: `The handler of '${method}' failed on the ${role}; the details are in the ${role}'s log.` }),
+
+  unencodableResult: (method: string, error: unknown): EchoError =>
+    createError(C.E_INTERNAL, `The handler of '${method}' returned a value the codec cannot encode (${(error as Error)?.message ?? error}): return plain data.`),
+
+  protocol: (message: string): EchoError => createError(C.E_PROTOCOL, message),
+
+  duplicateMethod: (method: string): EchoError =>
+    createError(C.E_CONFIG, `'${method}' already has a handler: call the function that rpc.handle returned to remove it first, or use another method name.`),
+
+  badSchema: (method: string, error: unknown): EchoError =>
+    createError(C.E_CONFIG, `The schema of '${method}' is not a valid JSON schema: ${(error as Error)?.message ?? error}. Fix the schema passed to rpc.handle/defineRpc.`, { cause: error }),
+} satisfies Record<string, (...args: never[]) => EchoError | WireError>
+
+/** The wire form of what a handler threw: an EchoError keeps its code, message and data; anything else is `E_INTERNAL`. Never a stack. */
+export function wireErrorOf(error: unknown, expose: boolean, method: string, role: string): WireError {
+  if (EchoError.is(error)) return error.toWire()
+  if (!expose) return rpcErrors.hiddenInternal(method, role)
+  const message = error instanceof Error ? error.message : typeof error === 'string' ? error : `a non-Error value was thrown (${safeString(error)})`
+  return { code: C.E_INTERNAL, message: message || `The handler of '${method}' failed without a message.` }
+}
+
+export function safeString(value: unknown): string {
+  try {
+    return String(value).slice(0, 200)
+  } catch {
+    return typeof value
+  }
+}
+
+export type { ErrorCode }

@@ -1,0 +1,89 @@
+import { createRequire } from 'node:module'
+import { definePlugin, EchoError, ErrorCodes, type Frame, type HandlerDefinition, type RpcHandlerOptions, type Session } from '@echostream/kernel'
+import { createRpcApi, createSessionRequest, type ApiState } from './api.js'
+import { RpcEngine } from './engine.js'
+import { RpcFrames, RPC_WIRE_VERSION } from './frames.js'
+import { schema, type RpcOptions } from './options.js'
+import type { Authorizer } from './responder.js'
+
+const { version } = createRequire(import.meta.url)('../package.json') as { version: string }
+
+const PLUGIN_NAME = 'rpc'
+
+/**
+ * Request/response calls in both directions. Provides the `rpc` capability, exposes `kernel.rpc`,
+ * adds `session.request`, and takes `defineRpc` handler modules.
+ */
+export default definePlugin<RpcOptions>({
+  name: PLUGIN_NAME,
+  version,
+  kernel: '^1',
+  provides: ['rpc'],
+  requires: ['transport', 'codec'],
+  wire: RPC_WIRE_VERSION,
+  schema,
+  setup(kernel, options) {
+    // The hook as the plugin sees it reads the kernel's live hook, so taps added later count.
+    const authorizeHook = kernel.hooks.authorize
+    const authorize: Authorizer = (method, session) => {
+      if (authorizeHook.taps.length === 0) return undefined
+      return authorizeHook.call({ kind: 'rpc', name: method }, session) ?? undefined
+    }
+    const engine = new RpcEngine({ ...options, role: kernel.role, logger: kernel.logger, authorize })
+    const { requester, responder } = engine
+    const state: ApiState = { clientSession: undefined }
+
+    kernel.route(RpcFrames.request, {
+      handler: (frame: Frame, session: Session) => responder.onRequest(frame, session),
+      // The peer answered one of our requests with a kernel `error` frame (e.g. it lacks this plugin).
+      onError: (error: EchoError, id: number | undefined, session: Session) => requester.onRefused(error, id, session),
+    })
+    kernel.route(RpcFrames.result, { handler: (frame: Frame, session: Session) => requester.onResult(frame, session) })
+    kernel.route(RpcFrames.error, { handler: (frame: Frame, session: Session) => requester.onError(frame, session) })
+    kernel.route(RpcFrames.cancel, { handler: (frame: Frame, session: Session) => responder.onCancel(frame, session) })
+
+    if (kernel.role === 'client') {
+      kernel.hooks.connect.tap(PLUGIN_NAME, (session: Session) => {
+        state.clientSession = session
+      })
+    }
+    kernel.hooks.disconnect.tap(PLUGIN_NAME, (session, info) => engine.onDisconnect(session, info))
+    // Before the transport closes the sockets: pending calls fail with a message that says why.
+    // (Unloading the plugin runs this tap too, while the kernel keeps running.)
+    kernel.hooks.stop.tap(PLUGIN_NAME, () => engine.closeAll(kernel.state === 'stopping' ? 'is stopping' : 'unloaded its rpc plugin'))
+    kernel.hooks.drain.tapPromise(PLUGIN_NAME, (deadline: number) => engine.whenIdle(deadline))
+
+    const api = createRpcApi(kernel, engine, state)
+    kernel.expose('rpc', api)
+    kernel.decorateSession('request', createSessionRequest(engine))
+    kernel.registerHandlerKind('rpc', (definition: HandlerDefinition) => {
+      if (typeof definition.handler !== 'function') {
+        throw new EchoError(ErrorCodes.E_CONFIG, `defineRpc('${definition.name}', handler): the handler must be a function.`)
+      }
+      api.handle(definition.name, definition.handler as never, definition.options as RpcHandlerOptions | undefined)
+    })
+
+    return () => engine.closeAll('unloaded its rpc plugin')
+  },
+})
+
+export { schema, type RpcOptions } from './options.js'
+export { RpcFrames, RPC_WIRE_VERSION } from './frames.js'
+export { RpcErrorCodes, type RpcErrorCode } from './errors.js'
+export { RpcEngine, type RpcEngineOptions } from './engine.js'
+export { CallContext } from './context.js'
+export type { Authorizer } from './responder.js'
+export type {
+  ServerMethods,
+  ClientMethods,
+  RpcApi,
+  RequestOptions,
+  MethodName,
+  ParamsOf,
+  ResultOf,
+  RequestArgs,
+  RequestResult,
+  HandlerFor,
+  Unregister,
+  SessionRequest,
+} from './types.js'

@@ -1,0 +1,45 @@
+/** The rpc plugin's options: this schema is the README's option table (keep them equal). */
+export interface RpcOptions {
+  /** Milliseconds a call waits for its reply when the call sets no `timeoutMs`; 0 waits forever. */
+  defaultTimeoutMs: number
+  /** Per session: calls this side may have waiting for replies at once; one more rejects with E_MAX_PENDING. */
+  maxPending: number
+  /** Per session: calls from the peer whose handlers may be running at once; one more is answered E_BUSY. */
+  maxConcurrent: number
+  /** Send a plain Error's message to the caller (code E_INTERNAL); false sends a generic message instead. */
+  exposeErrors: boolean
+}
+
+/** setTimeout's largest delay; a longer one would fire at once. */
+export const MAX_TIMEOUT_MS = 2_147_483_647
+
+export const schema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    defaultTimeoutMs: {
+      type: 'integer',
+      minimum: 0,
+      maximum: MAX_TIMEOUT_MS,
+      default: 30000,
+      description: 'Milliseconds a call waits for its reply when the call gives no timeoutMs; then it rejects with E_TIMEOUT and the peer is told to cancel. 0 waits forever.',
+    },
+    maxPending: {
+      type: 'integer',
+      minimum: 1,
+      default: 100000,
+      description: 'Per session: most calls this side may have waiting for replies at once. One more rejects at once with E_MAX_PENDING (retryable), bounding memory when the peer is slow or gone quiet.',
+    },
+    maxConcurrent: {
+      type: 'integer',
+      minimum: 1,
+      default: 100000,
+      description: "Per session: most calls from the peer whose async handlers may be running at once. One more is answered E_BUSY (retryable), so a peer cannot grow this side's memory without bound.",
+    },
+    exposeErrors: {
+      type: 'boolean',
+      default: true,
+      description: "Send the message of a plain Error thrown by a handler to the caller (code E_INTERNAL). false sends a generic message instead (the error goes to the kernel's logger either way). EchoErrors always keep their code, message and data; stacks never cross.",
+    },
+  },
+} as const

@@ -1,0 +1,92 @@
+/**
+ * Per-session rpc state: the calls this side is waiting on (keyed by the ids it allocated) and the
+ * handlers running for the peer's calls (keyed by the peer's ids). Ids are per direction, so the
+ * two tables never mix.
+ */
+import type { Session } from '@echostream/kernel'
+import type { CallContext } from './context.js'
+import type { DeadlineList, Timed } from './deadlines.js'
+
+const noop = () => {}
+
+/**
+ * One outgoing call waiting for its reply. Also the AbortSignal listener (`handleEvent`) and its
+ * own node in the timeout list (`Timed`), so a call costs no closure and no timer.
+ */
+export class PendingCall implements Timed {
+  resolve: (value: unknown) => void = noop
+  reject: (error: unknown) => void = noop
+  signal: AbortSignal | undefined = undefined
+  deadline = 0
+  prev: Timed | undefined = undefined
+  next: Timed | undefined = undefined
+  list: DeadlineList | undefined = undefined
+  /** Set once settled; late events (timer, abort, reply) then do nothing. */
+  done = false
+  /**
+   * False when made while the session was `suspended` (reconnect plugin): the frame was queued,
+   * not written, and is sent after a reconnect even when the old session is not recovered.
+   */
+  written = true
+
+  constructor(
+    readonly owner: { cancel(call: PendingCall): void },
+    readonly state: SessionRpc,
+    readonly session: Session,
+    readonly id: number,
+    readonly method: string,
+    readonly timeoutMs: number,
+  ) {}
+
+  /** The caller's AbortSignal aborted. */
+  handleEvent(): void {
+    this.owner.cancel(this)
+  }
+}
+
+export class SessionRpc {
+  /** The last id this side allocated. */
+  nextId = 0
+  /** True once the counter wrapped past MAX_ID: from then on, ids still waiting are skipped. */
+  wrapped = false
+  readonly pending = new Map<number, PendingCall>()
+  /** Only handlers that returned a promise are here (a sync result is answered at once). */
+  readonly running = new Map<number, CallContext>()
+}
+
+/** Session → its rpc state, created on first use while the session is open, dropped on disconnect. */
+export class SessionTable {
+  readonly #map = new Map<Session, SessionRpc>()
+
+  get(session: Session): SessionRpc | undefined {
+    return this.#map.get(session)
+  }
+
+  /** The state of an open session, created if needed. */
+  open(session: Session): SessionRpc {
+    let state = this.#map.get(session)
+    if (state === undefined) {
+      state = new SessionRpc()
+      this.#map.set(session, state)
+    }
+    return state
+  }
+
+  /** Removes and returns a session's state. */
+  take(session: Session): SessionRpc | undefined {
+    const state = this.#map.get(session)
+    if (state !== undefined) this.#map.delete(session)
+    return state
+  }
+
+  /** Removes and returns every state. */
+  takeAll(): SessionRpc[] {
+    const all = [...this.#map.values()]
+    this.#map.clear()
+    return all
+  }
+
+  values(): IterableIterator<SessionRpc> {
+    return this.#map.values()
+  }
+}

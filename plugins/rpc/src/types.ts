@@ -1,0 +1,106 @@
+/**
+ * Public types. Method maps are augmentable (as Fastify decorators are typed): declare your methods
+ * and `request`/`handle` infer params and results; any other method name still works, untyped.
+ *
+ * ```ts
+ * declare module '@echostream/plugin-rpc' {
+ *   interface ServerMethods { 'math.add': (p: { a: number; b: number }) => number }   // the server handles
+ *   interface ClientMethods { whoami: () => { name: string } }                         // the client handles
+ * }
+ * ```
+ *
+ * Or, without augmenting: `const rpc = client.rpc.typed<MyServerContract, MyClientContract>()`.
+ */
+import type { RpcContext, RpcHandlerOptions, Session } from '@echostream/kernel'
+
+/** Methods the server handles, which clients call with `client.rpc.request`: name → `(params) => result`. Augment it. */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface ServerMethods {}
+
+/** Methods clients handle, which the server calls with `session.request`: name → `(params) => result`. Augment it. */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface ClientMethods {}
+
+/** Options of one call. */
+export interface RequestOptions {
+  /** Milliseconds to wait for the reply, then reject with E_TIMEOUT (and tell the peer to cancel). 0 waits forever. Default: options.rpc.defaultTimeoutMs. */
+  timeoutMs?: number
+  /** Aborting it rejects the call with E_CANCELLED and aborts the handler's `ctx.signal` on the peer. */
+  signal?: AbortSignal
+}
+
+/** A method name from the map (suggested by editors) or any other string. */
+export type MethodName<C> = (keyof C & string) | (string & {})
+
+/** The params type of a contract entry `(params: P) => R`; `undefined` for `() => R`. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type ParamsOf<F> = F extends (...args: infer A) => any ? (A extends [] ? undefined : A[0]) : unknown
+
+/** The (awaited) result type of a contract entry. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type ResultOf<F> = F extends (...args: any[]) => infer R ? Awaited<R> : unknown
+
+/** The arguments after the method name: params may be left out when the method's params admit `undefined`. */
+export type RequestArgs<C, M> = M extends keyof C ? ParamsAndOptions<ParamsOf<C[M]>> : [params?: unknown, options?: RequestOptions]
+type ParamsAndOptions<P> = undefined extends P ? [params?: P, options?: RequestOptions] : [params: P, options?: RequestOptions]
+
+/** What a call to `M` resolves with: the declared result, or `unknown` for an undeclared method. */
+export type RequestResult<C, M> = M extends keyof C ? ResultOf<C[M]> : unknown
+
+/** A handler for `M`: typed by the map when declared, else `(params: any, ctx) => unknown`. */
+export type HandlerFor<C, M> = M extends keyof C
+  ? (params: ParamsOf<C[M]>, ctx: RpcContext) => ResultOf<C[M]> | PromiseLike<ResultOf<C[M]>>
+  : // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    (params: any, ctx: RpcContext) => unknown
+
+/** Removes a handler registered with `handle` (idempotent). */
+export type Unregister = () => void
+
+/**
+ * `kernel.rpc`, on both sides. `Remote`: the methods the peer handles (what `request` calls);
+ * `Local`: the methods this side handles (what `handle` registers); `Peer`: what `requestTo` calls.
+ * The defaults fit the kernel, which does not know its role: `request` (client only) calls
+ * `ServerMethods`, `requestTo`/`session.request` call `ClientMethods`, `handle` takes either.
+ */
+export interface RpcApi<Remote = ServerMethods, Local = ServerMethods & ClientMethods, Peer = ClientMethods> {
+  /**
+   * Handles calls to `method` from the peer: `handler(params, ctx)` returns the result or a promise
+   * of it; throw an EchoError to answer with its code. `options.schema` (JSON schema, compiled
+   * now) rejects non-matching params with E_INVALID_PARAMS. Returns the function that removes it.
+   */
+  handle<M extends MethodName<Local>>(method: M, handler: HandlerFor<Local, M>, options?: RpcHandlerOptions): Unregister
+  /** Client: calls `method` on the server. On a server this rejects with E_STATE: use `session.request`. */
+  request<M extends MethodName<Remote>>(method: M, ...args: RequestArgs<Remote, M>): Promise<RequestResult<Remote, M>>
+  /** Calls `method` on the peer of `session` (same as `session.request(...)`). */
+  requestTo<M extends MethodName<Peer>>(session: Session, method: M, ...args: RequestArgs<Peer, M>): Promise<RequestResult<Peer, M>>
+  /**
+   * This same API typed by contracts instead of augmentation: `Remote` is what the peer handles,
+   * `Local` what this side handles. `server.rpc.typed<ClientApi, ServerApi>()`, `client.rpc.typed<ServerApi, ClientApi>()`.
+   */
+  typed<R extends object, L extends object = R>(): RpcApi<R, L, R>
+  /** Names of the methods this side handles. */
+  methods(): string[]
+  /** Calls waiting for replies (on `session`, or on every session). */
+  pendingCount(session?: Session): number
+}
+
+/** `session.request`: calls a method on this session's peer. */
+export type SessionRequest<C = ClientMethods> = <M extends MethodName<C>>(method: M, ...args: RequestArgs<C, M>) => Promise<RequestResult<C, M>>
+
+declare module '@echostream/kernel' {
+  interface KernelApi {
+    rpc: RpcApi
+  }
+  interface Session {
+    /**
+     * Calls `method` on this session's peer and resolves with its result: on a server, a method
+     * the client handles (typed by `ClientMethods`); on a client, one the server handles (prefer
+     * `client.rpc.request`, typed by `ServerMethods`). Rejects with E_CLOSED once the session is closed.
+     */
+    request<M extends MethodName<ClientMethods>>(method: M, ...args: RequestArgs<ClientMethods, M>): Promise<RequestResult<ClientMethods, M>>
+  }
+  interface RpcContext {
+    /** The caller's timeout for this call in ms, when it set one per call (`meta.timeoutMs`); the caller cancels when it expires. */
+    readonly timeoutMs?: number
+  }
+}
