@@ -106,8 +106,9 @@ let tsLoaderRegistered: Promise<void> | undefined
 
 /** Registers tsx's loader once so `import()` can load `.ts` config, plugin and handler files. */
 function ensureTypeScriptLoader(): Promise<void> {
-  // Under vitest (vite's module runner) TypeScript is transformed already.
-  if (process.env.VITEST) return Promise.resolve()
+  // Inside a vitest worker (vite's module runner) TypeScript is transformed already. Not the
+  // VITEST variable: child processes a test spawns inherit it and still need the loader.
+  if ((globalThis as { __vitest_worker__?: unknown }).__vitest_worker__ !== undefined) return Promise.resolve()
   tsLoaderRegistered ??= import('tsx/esm/api').then(({ register }) => {
     register()
   })

@@ -1,0 +1,128 @@
+import { createRequire } from 'node:module'
+import { defineHandler, definePlugin, Stage, type Frame, type HandlerDefinition, type Session } from '@echostream/kernel'
+import { createOpenStream, createStreamsApi, Muxes } from './api.js'
+import { streamsError, StreamsErrorCodes } from './errors.js'
+import { StreamFrames, STREAMS_WIRE_VERSION } from './frames.js'
+import type { StreamMux, StreamsContext } from './mux.js'
+import { schema, type StreamsOptions } from './options.js'
+import type { OpenOptions, StreamHandler, StreamsApi } from './types.js'
+import type { StreamWriter } from './writer.js'
+
+const { version } = createRequire(import.meta.url)('../package.json') as { version: string }
+
+const PLUGIN_NAME = 'streams'
+
+declare module '@echostream/kernel' {
+  interface KernelApi {
+    streams: StreamsApi
+  }
+  interface Session {
+    /**
+     * Opens a stream to this session's peer (on a server: to that client) and resolves with its
+     * writer once the peer accepted. Rejects with the peer's refusal (E_NO_HANDLER…), E_TIMEOUT or E_CLOSED.
+     */
+    openStream<T = unknown>(name: string, meta?: unknown, options?: OpenOptions): Promise<StreamWriter<T>>
+  }
+}
+
+/**
+ * Named, multiplexed, time-stamped streams both ways with credit-based flow control. Provides the
+ * `streams` capability, exposes `kernel.streams`, adds `session.openStream` and handles
+ * `defineStream(name, handler)` handler modules.
+ */
+export default definePlugin<StreamsOptions>({
+  name: PLUGIN_NAME,
+  version,
+  kernel: '^1',
+  provides: ['streams'],
+  requires: ['transport', 'codec'],
+  optional: ['clock'],
+  wire: STREAMS_WIRE_VERSION,
+  schema,
+  setup(kernel, options) {
+    if (options.connectionWindow < options.streamWindow) {
+      throw streamsError(StreamsErrorCodes.E_CONFIG, `options.streams.connectionWindow (${options.connectionWindow}) must be at least streamWindow (${options.streamWindow}); raise connectionWindow.`)
+    }
+    // The kernel itself, not the recording scope: hot paths read `kernel.codec`/`kernel.clock` per frame.
+    const raw = kernel.api
+    const handlers = new Map<string, StreamHandler>()
+    const ctx: StreamsContext = { kernel: raw, options, handlers, logger: kernel.logger }
+    const muxes = new Muxes(ctx)
+    const api = createStreamsApi(raw, ctx, handlers, muxes)
+    kernel.expose('streams', api)
+    kernel.decorateSession('openStream', createOpenStream(muxes, options.maxNameLength))
+
+    // Each route finds the session's mux and hands it the frame; built once here, nothing is allocated per frame.
+    const on = (dispatch: (mux: StreamMux, frame: Frame) => void) => ({
+      handler(frame: Frame, session: Session) {
+        const mux = muxes.of(session)
+        if (mux) dispatch(mux, frame)
+      },
+      onError(error: Parameters<StreamMux['onErrorFrame']>[0], id: number | undefined, session: Session) {
+        muxes.of(session)?.onErrorFrame(error, id)
+      },
+    })
+    kernel.route(StreamFrames.open, on((mux, frame) => mux.onOpen(frame)))
+    kernel.route(StreamFrames.accept, on((mux, frame) => mux.onAccept(frame)))
+    kernel.route(StreamFrames.data, on((mux, frame) => mux.onData(frame)))
+    kernel.route(StreamFrames.credit, on((mux, frame) => mux.onCredit(frame)))
+    kernel.route(StreamFrames.connCredit, on((mux, frame) => mux.onConnCredit(frame)))
+    kernel.route(StreamFrames.blocked, on((mux, frame) => mux.onBlocked(frame)))
+    kernel.route(StreamFrames.connBlocked, on((mux, frame) => mux.onConnBlocked(frame)))
+    kernel.route(StreamFrames.end, on((mux, frame) => mux.onEnd(frame)))
+    kernel.route(StreamFrames.abort, on((mux, frame) => mux.onAbort(frame)))
+
+    // Early, so streams fail with E_CLOSED before other plugins' disconnect taps run.
+    kernel.hooks.disconnect.tap({ name: PLUGIN_NAME, stage: Stage.EARLY }, (session: Session, info: { code: number; reason: string }) => {
+      muxes.close(session, `The connection closed (${info.code}${info.reason ? `: ${info.reason}` : ''}); every stream of the session is aborted. Open new streams once reconnected.`)
+    })
+
+    // Late, after reconnect's own tap has replayed what was in flight: our re-announced credit and
+    // any end/abort that waited must follow the replayed data.
+    kernel.hooks.resumed.tap({ name: PLUGIN_NAME, stage: Stage.LATE }, (session: Session) => {
+      muxes.get(session)?.resumed()
+    })
+
+    kernel.registerHandlerKind('stream', (definition: HandlerDefinition) => {
+      if (typeof definition.handler !== 'function') {
+        throw streamsError(StreamsErrorCodes.E_CONFIG, `defineStream('${definition.name}', handler): the handler must be a function.`)
+      }
+      api.handle(definition.name, definition.handler as StreamHandler)
+    })
+
+    return () => {
+      muxes.closeAll('The streams plugin was unloaded or the kernel stopped.')
+      handlers.clear()
+    }
+  },
+})
+
+/** A stream handler for a handler module (`handlers: ['./streams/audio.ts']` in the config). */
+export function defineStream<T = any, M = any>(name: string, handler: StreamHandler<T, M>): HandlerDefinition<'stream', StreamHandler<T, M>, Record<string, never>> {
+  return defineHandler('stream', name, handler, {})
+}
+
+export { schema, type StreamsOptions } from './options.js'
+export { StreamFrames, STREAMS_WIRE_VERSION, MIN_FRAME_CHARGE } from './frames.js'
+export { StreamsErrorCodes, type StreamsErrorCode } from './errors.js'
+export { StreamWriter } from './writer.js'
+export { StreamReader } from './reader.js'
+export { StreamPlayout, type StreamPlayoutOptions } from './stream-playout.js'
+export { localNow, type StreamClock } from './clock.js'
+export type { NodeReadableOptions, NodeWritableOptions, WebReadableOptions, WebWritableOptions } from './adapters.js'
+export { JitterBuffer, playout } from './jitter/index.js'
+export type { JitterBufferOptions, JitterEvent, JitterFrame, JitterMetrics, PushResult, PlayoutOptions } from './jitter/index.js'
+export type {
+  StreamFrame,
+  StreamPolicy,
+  OpenOptions,
+  WriteOptions,
+  StreamContext,
+  StreamHandler,
+  StreamsApi,
+  WriterState,
+  ReaderState,
+  WriterStats,
+  ReaderStats,
+  SessionStreamStats,
+} from './types.js'

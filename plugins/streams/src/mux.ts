@@ -1,0 +1,500 @@
+/**
+ * One session's streams: id allocation (client odd, server even, as HTTP/2), the open handshake,
+ * connection-level credit in both directions, the send pump, and dispatch of inbound frames.
+ *
+ * The pump sends one queued frame at a time, round-robin over writers whose head fits their own
+ * credit and the connection's, and waits on `session.whenWritable()` before each frame, so the
+ * socket's buffer stays near its high-water mark and a stream without credit never holds up
+ * another.
+ */
+import { authorize, EchoError, type Codec, type EchoKernel, type Frame, type Logger, type Session } from '@echostream/kernel'
+import { chargeOf, dataSize } from './byte-size.js'
+import { describe, streamsError, StreamsErrorCodes } from './errors.js'
+import { abortReason, creditOffset, openMeta, StreamFrames, streamId, openFrame } from './frames.js'
+import type { StreamsOptions } from './options.js'
+import { StreamReader } from './reader.js'
+import { StreamWriter } from './writer.js'
+import type { OpenOptions, SessionStreamStats, StreamContext, StreamHandler, StreamPolicy } from './types.js'
+
+/** What every session's mux shares: the kernel, the options and the handlers. */
+export interface StreamsContext {
+  readonly kernel: EchoKernel
+  readonly options: Readonly<StreamsOptions>
+  readonly handlers: ReadonlyMap<string, StreamHandler>
+  readonly logger: Logger
+}
+
+interface PendingOpen {
+  readonly name: string
+  readonly meta: unknown
+  readonly policy: StreamPolicy
+  readonly highWaterMark: number
+  readonly resolve: (writer: StreamWriter<never>) => void
+  readonly reject: (error: EchoError) => void
+  readonly cleanup: () => void
+}
+
+export class StreamMux {
+  readonly session: Session
+  readonly kernel: EchoKernel
+  /** Sending, connection level: credit bytes sent, the peer's limit, and its window (first grant). */
+  connSent = 0
+  connMax = 0
+  peerConnWindow = 0
+  /** Receiving, connection level: credit bytes received, consumed, granted. */
+  connReceived = 0
+  connConsumed = 0
+  connGranted: number
+
+  readonly #ctx: StreamsContext
+  readonly #peerParity: 0 | 1
+  #nextId: number
+  #highestPeerId = 0
+  #connAnnounced = false
+  /** Receiving: the peer reported it is blocked on our connection grant. */
+  #connPeerBlocked = false
+  /** Sending: the connMax we last reported being blocked at. */
+  #connBlockedAt = -1
+  readonly #opening = new Map<number, PendingOpen>()
+  readonly #writers = new Map<number, StreamWriter<never>>()
+  readonly #readers = new Map<number, StreamReader<never>>()
+  /** Writers with queued frames that their own credit covers (insertion order = round-robin order). */
+  readonly #ready = new Set<StreamWriter<never>>()
+  #pumping = false
+  #closed: EchoError | undefined
+  /** `stream.end`/`stream.abort` issued while the session was suspended: sent on resume. */
+  #whileSuspended: Frame[] = []
+
+  constructor(ctx: StreamsContext, session: Session) {
+    this.#ctx = ctx
+    this.session = session
+    this.kernel = ctx.kernel
+    const client = ctx.kernel.role === 'client'
+    this.#nextId = client ? 1 : 2
+    this.#peerParity = client ? 0 : 1
+    this.connGranted = ctx.options.connectionWindow
+  }
+
+  get codec(): Codec | undefined {
+    return this.kernel.codec
+  }
+
+  // ---------------------------------------------------------------- opening (this side writes)
+
+  open<T>(name: string, meta?: unknown, options: OpenOptions = {}): Promise<StreamWriter<T>> {
+    if (this.#closed) return Promise.reject(this.#closed)
+    if (this.session.state !== 'open') {
+      return Promise.reject(new EchoError(StreamsErrorCodes.E_CLOSED, `Cannot open stream '${name}': the session is ${this.session.state} (the connection is down). Open it once reconnected.`, { retryable: true }))
+    }
+    const peerPlugins = this.session.handshake.plugins as Record<string, unknown> | undefined
+    if (peerPlugins !== undefined && peerPlugins.streams === undefined) {
+      return Promise.reject(streamsError(StreamsErrorCodes.E_INCOMPATIBLE, `Cannot open stream '${name}': the peer does not load the streams plugin; add @echostream/plugin-streams on both sides.`))
+    }
+    const { options: defaults } = this.#ctx
+    const policy = options.policy ?? 'block'
+    if (policy !== 'block' && policy !== 'drop-oldest') {
+      return Promise.reject(streamsError(StreamsErrorCodes.E_INVALID_ARGUMENT, `open('${name}'): policy must be 'block' or 'drop-oldest', got ${describe(policy)}.`))
+    }
+    const highWaterMark = options.highWaterMark ?? defaults.writeHighWaterMark
+    const timeoutMs = options.timeoutMs ?? defaults.openTimeoutMs
+    if (!(highWaterMark >= 0) || !(timeoutMs > 0)) {
+      return Promise.reject(streamsError(StreamsErrorCodes.E_INVALID_ARGUMENT, `open('${name}'): highWaterMark must be >= 0 and timeoutMs > 0.`))
+    }
+    const signal = options.signal
+    if (signal?.aborted) return Promise.reject(streamsError(StreamsErrorCodes.E_CANCELLED, `open('${name}') was cancelled before it started.`))
+    const id = this.#nextId
+    this.#nextId += 2
+    return new Promise<StreamWriter<T>>((resolve, reject) => {
+      const giveUp = (error: EchoError) => {
+        if (!this.#opening.delete(id)) return
+        pending.cleanup()
+        // If the peer accepts later, it learns at once that nobody will write.
+        this.sendFrame({ kind: StreamFrames.abort, id, payload: { code: error.code, message: error.message } })
+        reject(error)
+      }
+      const timer = setTimeout(() => giveUp(streamsError(StreamsErrorCodes.E_TIMEOUT, `The peer did not accept stream '${name}' within ${timeoutMs} ms; is it overloaded? Raise options.streams.openTimeoutMs or open({ timeoutMs }).`)), timeoutMs)
+      const onAbort = () => giveUp(streamsError(StreamsErrorCodes.E_CANCELLED, `open('${name}') was cancelled.`))
+      signal?.addEventListener('abort', onAbort, { once: true })
+      const pending: PendingOpen = {
+        name,
+        meta,
+        policy,
+        highWaterMark,
+        resolve: resolve as (writer: StreamWriter<never>) => void,
+        reject,
+        cleanup: () => {
+          clearTimeout(timer)
+          signal?.removeEventListener('abort', onAbort)
+        },
+      }
+      this.#opening.set(id, pending)
+      try {
+        this.session.send(openFrame(id, name, meta))
+      } catch (error) {
+        this.#opening.delete(id)
+        pending.cleanup()
+        reject(EchoError.from(error, StreamsErrorCodes.E_CLOSED))
+      }
+    })
+  }
+
+  // ---------------------------------------------------------------- inbound frames
+
+  onOpen(frame: Frame): void {
+    const id = streamId(frame)
+    if (id % 2 !== this.#peerParity) throw this.#protocol(frame, `stream ${id} has the wrong parity: the client opens odd ids, the server even ones`)
+    if (id <= this.#highestPeerId) throw this.#protocol(frame, `stream id ${id} is not above the last one opened (${this.#highestPeerId}): ids must increase`)
+    this.#highestPeerId = id
+    const { options, handlers } = this.#ctx
+    const name = frame.name
+    if (typeof name !== 'string' || name.length === 0 || name.length > options.maxNameLength) {
+      return this.#refuse(id, streamsError(StreamsErrorCodes.E_PROTOCOL, `A stream name must be a non-empty string of at most ${options.maxNameLength} characters.`))
+    }
+    let meta: unknown
+    try {
+      meta = openMeta(frame)
+    } catch (error) {
+      return this.#refuse(id, error as EchoError)
+    }
+    const denied = authorize(this.kernel.hooks, { kind: 'stream', name }, this.session)
+    if (denied) return this.#refuse(id, denied)
+    const handler = handlers.get(name)
+    if (!handler) {
+      return this.#refuse(id, streamsError(StreamsErrorCodes.E_NO_HANDLER, `The ${this.kernel.role} has no handler for stream '${name}': register one with ${this.kernel.role}.streams.handle('${name}', handler) or defineStream('${name}', handler).`))
+    }
+    if (this.#readers.size >= options.maxStreams) {
+      return this.#refuse(id, streamsError(StreamsErrorCodes.E_STREAM_LIMIT, `Stream '${name}' refused: this session already has ${options.maxStreams} incoming streams open (maxStreams). End or cancel some first, or raise options.streams.maxStreams.`))
+    }
+    const reader = new StreamReader<never>(this, id, name, meta, options.streamWindow)
+    this.#readers.set(id, reader)
+    if (!this.#connAnnounced) {
+      this.#connAnnounced = true
+      this.sendFrame({ kind: StreamFrames.connCredit, payload: this.connGranted })
+    }
+    this.sendFrame({ kind: StreamFrames.accept, id, payload: reader.maxOffset })
+    this.#run(handler, reader, { session: this.session, name, meta, id, signal: reader.signal })
+  }
+
+  onAccept(frame: Frame): void {
+    const id = streamId(frame)
+    const pending = this.#opening.get(id)
+    if (!pending) return // it timed out or was cancelled; our abort is on its way
+    const window = creditOffset(frame)
+    this.#opening.delete(id)
+    pending.cleanup()
+    const writer = new StreamWriter<never>(this, id, pending.name, pending.meta, window, pending.policy, pending.highWaterMark)
+    this.#writers.set(id, writer)
+    pending.resolve(writer)
+  }
+
+  /** The hot path: validate, charge the connection and the stream, queue for the reader. */
+  onData(frame: Frame): void {
+    const id = frame.id ?? 0
+    const reader = this.#readers.get(id)
+    if (!reader) return this.#dataForGone(frame)
+    const payload = frame.payload as [unknown, unknown, unknown] | undefined
+    if (!Array.isArray(payload) || payload.length !== 3) {
+      return this.#violation(reader, StreamsErrorCodes.E_PROTOCOL, `Malformed 'stream.data' on stream ${id}: the payload must be [seq, wallTime, data], got ${describe(payload)}.`)
+    }
+    const [seq, wallTime, data] = payload
+    if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0 || typeof wallTime !== 'number' || !Number.isFinite(wallTime)) {
+      return this.#violation(reader, StreamsErrorCodes.E_PROTOCOL, `Malformed 'stream.data' on stream ${id}: seq must be a non-negative integer and wallTime a finite number (µs).`)
+    }
+    const charge = this.#chargeOfReceived(data)
+    this.connReceived += charge
+    if (this.connReceived > this.connGranted) {
+      this.consumed(charge)
+      return this.#violation(reader, StreamsErrorCodes.E_FLOW_CONTROL, `The sender exceeded the connection's flow-control credit (${this.connGranted} bytes granted, ${this.connReceived} received): stream ${id} aborted. Senders must wait for stream.conncredit.`)
+    }
+    if (!reader.push({ wallTime, seq, data } as never, charge)) {
+      this.consumed(charge)
+      return this.#violation(reader, StreamsErrorCodes.E_FLOW_CONTROL, `The sender exceeded stream ${id}'s flow-control credit (${reader.maxOffset} bytes granted, ${reader.receivedOffset + charge} sent): stream aborted. Senders must wait for stream.credit.`)
+    }
+  }
+
+  onCredit(frame: Frame): void {
+    const writer = this.#writers.get(streamId(frame))
+    if (writer && writer.credit(creditOffset(frame)) && writer.headCharge() !== undefined) this.schedule(writer)
+  }
+
+  onConnCredit(frame: Frame): void {
+    const maxOffset = creditOffset(frame)
+    // The first grant arrives before any data is sent, so it is the peer's whole window.
+    if (this.peerConnWindow === 0) this.peerConnWindow = maxOffset
+    if (maxOffset <= this.connMax) return
+    this.connMax = maxOffset
+    if (this.#ready.size > 0) void this.#pump()
+  }
+
+  onBlocked(frame: Frame): void {
+    this.#readers.get(streamId(frame))?.blocked(creditOffset(frame))
+  }
+
+  onConnBlocked(frame: Frame): void {
+    if (creditOffset(frame) < this.connGranted) return // stale: our newer grant is on its way
+    this.#connPeerBlocked = true
+    this.#maybeGrantConn()
+  }
+
+  onEnd(frame: Frame): void {
+    const id = streamId(frame)
+    const reader = this.#readers.get(id)
+    if (reader) {
+      this.#readers.delete(id)
+      reader.end()
+    } else if (!this.#wasPeerStream(id)) throw this.#protocol(frame, `stream ${id} was never opened by this peer`)
+  }
+
+  onAbort(frame: Frame): void {
+    const id = streamId(frame)
+    const reason = abortReason(frame)
+    this.#failById(id, streamsError(reason.code, reason.message))
+  }
+
+  /** An `error` frame answering one of our stream frames (e.g. the peer's kernel has no streams plugin). */
+  onErrorFrame(error: EchoError, id: number | undefined): void {
+    if (id !== undefined) this.#failById(id, error)
+  }
+
+  // ---------------------------------------------------------------- used by writers and readers
+
+  /** Queues a writer for the pump and starts the pump if it is idle. */
+  schedule(writer: StreamWriter<never> | StreamWriter<unknown>): void {
+    const charge = writer.headCharge()
+    if (charge === undefined) return
+    if (writer.sentOffset + charge > writer.maxOffset) return this.#streamBlocked(writer)
+    this.#ready.add(writer as StreamWriter<never>)
+    if (!this.#pumping) void this.#pump()
+  }
+
+  /** A data frame leaves: count it against the connection. */
+  sendData(frame: Frame, charge: number): void {
+    this.connSent += charge
+    this.sendFrame(frame)
+  }
+
+  /**
+   * Sends a control frame; a closed session is reported by the disconnect hook, not here. While
+   * the session is suspended (reconnect), nothing is sent: credit is re-announced on resume, and
+   * ends and aborts wait for it, so nothing of ours sits in a replay queue that a session which is
+   * not recovered would deliver to its successor.
+   */
+  sendFrame(frame: Frame): void {
+    if (this.#closed) return
+    if (this.session.state === 'suspended') {
+      if (frame.kind === StreamFrames.end || frame.kind === StreamFrames.abort) this.#whileSuspended.push(frame)
+      return
+    }
+    if (this.session.state !== 'open') return
+    try {
+      this.session.send(frame)
+    } catch (error) {
+      this.#ctx.logger.error(`streams: cannot send '${frame.kind}' on session ${this.session.id}: ${(error as Error)?.message}`)
+    }
+  }
+
+  /** The application consumed (or a stream discarded) `charge` bytes. */
+  consumed(charge: number): void {
+    this.connConsumed += charge
+    this.#maybeGrantConn()
+  }
+
+  forgetWriter(writer: StreamWriter<never> | StreamWriter<unknown>): void {
+    if (this.#writers.get(writer.id) === writer) this.#writers.delete(writer.id)
+    this.#ready.delete(writer as StreamWriter<never>)
+  }
+
+  forgetReader(reader: StreamReader<never> | StreamReader<unknown>): void {
+    if (this.#readers.get(reader.id) === reader) this.#readers.delete(reader.id)
+  }
+
+  /**
+   * The suspended session is open again with everything in flight replayed (reconnect, recovered):
+   * re-announce every grant (absolute offsets, so repeats are harmless), send what waited, and
+   * start sending data again.
+   */
+  resumed(): void {
+    if (this.#closed) return
+    if (this.#connAnnounced) this.sendFrame({ kind: StreamFrames.connCredit, payload: this.connGranted })
+    for (const reader of this.#readers.values()) {
+      if (reader.state === 'open') this.sendFrame({ kind: StreamFrames.credit, id: reader.id, payload: reader.maxOffset })
+    }
+    for (const frame of this.#whileSuspended.splice(0)) this.sendFrame(frame)
+    this.#connBlockedAt = -1
+    for (const writer of this.#writers.values()) {
+      writer.blockedAt = -1
+      this.schedule(writer)
+    }
+  }
+
+  /** The session is gone (or the plugin unloads): every open, writer and unfinished reader fails with `error`. */
+  close(error: EchoError): void {
+    if (this.#closed) return
+    this.#closed = error
+    for (const pending of this.#opening.values()) {
+      pending.cleanup()
+      pending.reject(error)
+    }
+    this.#opening.clear()
+    this.#whileSuspended = []
+    for (const writer of [...this.#writers.values()]) writer.fail(error)
+    for (const reader of [...this.#readers.values()]) reader.fail(error)
+    this.#ready.clear()
+  }
+
+  stats(): SessionStreamStats {
+    return {
+      writers: this.#writers.size + this.#opening.size,
+      readers: this.#readers.size,
+      send: { sentOffset: this.connSent, maxOffset: this.connMax, window: this.peerConnWindow },
+      receive: {
+        receivedOffset: this.connReceived,
+        consumedOffset: this.connConsumed,
+        unreadBytes: this.connReceived - this.connConsumed,
+        maxOffset: this.connGranted,
+        window: this.#ctx.options.connectionWindow,
+      },
+      bufferedAmount: this.session.state === 'open' ? this.session.bufferedAmount : 0,
+    }
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  async #pump(): Promise<void> {
+    if (this.#pumping) return
+    this.#pumping = true
+    try {
+      for (;;) {
+        // Below everything: the socket's own buffer (resolves at once while below its high-water mark).
+        await this.session.whenWritable()
+        if (this.#closed || this.session.state !== 'open') return
+        const writer = this.#pick()
+        if (!writer) return
+        writer.sendHead()
+        // Round-robin: a writer that sent goes to the back of the line.
+        this.#ready.delete(writer)
+        this.schedule(writer)
+      }
+    } catch (error) {
+      this.#ctx.logger.error(`streams: send pump failed on session ${this.session.id}: ${(error as Error)?.message}`)
+    } finally {
+      this.#pumping = false
+    }
+  }
+
+  /** The first ready writer whose head fits the connection's credit; drops writers that lost their credit. */
+  #pick(): StreamWriter<never> | undefined {
+    for (const writer of this.#ready) {
+      const charge = writer.headCharge()
+      if (charge === undefined || writer.state === 'aborted') {
+        this.#ready.delete(writer) // re-added by its next write
+        continue
+      }
+      if (writer.sentOffset + charge > writer.maxOffset) {
+        this.#ready.delete(writer) // re-added by its next credit
+        this.#streamBlocked(writer)
+        continue
+      }
+      if (this.connSent + charge <= this.connMax) return writer
+      this.#connBlocked()
+    }
+    return undefined
+  }
+
+  /** Tells the receiver once per limit that this writer waits for stream credit. */
+  #streamBlocked(writer: StreamWriter<never> | StreamWriter<unknown>): void {
+    if (writer.blockedAt === writer.maxOffset) return
+    writer.blockedAt = writer.maxOffset
+    this.sendFrame({ kind: StreamFrames.blocked, id: writer.id, payload: writer.maxOffset })
+  }
+
+  /** Tells the receiver once per limit that a writer waits for connection credit. */
+  #connBlocked(): void {
+    if (this.#connBlockedAt === this.connMax) return
+    this.#connBlockedAt = this.connMax
+    this.sendFrame({ kind: StreamFrames.connBlocked, payload: this.connMax })
+  }
+
+  /**
+   * Grants connConsumed + window once half the window was read since the last grant, or at once
+   * when the peer reports it is blocked: streams that hold unread data can keep the connection
+   * below the half-window threshold while the blocked stream's data was all read. At most one
+   * grant per report, and the sender reports once per limit.
+   */
+  #maybeGrantConn(): void {
+    const next = this.connConsumed + this.#ctx.options.connectionWindow
+    if (next - this.connGranted >= this.#ctx.options.connectionWindow / 2 || (this.#connPeerBlocked && next > this.connGranted)) {
+      this.connGranted = next
+      this.#connPeerBlocked = false
+      if (this.#connAnnounced) this.sendFrame({ kind: StreamFrames.connCredit, payload: next })
+    }
+  }
+
+  #run(handler: StreamHandler, reader: StreamReader<never>, ctx: StreamContext): void {
+    const fail = (error: unknown) => {
+      const echo = EchoError.from(error, StreamsErrorCodes.E_INTERNAL)
+      if (reader.state === 'open' || reader.state === 'ended') {
+        this.#ctx.logger.warn(`streams: handler of '${ctx.name}' failed: ${echo.message}`)
+        reader.cancel(echo.code, echo.message)
+      }
+    }
+    try {
+      const result = handler(reader, ctx) as Promise<unknown> | undefined
+      if (result && typeof result.then === 'function') result.then(undefined, fail)
+    } catch (error) {
+      fail(error)
+    }
+  }
+
+  #refuse(id: number, error: EchoError): void {
+    this.sendFrame({ kind: StreamFrames.abort, id, payload: { code: error.code, message: error.message } })
+  }
+
+  #violation(reader: StreamReader<never>, code: string, message: string): void {
+    const error = streamsError(code, message)
+    this.#readers.delete(reader.id)
+    this.sendFrame({ kind: StreamFrames.abort, id: reader.id, payload: { code, message } })
+    reader.fail(error)
+  }
+
+  /** Data for a stream this side already closed (in flight when it ended): count it, drop it. */
+  #dataForGone(frame: Frame): void {
+    const id = frame.id
+    if (id === undefined || !this.#wasPeerStream(id)) throw this.#protocol(frame, `stream ${describe(id)} was never opened by this peer`)
+    const payload = frame.payload
+    const charge = this.#chargeOfReceived(Array.isArray(payload) ? payload[2] : payload)
+    this.connReceived += charge
+    this.consumed(charge)
+  }
+
+  #chargeOfReceived(data: unknown): number {
+    try {
+      return chargeOf(dataSize(data, this.codec))
+    } catch {
+      return chargeOf(0)
+    }
+  }
+
+  #wasPeerStream(id: number): boolean {
+    return id % 2 === this.#peerParity && id <= this.#highestPeerId
+  }
+
+  #failById(id: number, error: EchoError): void {
+    if (id % 2 !== this.#peerParity) {
+      const pending = this.#opening.get(id)
+      if (pending) {
+        this.#opening.delete(id)
+        pending.cleanup()
+        pending.reject(error)
+        return
+      }
+      this.#writers.get(id)?.fail(error)
+    } else {
+      this.#readers.get(id)?.fail(error)
+    }
+  }
+
+  #protocol(frame: Frame, why: string): EchoError {
+    return streamsError(StreamsErrorCodes.E_PROTOCOL, `Bad '${frame.kind}' frame: ${why}.`)
+  }
+}

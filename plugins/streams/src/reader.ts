@@ -1,0 +1,246 @@
+/**
+ * The receiving end of a stream: an async iterator of `{ wallTime, seq, data }`. Frames wait here
+ * until the application reads them; each read returns their credit and, once half the window is
+ * used, sends the sender a new `maxOffset`, so unread data never exceeds the window.
+ */
+import type { Readable } from 'node:stream'
+import type { EchoError, Session } from '@echostream/kernel'
+import { streamsError, StreamsErrorCodes } from './errors.js'
+import { StreamFrames } from './frames.js'
+import { toNodeReadable, toWebReadable, type NodeReadableOptions, type WebReadableOptions } from './adapters.js'
+import { StreamPlayout, type StreamPlayoutOptions } from './stream-playout.js'
+import type { StreamMux } from './mux.js'
+import type { ReaderState, ReaderStats, StreamFrame } from './types.js'
+
+interface Waiter<T> {
+  resolve(frame: StreamFrame<T> | undefined): void
+  reject(error: EchoError): void
+}
+
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined })
+
+export class StreamReader<T = unknown> implements AsyncIterable<StreamFrame<T>> {
+  readonly id: number
+  readonly name: string
+  readonly meta: unknown
+  readonly session: Session
+  /** This stream's window: the most unread credit bytes it holds. */
+  readonly window: number
+  /** @internal credit bytes received / read by the application / granted to the sender */
+  receivedOffset = 0
+  consumedOffset = 0
+  maxOffset: number
+
+  readonly #mux: StreamMux
+  readonly #abort = new AbortController()
+  #state: ReaderState = 'open'
+  #error: EchoError | undefined
+  #frames: Array<StreamFrame<T> | undefined> = []
+  #charges: number[] = []
+  #head = 0
+  #waiters: Array<Waiter<T>> = []
+  #framesReceived = 0
+  /** The sender said it is blocked at our current maxOffset: grant at the next read, whatever the threshold. */
+  #peerBlocked = false
+
+  /** @internal made by the session's mux when it accepts the peer's open */
+  constructor(mux: StreamMux, id: number, name: string, meta: unknown, window: number) {
+    this.#mux = mux
+    this.session = mux.session
+    this.id = id
+    this.name = name
+    this.meta = meta
+    this.window = window
+    this.maxOffset = window
+  }
+
+  get state(): ReaderState {
+    return this.#state
+  }
+
+  /** Aborted (with the EchoError as its reason) when the stream fails or is cancelled. */
+  get signal(): AbortSignal {
+    return this.#abort.signal
+  }
+
+  /** The next frame; `undefined` once the sender ended (or this side cancelled). Rejects with the stream's error. */
+  read(): Promise<StreamFrame<T> | undefined> {
+    if (this.#head < this.#frames.length) return Promise.resolve(this.#take())
+    if (this.#error) return Promise.reject(this.#error)
+    if (this.#state !== 'open') return Promise.resolve(undefined)
+    return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }))
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<StreamFrame<T>, undefined> & AsyncIterable<StreamFrame<T>> {
+    const iterator = {
+      next: (): Promise<IteratorResult<StreamFrame<T>, undefined>> => this.read().then((frame) => (frame === undefined ? DONE : { done: false as const, value: frame })),
+      /**
+       * Leaving a `for await` loop early cancels the stream (as Node's readable iterator destroys
+       * its stream). Deferred one turn, so a handler that left by throwing cancels with its own code.
+       */
+      return: (): Promise<IteratorReturnResult<undefined>> => {
+        if (this.#state === 'open' || this.#state === 'ended') {
+          setTimeout(() => this.cancel(StreamsErrorCodes.E_CANCELLED, `The receiver of stream '${this.name}' stopped reading.`), 0)
+        }
+        return Promise.resolve(DONE)
+      },
+      [Symbol.asyncIterator]: () => iterator,
+    }
+    return iterator
+  }
+
+  /**
+   * Stops receiving: unread frames are discarded, the sender's pending writes reject with `code`.
+   * This side's reads then end cleanly. Nothing happens once the stream finished or failed.
+   */
+  cancel(code: string = StreamsErrorCodes.E_CANCELLED, message?: string): void {
+    if (this.#state === 'done' || this.#state === 'cancelled' || this.#state === 'aborted') return
+    const error = streamsError(code, message ?? `The receiver cancelled stream '${this.name}' (${code}).`)
+    // After `stream.end` the sender has already gone; it needs no answer.
+    if (this.#state === 'open') this.#mux.sendFrame({ kind: StreamFrames.abort, id: this.id, payload: { code: error.code, message: error.message } })
+    this.#state = 'cancelled'
+    this.#discard()
+    for (const waiter of this.#waiters.splice(0)) waiter.resolve(undefined)
+    this.#mux.forgetReader(this)
+    this.#abort.abort(error)
+  }
+
+  stats(): ReaderStats {
+    return {
+      id: this.id,
+      name: this.name,
+      state: this.#state,
+      receivedOffset: this.receivedOffset,
+      consumedOffset: this.consumedOffset,
+      unreadBytes: this.receivedOffset - this.consumedOffset,
+      unreadFrames: this.#frames.length - this.#head,
+      maxOffset: this.maxOffset,
+      window: this.window,
+      framesReceived: this.#framesReceived,
+    }
+  }
+
+  /** A Node `Readable`: byte chunks by default, `{ mode: 'frames' }` for frame objects. Reads only as Node asks. */
+  toNodeReadable(options?: NodeReadableOptions): Readable {
+    return toNodeReadable(this, options)
+  }
+
+  /** A WHATWG `ReadableStream`: byte chunks by default, `{ mode: 'frames' }` for frame objects. Pull-based. */
+  toWebReadable(options?: WebReadableOptions): ReadableStream {
+    return toWebReadable(this, options)
+  }
+
+  /**
+   * Feeds this stream through a jitter buffer and yields `{ kind: 'frame', frame, playoutAt }` at
+   * each frame's playout time and `{ kind: 'gap', gap }` for missing seqs. Reads the stream itself.
+   */
+  playout(options?: StreamPlayoutOptions): StreamPlayout<T> {
+    return new StreamPlayout(this, this.#mux.kernel, options)
+  }
+
+  // ---------------------------------------------------------------- used by the mux
+
+  /** @internal one data frame; false when it exceeds the stream's credit (nothing is kept) */
+  push(frame: StreamFrame<T>, charge: number): boolean {
+    if (this.receivedOffset + charge > this.maxOffset) return false
+    this.receivedOffset += charge
+    this.#framesReceived++
+    const waiter = this.#waiters.shift()
+    if (waiter) {
+      this.#consume(charge)
+      waiter.resolve(frame)
+    } else {
+      this.#frames.push(frame)
+      this.#charges.push(charge)
+    }
+    return true
+  }
+
+  /** @internal `stream.blocked` arrived: the sender waits for credit beyond `limit` */
+  blocked(limit: number): void {
+    // A stale report (our newer grant crossed it on the wire) needs no answer.
+    if (this.#state !== 'open' || limit < this.maxOffset) return
+    this.#peerBlocked = true
+    this.#maybeGrant()
+  }
+
+  /** @internal `stream.end` arrived: reads end once the queue is drained */
+  end(): void {
+    if (this.#state !== 'open') return
+    this.#state = 'ended'
+    if (this.#head === this.#frames.length) this.#finish()
+  }
+
+  /** @internal the peer aborted, the session closed, or the peer broke flow control */
+  fail(error: EchoError): void {
+    if (this.#state !== 'open' && this.#state !== 'ended') return
+    // Everything the sender wrote has arrived: a disconnect after `stream.end` loses nothing.
+    if (this.#state === 'ended' && error.code === StreamsErrorCodes.E_CLOSED) return
+    this.#state = 'aborted'
+    this.#error = error
+    this.#discard()
+    for (const waiter of this.#waiters.splice(0)) waiter.reject(error)
+    this.#mux.forgetReader(this)
+    this.#abort.abort(error)
+  }
+
+  // ---------------------------------------------------------------- queue
+
+  #take(): StreamFrame<T> {
+    const frame = this.#frames[this.#head]!
+    const charge = this.#charges[this.#head]!
+    this.#frames[this.#head++] = undefined
+    if (this.#head === this.#frames.length) {
+      this.#frames.length = 0
+      this.#charges.length = 0
+      this.#head = 0
+      if (this.#state === 'ended') this.#finish()
+    } else if (this.#head > 1024 && this.#head * 2 > this.#frames.length) {
+      this.#frames = this.#frames.slice(this.#head)
+      this.#charges = this.#charges.slice(this.#head)
+      this.#head = 0
+    }
+    this.#consume(charge)
+    return frame
+  }
+
+  /** The application took `charge` bytes: return them to the stream and the connection. */
+  #consume(charge: number): void {
+    this.consumedOffset += charge
+    if (this.#state === 'open') this.#maybeGrant()
+    this.#mux.consumed(charge)
+  }
+
+  /**
+   * Raises maxOffset to consumed + window once half the window was read since the last grant (few
+   * credit frames). And when the sender reports it is blocked and the application has read
+   * everything: nothing more can arrive then, so a write larger than the remaining half window
+   * would otherwise wait forever. (Granting on every read while blocked would send one credit
+   * frame per data frame.)
+   */
+  #maybeGrant(): void {
+    const next = this.consumedOffset + this.window
+    if (next - this.maxOffset >= this.window / 2 || (this.#peerBlocked && this.consumedOffset === this.receivedOffset && next > this.maxOffset)) {
+      this.maxOffset = next
+      this.#peerBlocked = false
+      this.#mux.sendFrame({ kind: StreamFrames.credit, id: this.id, payload: next })
+    }
+  }
+
+  /** Drops unread frames, returning their credit to the connection. */
+  #discard(): void {
+    const unread = this.receivedOffset - this.consumedOffset
+    this.#frames = []
+    this.#charges = []
+    this.#head = 0
+    if (unread > 0) {
+      this.consumedOffset = this.receivedOffset
+      this.#mux.consumed(unread)
+    }
+  }
+
+  #finish(): void {
+    this.#state = 'done'
+    for (const waiter of this.#waiters.splice(0)) waiter.resolve(undefined)
+  }
+}
