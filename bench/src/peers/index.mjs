@@ -1,0 +1,31 @@
+/**
+ * The peers, in table order. The first is the limit: every ratio is peer / limit.
+ *
+ * To add a peer: write `src/peers/<name>.mjs` exporting `startServer({ metric })` and
+ * `connect(port, { metric })` (see README "Adding a peer"), add it here (with `skip: { metric: why }`
+for a workload it cannot do), and add its packages to
+ * bench/package.json as devDependencies.
+ */
+export const peers = [
+  { name: 'limit', module: './limit.mjs', runtime: 'node' },
+  { name: 'echostream', module: './echostream.mjs', runtime: 'tsx' },
+  { name: 'socket.io', module: './socketio.mjs', runtime: 'node' },
+  {
+    name: 'rpc-websockets',
+    module: './rpc-websockets.mjs',
+    runtime: 'node',
+    skip: { stream: 'JSON text only: binary chunks would have to travel as base64 strings' },
+  },
+]
+
+export const LIMIT = peers[0].name
+
+export function findPeer(name) {
+  const peer = peers.find((p) => p.name === name)
+  if (!peer) throw new Error(`Unknown peer '${name}' (known: ${peers.map((p) => p.name).join(', ')})`)
+  return peer
+}
+
+export async function loadPeer(name) {
+  return import(new URL(findPeer(name).module, import.meta.url).href)
+}

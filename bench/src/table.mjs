@@ -1,0 +1,116 @@
+/** Medians, spreads, ratios to the limit, and the markdown table. */
+
+export function median(values) {
+  const s = [...values].sort((a, b) => a - b)
+  const m = s.length >> 1
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
+}
+
+/** One entry per table row: per peer the values of every repetition, median, min, max. */
+export function summarise(runs, metrics, pipelineRows, peerNames) {
+  const rows = []
+  const add = (row, metricId) => {
+    const out = { id: row.id, label: row.label, unit: row.unit, better: row.better, throughput: Boolean(row.throughput), target: row.target, peers: {} }
+    for (const peer of peerNames) {
+      const mine = runs.filter((r) => r.metric === metricId && r.peer === peer)
+      if (mine.length === 0) continue
+      const skipped = mine.find((r) => r.skipped)
+      if (skipped) {
+        out.peers[peer] = { skipped: skipped.skipped }
+        continue
+      }
+      const values = mine.filter((r) => r.ok).map((r) => row.value(r.result)).filter((v) => Number.isFinite(v))
+      const failed = mine.filter((r) => !r.ok).length
+      out.peers[peer] = values.length ? { values, median: median(values), min: Math.min(...values), max: Math.max(...values), failed } : { failed }
+    }
+    rows.push(out)
+  }
+  for (const m of metrics) for (const row of m.rows) add(row, m.id)
+  for (const row of pipelineRows) add(row, 'pipeline')
+  const limit = peerNames.includes('limit') ? 'limit' : undefined
+  for (const row of rows) {
+    const base = limit && row.peers[limit]?.median
+    for (const [name, cell] of Object.entries(row.peers)) if (cell.median !== undefined && base) cell.ratio = cell.median / base
+  }
+  return rows
+}
+
+/** Every throughput row must have the limit on top; returns the rows where it is not. */
+export function limitCheck(rows) {
+  const failures = []
+  for (const row of rows.filter((r) => r.throughput)) {
+    for (const [name, cell] of Object.entries(row.peers)) {
+      if (cell.ratio !== undefined && cell.ratio > 1) failures.push(`${row.label}: ${name} ${cell.ratio.toFixed(2)}×`)
+    }
+  }
+  return { ok: failures.length === 0, failures }
+}
+
+export function fmt(v, unit) {
+  if (v === undefined || !Number.isFinite(v)) return '—'
+  if (unit === 'calls/s' || unit === 'events/s') {
+    if (v >= 1e6) return `${(v / 1e6).toFixed(2)} M`
+    if (v >= 1e3) return `${(v / 1e3).toFixed(1)} k`
+    return v.toFixed(0)
+  }
+  if (v >= 1000) return Math.round(v).toLocaleString('en-US')
+  if (v >= 100) return v.toFixed(0)
+  if (v >= 10) return v.toFixed(1)
+  return v.toFixed(2)
+}
+
+function cell(c, unit) {
+  if (!c) return '—'
+  if (c.skipped) return 'n/a¹'
+  if (c.median === undefined) return `failed`
+  const spread = c.values.length > 1 ? ` (${fmt(c.min, unit)}–${fmt(c.max, unit)})` : ''
+  return `${fmt(c.median, unit)}${spread}${c.failed ? ` [${c.failed} failed]` : ''}`
+}
+
+function ratio(c) {
+  return c?.ratio === undefined ? '—' : `${c.ratio.toFixed(2)}×`
+}
+
+function target(row, echo) {
+  if (row.target === undefined) return ''
+  const op = row.better === 'higher' ? '≥' : '≤'
+  if (echo?.ratio === undefined) return `${op} ${row.target.toFixed(2)}×`
+  const met = row.better === 'higher' ? echo.ratio >= row.target : echo.ratio <= row.target
+  return `${op} ${row.target.toFixed(2)}× ${met ? '✓' : '✗'}`
+}
+
+export function renderTable(rows, peerNames, info) {
+  const hasLimit = peerNames[0] === 'limit'
+  const [limit, ...others] = hasLimit ? peerNames : [undefined, ...peerNames]
+  const main = rows.filter((r) => !r.id.startsWith('pipeline.'))
+  const lines = []
+  lines.push(`\n## echostream bench — ${info.mode}, median of ${info.reps} (min–max), ${hasLimit ? `ratio = peer ÷ ${limit}` : 'no ratios (the limit was not run)'}\n`)
+  lines.push(`Machine: ${info.machine.cpus} × ${info.machine.cpuModel}, ${info.machine.memoryGiB} GiB, Node ${info.machine.node}; ${info.machine.pinning.enabled ? `server pinned to cpu ${info.machine.pinning.server}, client to cpu ${info.machine.pinning.client}` : `not pinned (${info.machine.pinning.why})`}; ws native addons ${info.machine.wsNative.useNative ? 'on' : 'off'} for every peer; load average ${info.machine.loadavgStart[0].toFixed(1)} at the start, ${info.machine.loadavg[0].toFixed(1)} at the end; ${info.elapsedS.toFixed(0)} s.\n`)
+  if (main.length) {
+    const header = ['metric', 'unit', ...(hasLimit ? [limit] : []), ...others.flatMap((p) => (hasLimit ? [p, `${p} ÷ ${limit}`] : [p]))]
+    if (hasLimit && others.includes('echostream')) header.push('echostream target')
+    lines.push(`| ${header.join(' | ')} |`)
+    lines.push(`|${header.map((h, i) => (i < 2 ? ' --- ' : ' ---: ')).join('|')}|`)
+    for (const row of main) {
+      const arrow = row.better === 'higher' ? '↑' : '↓'
+      const cells = [row.label, `${row.unit} ${arrow}`, ...(hasLimit ? [cell(row.peers[limit], row.unit)] : []), ...others.flatMap((p) => (hasLimit ? [cell(row.peers[p], row.unit), ratio(row.peers[p])] : [cell(row.peers[p], row.unit)]))]
+      if (hasLimit && others.includes('echostream')) cells.push(target(row, row.peers.echostream))
+      lines.push(`| ${cells.join(' | ')} |`)
+    }
+    const skips = new Set(main.flatMap((r) => Object.entries(r.peers).filter(([, c]) => c.skipped).map(([p, c]) => `${p}: ${c.skipped}`)))
+    if (skips.size) lines.push(`\n¹ ${[...skips].join('; ')}.`)
+    if (info.memoryConnections && main.some((r) => r.id.startsWith('memory.'))) lines.push(`\nMemory rows: (RSS or heap with ${info.memoryConnections.toLocaleString('en-US')} idle connections − with none) ÷ ${info.memoryConnections.toLocaleString('en-US')}, after global.gc().`)
+  }
+  const pipe = rows.filter((r) => r.id.startsWith('pipeline.'))
+  if (pipe.length) {
+    lines.push(`\n### Kernel pipeline overhead (echostream kernel only, one process, in-memory codec and connection)\n`)
+    lines.push('| middleware taps | send path, ns/frame ↓ | receive path, ns/frame ↓ |')
+    lines.push('| ---: | ---: | ---: |')
+    for (const taps of ['direct', 0, 1, 5]) {
+      const s = pipe.find((r) => r.id === `pipeline.send.${taps}`)?.peers.echostream
+      const r = pipe.find((r) => r.id === `pipeline.receive.${taps}`)?.peers.echostream
+      lines.push(`| ${taps === 'direct' ? 'no kernel (codec + connection called directly)' : taps} | ${cell(s, 'ns/frame')} | ${cell(r, 'ns/frame')} |`)
+    }
+  }
+  return lines.join('\n')
+}
