@@ -3,6 +3,7 @@ import { createServer, createClient, definePlugin, type Session } from '@echostr
 import transportWs from '@echostream/plugin-transport-ws'
 import codecMsgpack from '@echostream/plugin-codec-msgpack'
 import reconnect from '@echostream/plugin-reconnect'
+import events from '@echostream/plugin-events'
 import { sleep, track, until } from '../helpers/fixtures.js'
 
 /** A tiny app protocol: `seq.msg` frames carrying a number, in both directions. */
@@ -105,5 +106,35 @@ describe('reconnect with session resume (server alive)', () => {
     attacker.hooks.hello.tap('forge', (hello) => ({ ...hello, resume: { sessionId: victimId, token: 'guess', received: 0 } }))
     await attacker.start()
     expect(attacker.session!.id).not.toBe(victimId)
+  })
+})
+
+
+describe('reconnect with rooms (events plugin)', () => {
+  it('a resumed session keeps its rooms, and room emits sent while it was away arrive once, in order', async () => {
+    const server = track(await createServer({ plugins: [transportWs, codecMsgpack, events, [reconnect, { graceMs: 5000 }]] }))
+    await server.start()
+    const client = track(await createClient({ url: server.url, plugins: [transportWs, codecMsgpack, events, [reconnect, fast]] }))
+    const got: number[] = []
+    client.events.on('tick', (n: number) => void got.push(n))
+    const reconnected: Array<Record<string, unknown>> = []
+    client.reconnect.on('reconnected', (e) => reconnected.push(e))
+    await client.start()
+    const serverSession = server.sessions()[0]!
+    serverSession.join('lobby')
+    server.events.to('lobby').emit('tick', 1)
+    await until(() => got.length === 1)
+
+    cut(client.session!)
+    await until(() => serverSession.state === 'suspended')
+    for (let n = 2; n <= 4; n++) server.events.to('lobby').emit('tick', n)
+    await until(() => reconnected.length === 1, 10_000, 'reconnected')
+    expect(reconnected[0]).toMatchObject({ recovered: true })
+    expect(server.events.in('lobby')).toEqual([serverSession])
+    expect(serverSession.rooms()).toEqual(['lobby'])
+    server.events.to('lobby').emit('tick', 5)
+    await until(() => got.length >= 5)
+    await sleep(100)
+    expect(got).toEqual([1, 2, 3, 4, 5])
   })
 })
