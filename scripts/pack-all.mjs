@@ -198,7 +198,7 @@ export async function packAll({ out, build = true, deps = true, extras = DEFAULT
   }
   rmSync(out, { recursive: true, force: true })
   mkdirSync(join(out, 'deps'), { recursive: true })
-  if (build) build(root, log)
+  if (build) buildWorkspace(root, log)
   const packages = workspacePackages(root)
   const started = Date.now()
   const manifest = { packages: {}, deps: {} }
@@ -227,7 +227,7 @@ export async function packAll({ out, build = true, deps = true, extras = DEFAULT
   return { out, manifest }
 }
 
-function build(root, log) {
+function buildWorkspace(root, log) {
   const started = Date.now()
   const tsc = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-b'], { cwd: root, encoding: 'utf8' })
   if (tsc.status !== 0) throw new Error(`pack-all: tsc -b failed:\n${tsc.stdout}${tsc.stderr}`)
@@ -304,7 +304,7 @@ export async function packAllCached({ build: doBuild = true, root = ROOT, cacheR
     }
   }
   try {
-    if (doBuild) build(root, log)
+    if (doBuild) buildWorkspace(root, log)
     const key = fingerprint(root)
     const out = join(cacheRoot, key)
     if (existsSync(join(out, 'manifest.json'))) {
