@@ -129,7 +129,9 @@ export default definePlugin<ClockSyncOptions>({
       return new SlewingClock({
         now: local.now,
         maxSlewPpm: options.maxSlewPpm,
-        stepThresholdUs: options.stepThresholdMs * 1000,
+        // Step freely during the connect burst (as chrony's `makestep`): the first estimates can be
+        // milliseconds apart, and slewing those away at 0.5 ms/s would take seconds. Slew afterwards.
+        stepThresholdUs: 0,
       })
     }
 
@@ -161,6 +163,7 @@ export default definePlugin<ClockSyncOptions>({
         const [t1, t2, t3] = Array.isArray(frame.payload) ? (frame.payload as number[]) : []
         const verdict = estimator.addSample({ t1: Number(t1), t2: Number(t2), t3: Number(t3), t4 })
         if (verdict === 'discarded' || verdict === 'outlier') return
+        if (estimator.stats.accepted >= options.burstCount) clock.stepThresholdUs = options.stepThresholdMs * 1000
         clock.setTarget((at) => estimator.offsetUs(at))
         const r = reading()
         for (const listener of listeners) {

@@ -35,7 +35,8 @@ export interface SlewingClockOptions {
 
 export class SlewingClock {
   readonly maxSlewPpm: number
-  readonly stepThresholdUs: number
+  /** Mutable: clock-sync steps freely during its connect burst (as chrony's makestep), then slews. */
+  stepThresholdUs: number
   readonly #now: () => number
   readonly #onStep: ((step: ClockStep) => void) | undefined
   #target: OffsetTarget | undefined
