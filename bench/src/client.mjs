@@ -9,7 +9,7 @@
  *   --cpu-prof can write its profile.
  */
 import { loadPeer } from './peers/index.mjs'
-import { fanoutReceive, openMany, rpcLatency, rpcThroughput, streamUpload } from './workloads.mjs'
+import { clockAccuracy, fanoutReceive, openMany, rpcLatency, rpcThroughput, streamUpload } from './workloads.mjs'
 
 const spec = JSON.parse(process.env.BENCH_SPEC)
 const send = (msg) => new Promise((resolve) => process.send(msg, resolve))
@@ -52,6 +52,9 @@ async function run(metric, p) {
       // Leave the fan-out connections open until exit: closing 16 of them here would load the server.
       return result
     }
+    case 'clock':
+      // A fresh connection with its local clock offset: the sync starts from scratch.
+      return clockAccuracy(await track(peer.connect(port, { mode: spec.mode, clockOffsetMs: p.offsetMs })), p)
     case 'memory': {
       const clients = await openMany(connect, p.connections, p.batch, p.maxMs)
       open.push(...clients)

@@ -13,6 +13,7 @@ export const params = {
     // Fewer connections than the full run's 2,000 (which takes ~20 s for four peers): per-connection
     // figures move by a few percent; the quick run is for a look, the full run for the record.
     memory: { connections: 500, batch: 100, maxMs: 30_000 },
+    clock: { offsetMs: 10_000, intervalMs: 10, durationMs: 1000, maxSamples: 100 },
     pipeline: { frames: 50_000, maxMs: 100, rounds: 60 },
   },
   full: {
@@ -22,6 +23,7 @@ export const params = {
     fanout: { clients: 16, events: 25_000, burst: 16, highWater: 256 * 1024, maxMs: 15_000 },
     stream: { chunkBytes: 64 * 1024, warmupBytes: 32 << 20, totalBytes: 256 << 20, maxMs: 15_000 },
     memory: { connections: 2000, batch: 100, maxMs: 60_000 },
+    clock: { offsetMs: 10_000, intervalMs: 10, durationMs: 10_000, maxSamples: 1000 },
     pipeline: { frames: 50_000, maxMs: 100, rounds: 200 },
   },
 }
@@ -90,6 +92,19 @@ export const metrics = [
     rows: [
       { id: 'memory.rss', label: 'server RSS per idle connection', unit: 'KiB', better: 'lower', value: (r) => r.rssPerConnection / 1024 },
       { id: 'memory.heap', label: 'server JS heap per idle connection', unit: 'KiB', better: 'lower', target: 1.3, value: (r) => r.heapPerConnection / 1024 },
+    ],
+  },
+  {
+    // echostream only (the other peers skip it): how far the client's synchronised clock is from
+    // the server's, read against the machine's monotonic clock, which both processes share, over
+    // `durationMs` from the moment whenSynced() resolves; and |applied − estimated offset| then.
+    id: 'clock',
+    group: 'clock',
+    params: 'clock',
+    rows: [
+      { id: 'clock.p50', label: 'clock-sync error p50 (absolute), client clock offset +10 s, loopback', unit: 'µs', better: 'lower', value: (r) => r.p50 },
+      { id: 'clock.p99', label: 'clock-sync error p99 (absolute), client clock offset +10 s, loopback', unit: 'µs', better: 'lower', value: (r) => r.p99 },
+      { id: 'clock.pending', label: '… still to slew when whenSynced() resolves', unit: 'µs', better: 'lower', value: (r) => r.pendingSlewUs },
     ],
   },
 ]

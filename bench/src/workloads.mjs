@@ -145,6 +145,55 @@ export async function streamUpload(client, p) {
   return { value: sent / 1e6 / seconds, bytes: sent, seconds, complete: sent === p.totalBytes, windowUs: [us0, monoUs()] }
 }
 
+/**
+ * Clock-sync accuracy as an application gets it: waits for the connect burst (`whenSynced()`: 8
+ * probes at the plugin's default schedule), then every `intervalMs` for `durationMs` reads the
+ * client's synchronised clock and the true server time back to back. The true server time comes
+ * from this machine's monotonic clock (shared by every process) plus the constant the server
+ * reported with it (`clock.reference()`), so the error measured is the clock sync's alone.
+ * |error| p50/p99/max µs, the signed median (a bias shows there), and the correction still to
+ * slew when whenSynced() resolved.
+ */
+export async function clockAccuracy(client, p) {
+  const t0 = now()
+  const atSync = await client.clock.whenSynced()
+  const syncMs = now() - t0
+  // The clock steps to the first probe's estimate and slews later corrections (≤ 0.5 ms/s): what
+  // is still to slew when whenSynced() resolves is error the application sees for a while.
+  const pendingSlewUs = Math.abs(atSync.offsetUs - atSync.estimatedOffsetUs)
+  const ref = await client.clock.reference()
+  const trueServerUs = () => Number(process.hrtime.bigint()) / 1000 + (ref.serverUs - ref.monotonicUs)
+  const signed = []
+  const deadline = now() + p.durationMs
+  while (signed.length < p.maxSamples && now() < deadline) {
+    // The least-interrupted of three back-to-back readings: the spread bounds the reading error.
+    let best = { error: 0, spread: Infinity }
+    for (let i = 0; i < 3 && best.spread > 20; i++) {
+      const before = trueServerUs()
+      const synced = client.clock.now()
+      const after = trueServerUs()
+      if (after - before < best.spread) best = { error: synced - (before + after) / 2, spread: after - before }
+    }
+    signed.push(best.error)
+    await sleep(p.intervalMs)
+  }
+  const abs = signed.map(Math.abs).sort((a, b) => a - b)
+  const reading = client.clock.reading()
+  return {
+    p50: quantile(abs, 0.5),
+    p99: quantile(abs, 0.99),
+    max: abs[abs.length - 1],
+    signedMedian: quantile([...signed].sort((a, b) => a - b), 0.5),
+    pendingSlewUs,
+    samples: signed.length,
+    syncMs,
+    probes: reading.samples,
+    rttUs: reading.rttUs,
+    offsetUs: reading.offsetUs,
+    unit: 'µs',
+  }
+}
+
 /** Opens `count` idle connections, `batch` at a time, giving up after `maxMs`. */
 export async function openMany(connect, count, batch, maxMs = 60_000) {
   const clients = []

@@ -93,6 +93,12 @@ function newSessionId(): string {
   return randomBytes(12).toString('base64url')
 }
 
+/** Stops a session's handshake deadline and drops the Timeout (and its closure), which would otherwise live as long as the session. */
+function clearHandshakeTimer(session: SessionImpl): void {
+  clearTimeout(session.handshakeTimer)
+  session.handshakeTimer = undefined
+}
+
 /**
  * WebSocket close reasons are limited to 123 bytes (ws throws beyond, and the peer then sees 1006).
  * Cut at a character boundary: a split UTF-8 sequence would decode to a longer U+FFFD.
@@ -126,6 +132,9 @@ export class Kernel implements SessionHost {
   #records: PluginRecord[] = []
   #taps: TapRecord[] = []
   #routes = new Map<string, FrameRoute>()
+  /** The kind of the last routed frame and its route (see #receive); cleared when routes change. */
+  #lastKind: string | undefined
+  #lastRoute: FrameRoute | undefined
   #handlerKinds = new Map<string, (definition: HandlerDefinition) => void>()
   #sessions = new Map<string, SessionImpl>()
   #handshakeTimeoutMs: number
@@ -269,6 +278,7 @@ export class Kernel implements SessionHost {
     if (affected.size) this.#rebuildHooks(affected)
     for (const key of record.exposed) delete (this as Record<string, unknown>)[key]
     for (const kind of record.routes) this.#routes.delete(kind)
+    this.#lastKind = this.#lastRoute = undefined
     for (const key of record.decorations) delete (this.#SessionClass.prototype as unknown as Record<string, unknown>)[key]
     for (const kind of record.handlerKinds) this.#handlerKinds.delete(kind)
     for (const what of record.provided) this[what] = undefined
@@ -308,6 +318,7 @@ export class Kernel implements SessionHost {
           throw new EchoError(ErrorCodes.E_PLUGIN, `Plugin '${name}' routes frame kind '${kind}', which is already taken: prefix your kinds with your plugin name.`)
         }
         kernel.#routes.set(kind, route)
+        kernel.#lastKind = kernel.#lastRoute = undefined
         record.routes.push(kind)
       },
       decorateSession(key, value) {
@@ -516,7 +527,7 @@ export class Kernel implements SessionHost {
     if (session.state === 'closed') return
     if (lost && session.state === 'suspended') {
       // A replacement connection failed during its handshake: stay suspended, the reconnect driver retries.
-      clearTimeout(session.handshakeTimer)
+      clearHandshakeTimer(session)
       if (session.awaitingWelcome) {
         session.awaitingWelcome = false
         this.#welcomeWaiter?.reject(new EchoError(ErrorCodes.E_CLOSED, `The server closed the connection during the reconnect handshake (${info.code}${info.reason ? `: ${info.reason}` : ''}).`, { retryable: true }))
@@ -531,7 +542,7 @@ export class Kernel implements SessionHost {
     const wasOpen = session.state === 'open' || session.state === 'suspended'
     session.state = 'closed'
     session.closeInfo = info
-    clearTimeout(session.handshakeTimer)
+    clearHandshakeTimer(session)
     if (this.#sessions.get(session.id) === session) this.#sessions.delete(session.id)
     if (this.role === 'client' && !wasOpen) {
       this.#welcomeWaiter?.reject(new EchoError(ErrorCodes.E_CLOSED, `The server closed the connection during the handshake (${info.code}${info.reason ? `: ${info.reason}` : ''}).`))
@@ -673,7 +684,16 @@ export class Kernel implements SessionHost {
       return
     }
     if (!frame) return
-    const route = this.#routes.get(frame.kind)
+    // Consecutive frames are mostly of one kind (a batch of calls, of replies, of chunks): compare
+    // with the last kind before hashing the decoded string for the map.
+    const kind = frame.kind
+    let route: FrameRoute | undefined
+    if (kind === this.#lastKind) route = this.#lastRoute
+    else {
+      route = this.#routes.get(kind)
+      this.#lastKind = route ? kind : undefined
+      this.#lastRoute = route
+    }
     if (route) {
       try {
         route.handler(frame, session)
@@ -737,11 +757,14 @@ export class Kernel implements SessionHost {
     }
     const problem = this.#incompatibility(hello)
     if (problem) return this.#refuse(session, new EchoError(ErrorCodes.E_INCOMPATIBLE, problem), CloseCodes.incompatible)
-    clearTimeout(session.handshakeTimer)
+    clearHandshakeTimer(session)
     const previous = this.#hooks.resume.call(hello, session) as SessionImpl | undefined
     if (previous && previous !== session && previous.state === 'suspended') return this.#adopt(previous, session, hello)
     // Frozen after `connect`: until then a tap may remove what must not linger (auth strips credentials).
-    session.handshake = { ...hello }
+    // The decoded payload itself (a fresh object from the codec), not a copy: one object less per
+    // session; and the codec name it carries (checked equal above) as the kernel's own string.
+    hello.codec = this.codec!.name
+    session.handshake = hello
     session.id = newSessionId()
     try {
       await this.#hooks.connect.promise(session)
@@ -810,7 +833,7 @@ export class Kernel implements SessionHost {
       this.closeSession(session, CloseCodes.protocol, error.message)
       return
     }
-    clearTimeout(session.handshakeTimer)
+    clearHandshakeTimer(session)
     session.id = welcome.sessionId
     session.handshake = Object.freeze({ ...welcome })
     session.state = 'open'
@@ -827,7 +850,7 @@ export class Kernel implements SessionHost {
   async #onReconnectWelcome(session: SessionImpl, frame: Frame): Promise<void> {
     const waiter = this.#welcomeWaiter
     session.awaitingWelcome = false
-    clearTimeout(session.handshakeTimer)
+    clearHandshakeTimer(session)
     const welcome = frame.payload as WelcomePayload | undefined
     if (frame.kind !== KernelFrames.welcome || typeof welcome?.sessionId !== 'string') {
       // Refused (or not a welcome): the session stays suspended; the caller decides whether to retry.

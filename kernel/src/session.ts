@@ -71,7 +71,7 @@ export interface Session extends SessionBase {}
 export class SessionImpl implements SessionBase {
   id = ''
   readonly createdAt = Date.now()
-  readonly data: SessionStore = new Map<string, unknown>() as unknown as SessionStore
+  #data: SessionStore | undefined
   state: SessionState = 'handshaking'
   handshake: Readonly<Record<string, unknown>> = {}
   closeInfo: CloseInfo | undefined
@@ -87,6 +87,11 @@ export class SessionImpl implements SessionBase {
 
   get kernel(): EchoKernel {
     return this.host.api
+  }
+
+  /** Made on first use: most sessions never store anything, and an idle server holds thousands. */
+  get data(): SessionStore {
+    return (this.#data ??= new Map<string, unknown>() as unknown as SessionStore)
   }
 
   get peer(): string {

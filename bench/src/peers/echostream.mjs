@@ -1,6 +1,7 @@
 /**
  * echostream with `@echostream/preset-default` (transport-ws, codec-msgpack, rpc, events), plus
- * `@echostream/plugin-streams` for the stream metric, every option at its default. Loaded from the
+ * `@echostream/plugin-streams` for the stream metric and `@echostream/plugin-clock-sync` for the
+ * clock metric, every option at its default (but the client's `localOffsetMs`). Loaded from the
  * workspace sources: this peer's processes run under tsx with the `development` export condition
  * (see README "How the workspace is loaded").
  */
@@ -11,10 +12,22 @@ import { createClient, createServer } from '@echostream/kernel'
 const cwd = fileURLToPath(new URL('../..', import.meta.url))
 const PRESET = '@echostream/preset-default'
 const STREAMS = '@echostream/plugin-streams'
+const CLOCK = '@echostream/plugin-clock-sync'
+
+/**
+ * The stream metric's flow-control window, sized for its workload as the socket.io peer's is (16
+ * chunks of 64 KiB = 1 MiB in flight): the streams plugin's defaults (64 KiB per stream, 1 MiB per
+ * connection, REALTIME.md) fit one chunk, so a writer would wait a round trip for credit after each.
+ */
+const STREAM_WINDOWS = { streamWindow: 1 << 20, connectionWindow: 4 << 20 }
 
 function config(mode, extra) {
-  return { preset: PRESET, plugins: mode === 'stream' ? [STREAMS] : [], ...extra }
+  if (mode === 'stream') return { preset: PRESET, plugins: [[STREAMS, STREAM_WINDOWS]], ...extra }
+  return { preset: PRESET, plugins: mode === 'clock' ? [CLOCK] : [], ...extra }
 }
+
+/** This machine's monotonic clock (CLOCK_MONOTONIC on Linux: one counter for every process), µs. */
+const monotonicUs = () => Number(process.hrtime.bigint()) / 1000
 
 export async function startServer({ mode }) {
   const server = await createServer(config(mode, { options: { 'transport-ws': { host: '127.0.0.1', port: 0 } } }), { cwd })
@@ -45,6 +58,17 @@ export async function startServer({ mode }) {
       return new Promise((resolve) => u.waiters.push((bytes) => ((u.done = false), resolve(bytes))))
     })
   }
+  if (mode === 'clock') {
+    // The measuring reference (never used by clock sync): the server's clock and the machine's
+    // monotonic clock read together. The server's clock is that counter plus a constant, so a
+    // client process on this machine can compute the true server time at any instant.
+    server.rpc.handle('clock.reference', () => {
+      const before = monotonicUs()
+      const serverUs = server.clock.now()
+      const after = monotonicUs()
+      return { serverUs, monotonicUs: (before + after) / 2 }
+    })
+  }
   await server.start()
   return {
     port: Number(new URL(server.url).port),
@@ -61,10 +85,18 @@ export async function startServer({ mode }) {
   }
 }
 
-export async function connect(port, { mode } = {}) {
-  const client = await createClient(config(mode, { url: `ws://127.0.0.1:${port}` }), { cwd })
+export async function connect(port, { mode, clockOffsetMs = 0 } = {}) {
+  const extra = { url: `ws://127.0.0.1:${port}`, ...(mode === 'clock' && { options: { 'clock-sync': { localOffsetMs: clockOffsetMs } } }) }
+  const client = await createClient(config(mode, extra), { cwd })
   await client.start()
   return {
+    // Clock metric only: the synchronised clock, and the server's reference (see startServer).
+    clock: mode === 'clock' && {
+      whenSynced: () => client.clock.whenSynced({ timeoutMs: 20_000 }),
+      now: () => client.clock.now(),
+      reading: () => client.clock.reading(),
+      reference: () => client.rpc.request('clock.reference'),
+    },
     call(params) {
       return client.rpc.request('add', params)
     },

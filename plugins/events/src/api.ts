@@ -2,7 +2,7 @@
  * The events API (`kernel.events`) and the session methods (`session.emit`, `join`, `leave`,
  * `rooms`). Sending to many sessions goes through `kernel.sendMany`, which encodes a frame once.
  */
-import { authorize, type PluginKernel, type Session } from '@echostream/kernel'
+import { authorize, type EchoKernel, type Session } from '@echostream/kernel'
 import { eventsError, EventsErrorCodes } from './errors.js'
 import { checkEventName, emitFrame } from './frames.js'
 import type { Listeners, AnyEventHandler } from './listeners.js'
@@ -13,7 +13,7 @@ import type { EventsOptions } from './options.js'
 /** The session methods this plugin adds, keyed by name (installed with `decorateSession`). */
 export type SessionMethods = Record<'emit' | 'join' | 'leave' | 'rooms', (this: Session, ...args: never[]) => unknown>
 
-function serverOnly(kernel: PluginKernel, what: string, instead: string): void {
+function serverOnly(kernel: EchoKernel, what: string, instead: string): void {
   if (kernel.role !== 'server') {
     throw eventsError(EventsErrorCodes.E_STATE, `${what} works on a server only: ${instead}`)
   }
@@ -32,7 +32,7 @@ function without(sessions: Iterable<Session>, except: ReadonlySet<Session> | und
   return kept
 }
 
-export function createEventsApi(kernel: PluginKernel, options: Readonly<EventsOptions>, listeners: Listeners, rooms: Rooms): EventsApi {
+export function createEventsApi(kernel: EchoKernel, options: Readonly<EventsOptions>, listeners: Listeners, rooms: Rooms): EventsApi {
   const { maxNameLength } = options
 
   const subscribe = (method: 'on' | 'once') => (name: unknown, handler: unknown) => {
@@ -99,7 +99,7 @@ export function createEventsApi(kernel: PluginKernel, options: Readonly<EventsOp
   return api as EventsApi
 }
 
-export function createSessionMethods(kernel: PluginKernel, options: Readonly<EventsOptions>, rooms: Rooms): SessionMethods {
+export function createSessionMethods(kernel: EchoKernel, options: Readonly<EventsOptions>, rooms: Rooms): SessionMethods {
   const { maxNameLength } = options
   return {
     emit(this: Session, name: unknown, data?: unknown): void {

@@ -26,16 +26,19 @@ export default definePlugin<EventsOptions>({
   setup(kernel, options) {
     const listeners = new Listeners({ maxListeners: options.maxListeners, logger: kernel.logger })
     const rooms = new Rooms()
-    const api = createEventsApi(kernel, options, listeners, rooms)
+    // Hot paths (every emit, broadcast and inbound event) use the kernel itself, not this plugin's
+    // recording view of it (a Proxy that is only needed to record taps and registrations).
+    const raw = kernel.api
+    const api = createEventsApi(raw, options, listeners, rooms)
     kernel.expose('events', api)
-    for (const [key, method] of Object.entries(createSessionMethods(kernel, options, rooms))) kernel.decorateSession(key, method)
+    for (const [key, method] of Object.entries(createSessionMethods(raw, options, rooms))) kernel.decorateSession(key, method)
 
     kernel.route(EventFrames.emit, {
       handler(frame, session) {
         // Anything thrown here (E_PROTOCOL for a malformed frame, the `authorize` hook's refusal)
         // the kernel answers with an error frame; the session stays open.
         const name = inboundEventName(frame, options.maxNameLength)
-        const refusal = authorize(kernel.hooks, { kind: 'event', name }, session)
+        const refusal = authorize(raw.hooks, { kind: 'event', name }, session)
         if (refusal) throw refusal
         listeners.dispatch(name, frame.payload, session)
       },

@@ -23,11 +23,13 @@ export default definePlugin<RpcOptions>({
   wire: RPC_WIRE_VERSION,
   schema,
   setup(kernel, options) {
-    // The hook as the plugin sees it reads the kernel's live hook, so taps added later count.
-    const authorizeHook = kernel.hooks.authorize
+    // Read per request from the kernel itself (not this plugin's recording view of it, a Proxy):
+    // `raw.hooks` is the live set, so taps added later (or dropped by an unload) count.
+    const raw = kernel.api
     const authorize: Authorizer = (method, session) => {
-      if (authorizeHook.taps.length === 0) return undefined
-      return authorizeHook.call({ kind: 'rpc', name: method }, session) ?? undefined
+      const hook = raw.hooks.authorize
+      if (hook.taps.length === 0) return undefined
+      return hook.call({ kind: 'rpc', name: method }, session) ?? undefined
     }
     const engine = new RpcEngine({ ...options, role: kernel.role, logger: kernel.logger, authorize })
     const { requester, responder } = engine

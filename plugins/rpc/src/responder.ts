@@ -10,6 +10,7 @@ import { rpcErrors, safeString, wireErrorOf } from './errors.js'
 import { describe, isId, RpcFrames } from './frames.js'
 import type { ParamsCheck, ParamsValidator } from './params-schema.js'
 import type { SessionRpc, SessionTable } from './session-state.js'
+import type { IdTable } from './id-table.js'
 import type { Unregister } from './types.js'
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -145,7 +146,7 @@ export class Responder {
     for (const ctx of running) ctx.abort(reasonFor(ctx.method))
   }
 
-  async #settle(ctx: CallContext, promise: PromiseLike<unknown>, running: Map<number, CallContext>): Promise<void> {
+  async #settle(ctx: CallContext, promise: PromiseLike<unknown>, running: IdTable<CallContext>): Promise<void> {
     let value: unknown
     try {
       value = await promise

@@ -6,6 +6,7 @@
 import type { Session } from '@echostream/kernel'
 import type { CallContext } from './context.js'
 import type { DeadlineList, Timed } from './deadlines.js'
+import { IdTable } from './id-table.js'
 
 const noop = () => {}
 
@@ -49,25 +50,36 @@ export class SessionRpc {
   nextId = 0
   /** True once the counter wrapped past MAX_ID: from then on, ids still waiting are skipped. */
   wrapped = false
-  readonly pending = new Map<number, PendingCall>()
+  readonly pending = new IdTable<PendingCall>()
   /** Only handlers that returned a promise are here (a sync result is answered at once). */
-  readonly running = new Map<number, CallContext>()
+  readonly running = new IdTable<CallContext>()
 }
 
 /** Session → its rpc state, created on first use while the session is open, dropped on disconnect. */
 export class SessionTable {
   readonly #map = new Map<Session, SessionRpc>()
+  /** The last session looked up and its state: a client has one session, a server reads a batch of frames from one. */
+  #lastSession: Session | undefined = undefined
+  #lastState: SessionRpc | undefined = undefined
 
   get(session: Session): SessionRpc | undefined {
-    return this.#map.get(session)
+    if (session === this.#lastSession) return this.#lastState
+    const state = this.#map.get(session)
+    if (state !== undefined) {
+      this.#lastSession = session
+      this.#lastState = state
+    }
+    return state
   }
 
   /** The state of an open session, created if needed. */
   open(session: Session): SessionRpc {
-    let state = this.#map.get(session)
+    let state = this.get(session)
     if (state === undefined) {
       state = new SessionRpc()
       this.#map.set(session, state)
+      this.#lastSession = session
+      this.#lastState = state
     }
     return state
   }
@@ -76,6 +88,7 @@ export class SessionTable {
   take(session: Session): SessionRpc | undefined {
     const state = this.#map.get(session)
     if (state !== undefined) this.#map.delete(session)
+    if (session === this.#lastSession) this.#lastSession = this.#lastState = undefined
     return state
   }
 
@@ -83,6 +96,7 @@ export class SessionTable {
   takeAll(): SessionRpc[] {
     const all = [...this.#map.values()]
     this.#map.clear()
+    this.#lastSession = this.#lastState = undefined
     return all
   }
 

@@ -3,9 +3,9 @@
  * connection-level credit in both directions, the send pump, and dispatch of inbound frames.
  *
  * The pump sends one queued frame at a time, round-robin over writers whose head fits their own
- * credit and the connection's, and waits on `session.whenWritable()` before each frame, so the
- * socket's buffer stays near its high-water mark and a stream without credit never holds up
- * another.
+ * credit and the connection's, and waits on `session.whenWritable()` before each frame while the
+ * socket has bytes buffered, so the socket's buffer stays near its high-water mark and a stream
+ * without credit never holds up another.
  */
 import { authorize, EchoError, type Codec, type EchoKernel, type Frame, type Logger, type Session } from '@echostream/kernel'
 import { chargeOf, dataSize } from './byte-size.js'
@@ -14,6 +14,7 @@ import { abortReason, creditOffset, openMeta, StreamFrames, streamId, openFrame 
 import type { StreamsOptions } from './options.js'
 import { StreamReader } from './reader.js'
 import { StreamWriter } from './writer.js'
+import { ReadyList } from './ready-list.js'
 import type { OpenOptions, SessionStreamStats, StreamContext, StreamHandler, StreamPolicy } from './types.js'
 
 /** What every session's mux shares: the kernel, the options and the handlers. */
@@ -59,7 +60,7 @@ export class StreamMux {
   readonly #writers = new Map<number, StreamWriter<never>>()
   readonly #readers = new Map<number, StreamReader<never>>()
   /** Writers with queued frames that their own credit covers (insertion order = round-robin order). */
-  readonly #ready = new Set<StreamWriter<never>>()
+  readonly #ready = new ReadyList<StreamWriter<never>>()
   #pumping = false
   #closed: EchoError | undefined
   /** `stream.end`/`stream.abort` issued while the session was suspended: sent on resume. */
@@ -365,8 +366,9 @@ export class StreamMux {
     this.#pumping = true
     try {
       for (;;) {
-        // Below everything: the socket's own buffer (resolves at once while below its high-water mark).
-        await this.session.whenWritable()
+        // Below everything: the socket's own buffer (resolves at once while below its high-water
+        // mark). With nothing buffered there is nothing to wait for: no microtask per frame.
+        if (this.session.bufferedAmount > 0) await this.session.whenWritable()
         if (this.#closed || this.session.state !== 'open') return
         const writer = this.#pick()
         if (!writer) return
@@ -384,19 +386,22 @@ export class StreamMux {
 
   /** The first ready writer whose head fits the connection's credit; drops writers that lost their credit. */
   #pick(): StreamWriter<never> | undefined {
-    for (const writer of this.#ready) {
+    const ready = this.#ready
+    for (let i = 0; i < ready.size; ) {
+      const writer = ready.at(i)!
       const charge = writer.headCharge()
       if (charge === undefined || writer.state === 'aborted') {
-        this.#ready.delete(writer) // re-added by its next write
+        ready.removeAt(i) // re-added by its next write
         continue
       }
       if (writer.sentOffset + charge > writer.maxOffset) {
-        this.#ready.delete(writer) // re-added by its next credit
+        ready.removeAt(i) // re-added by its next credit
         this.#streamBlocked(writer)
         continue
       }
       if (this.connSent + charge <= this.connMax) return writer
       this.#connBlocked()
+      i++
     }
     return undefined
   }

@@ -5,7 +5,7 @@
  */
 import { CloseCodes, EchoError, ErrorCodes, type Connection } from '@echostream/kernel'
 import type { WebSocket as WsSocket } from 'ws'
-import { WsConnection } from './connection.js'
+import { formatPeer, WsConnection, type PeerSource } from './connection.js'
 import type { WsTransportOptions } from './options.js'
 import { readPem } from './pem.js'
 
@@ -47,10 +47,8 @@ export async function connectNode(url: string, options: Readonly<WsTransportOpti
     socket.once('error', onError)
     socket.once('open', onOpen)
   })
-  const peer = (() => {
-    const raw = (socket as unknown as { _socket?: { remoteAddress?: string; remotePort?: number } })._socket
-    return raw?.remoteAddress ? `${raw.remoteAddress.includes(':') ? `[${raw.remoteAddress}]` : raw.remoteAddress}:${raw.remotePort}` : new URL(url).host
-  })()
+  const raw = (socket as unknown as { _socket?: PeerSource })._socket
+  const peer = (raw && formatPeer(raw)) ?? new URL(url).host
   const connection = new WsConnection(socket, peer, options)
   watchPings(socket, connection, options.pingIntervalMs + options.pingTimeoutMs)
   return connection

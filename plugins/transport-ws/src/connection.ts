@@ -13,9 +13,21 @@ export interface ConnectionSettings {
 
 const noop = () => {}
 
+/** ws's send options for every frame (one object, not one per send). */
+const BINARY = { binary: true } as const
+
+/**
+ * Messages at least this large are written at once instead of joining the turn's corked write:
+ * coalescing saves a syscall per small frame, nothing for a bulk chunk, and a corked megabyte of
+ * chunks lives until the turn ends (long enough to reach the old generation).
+ */
+const UNCORKED_BYTES = 16 * 1024
+
 interface RawSocket {
   cork(): void
   uncork(): void
+  readonly writableNeedDrain: boolean
+  once(event: 'drain', listener: () => void): void
 }
 
 function toBytes(data: RawData): Uint8Array {
@@ -23,39 +35,101 @@ function toBytes(data: RawData): Uint8Array {
   return data instanceof ArrayBuffer ? new Uint8Array(data) : data
 }
 
+/** The socket's WsConnection, so the socket's listeners can be shared functions instead of closures per connection. */
+const CONNECTION = Symbol('echostream.connection')
+type OwnedSocket = WebSocket & { [CONNECTION]?: WsConnection }
+
+/** The WsConnection wrapping a ws socket, if any. */
+export function connectionOf(socket: WebSocket): WsConnection | undefined {
+  return (socket as OwnedSocket)[CONNECTION]
+}
+
+function socketOnMessage(this: OwnedSocket, data: RawData): void {
+  this[CONNECTION]!.onMessage(toBytes(data))
+}
+
+// ws reports protocol violations and oversize messages here, then closes: never let it throw.
+function socketOnError(this: OwnedSocket, error: Error & { code?: string }): void {
+  const connection = this[CONNECTION]!
+  if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') connection.closeOverride ??= { code: CloseCodes.tooLarge, reason: `message larger than maxPayload: ${error.message}` }
+  else connection.closeOverride ??= { code: CloseCodes.protocolError, reason: error.message }
+}
+
+/** Where a server-side connection's peer address is read from, when first asked for (a net socket). */
+export interface PeerSource {
+  readonly remoteAddress?: string
+  readonly remotePort?: number
+}
+
+/** `host:port` (IPv6 hosts in brackets), or undefined when the socket no longer knows. */
+export function formatPeer(source: PeerSource): string | undefined {
+  const { remoteAddress, remotePort } = source
+  if (!remoteAddress) return undefined
+  return remoteAddress.includes(':') ? `[${remoteAddress}]:${remotePort}` : `${remoteAddress}:${remotePort}`
+}
+
+/**
+ * Per connection, only this object and what ws itself keeps: the socket's listeners are shared
+ * functions and the drain machinery is made on first use, so an idle connection costs little heap
+ * (the bench's "JS heap per idle connection").
+ */
 export class WsConnection implements Connection {
   onMessage: (bytes: Uint8Array) => void = noop
   onClose: (code: number, reason: string) => void = noop
-  readonly peer: string
-  readonly highWaterMark: number
   /** Set when we decide why the socket ends (ping timeout, too large), so `close` reports it. */
   closeOverride: { code: number; reason: string } | undefined
+  /** Server: the deadline of the pong to the last ping (see WsServer). */
+  pongTimer: ReturnType<typeof setTimeout> | undefined
+  /** The peer's address, or (server) its socket until the address is first asked for. */
+  #peer: string | PeerSource
   #closed = false
   #corked = false
-  #drainWaiters: Array<() => void> = []
+  #drainWaiters: Array<() => void> | undefined
+  #onDrain: (() => void) | undefined
   #closeTimer: ReturnType<typeof setTimeout> | undefined
   #settings: ConnectionSettings
-  readonly #uncork = (raw: RawSocket): void => {
-    this.#corked = false
-    raw.uncork()
-  }
+  /** Server: the set of live connections this one leaves when its socket closes. */
+  #registry: Set<WsConnection> | undefined
 
   constructor(
     readonly socket: WebSocket,
-    peer: string,
+    peer: string | PeerSource,
     settings: ConnectionSettings,
+    registry?: Set<WsConnection>,
   ) {
-    this.peer = peer
-    this.highWaterMark = settings.highWaterMark
+    this.#peer = peer
     this.#settings = settings
+    this.#registry = registry
+    registry?.add(this)
+    ;(socket as OwnedSocket)[CONNECTION] = this
     socket.binaryType = 'nodebuffer'
-    socket.on('message', (data) => this.onMessage(toBytes(data)))
-    socket.on('close', (code, reason) => this.#handleClose(code, reason.toString()))
-    // ws reports protocol violations and oversize messages here, then closes: never let it throw.
-    socket.on('error', (error: Error & { code?: string }) => {
-      if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.closeOverride ??= { code: CloseCodes.tooLarge, reason: `message larger than maxPayload: ${error.message}` }
-      else this.closeOverride ??= { code: CloseCodes.protocolError, reason: error.message }
-    })
+    socket.on('message', socketOnMessage)
+    socket.on('close', WsConnection.#socketOnClose)
+    socket.on('error', socketOnError)
+  }
+
+  static #socketOnClose(this: OwnedSocket, code: number, reason: Buffer): void {
+    this[CONNECTION]!.#handleClose(code, reason.toString())
+  }
+
+  static #uncork(connection: WsConnection, raw: RawSocket): void {
+    connection.#corked = false
+    raw.uncork()
+  }
+
+  /**
+   * `host:port`. A server reads it from the socket on first use (most idle connections are never
+   * asked, and the strings and Node's cached address object cost ~150 bytes each); once the socket
+   * is gone without having been asked, 'unknown'.
+   */
+  get peer(): string {
+    const peer = this.#peer
+    if (typeof peer === 'string') return peer
+    return (this.#peer = formatPeer(peer) ?? 'unknown')
+  }
+
+  get highWaterMark(): number {
+    return this.#settings.highWaterMark
   }
 
   get bufferedAmount(): number {
@@ -65,33 +139,51 @@ export class WsConnection implements Connection {
   whenWritable(): Promise<void> {
     if (this.#closed || this.socket.bufferedAmount < this.highWaterMark) return Promise.resolve()
     return new Promise((resolve) => {
-      if (this.#drainWaiters.push(resolve) === 1) this.#pollDrain()
+      if ((this.#drainWaiters ??= []).push(resolve) === 1) this.#awaitDrain()
     })
   }
 
-  // The net socket's 'drain' fires only when its own buffer empties; poll while waiters exist.
-  #pollDrain(): void {
-    setImmediate(() => {
-      if (this.#closed || this.socket.bufferedAmount < this.highWaterMark) {
-        const waiters = this.#drainWaiters
-        this.#drainWaiters = []
-        for (const resolve of waiters) resolve()
-      } else this.#pollDrain()
-    })
+  /**
+   * Above the high-water mark the net socket's last write returned false, so it emits 'drain' once
+   * its buffer is empty: wait for that (no polling), as a tight ws user does. Should it not expect
+   * a drain (bytes buffered in ws's own sender queue), look again on the next turn.
+   */
+  #awaitDrain(): void {
+    const onDrain = (this.#onDrain ??= () => this.#drained())
+    const raw = this.#raw()
+    if (raw?.writableNeedDrain) raw.once('drain', onDrain)
+    else setImmediate(onDrain)
+  }
+
+  #drained(): void {
+    if (!this.#drainWaiters?.length) return
+    if (!this.#closed && this.socket.bufferedAmount >= this.highWaterMark) return this.#awaitDrain()
+    this.#releaseDrainWaiters()
+  }
+
+  #releaseDrainWaiters(): void {
+    const waiters = this.#drainWaiters
+    if (!waiters?.length) return
+    this.#drainWaiters = undefined
+    for (const resolve of waiters) resolve()
+  }
+
+  #raw(): RawSocket | undefined {
+    return (this.socket as unknown as { _socket?: RawSocket })._socket
   }
 
   send(bytes: Uint8Array): void {
     if (this.#closed || this.socket.readyState !== 1) return
-    // Coalesce every frame written in this turn into one socket write (uncork on the next tick).
-    if (!this.#corked) {
-      const raw = (this.socket as unknown as { _socket?: RawSocket })._socket
+    // Coalesce the small frames written in this turn into one socket write (uncork on the next tick).
+    if (!this.#corked && bytes.byteLength < UNCORKED_BYTES) {
+      const raw = this.#raw()
       if (raw) {
         this.#corked = true
         raw.cork()
-        process.nextTick(this.#uncork, raw)
+        process.nextTick(WsConnection.#uncork, this, raw)
       }
     }
-    this.socket.send(bytes, { binary: true })
+    this.socket.send(bytes, BINARY)
   }
 
   close(code: number, reason: string): void {
@@ -116,9 +208,10 @@ export class WsConnection implements Connection {
     if (this.#closed) return
     this.#closed = true
     clearTimeout(this.#closeTimer)
-    const waiters = this.#drainWaiters
-    this.#drainWaiters = []
-    for (const resolve of waiters) resolve()
+    clearTimeout(this.pongTimer)
+    this.pongTimer = undefined
+    this.#registry?.delete(this)
+    this.#releaseDrainWaiters()
     const info = this.closeOverride ?? { code, reason: reason || closeName(code) }
     this.onClose(info.code, info.reason)
   }

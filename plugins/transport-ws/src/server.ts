@@ -7,7 +7,7 @@ import { createServer as createHttpsServer } from 'node:https'
 import type { IncomingMessage } from 'node:http'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { CloseCodes, EchoError, ErrorCodes, type Connection } from '@echostream/kernel'
-import { WsConnection } from './connection.js'
+import { connectionOf, WsConnection } from './connection.js'
 import type { WsTransportOptions } from './options.js'
 import { readPem } from './pem.js'
 
@@ -17,16 +17,20 @@ function formatHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host
 }
 
-function peerOf(request: IncomingMessage): string {
-  const { remoteAddress, remotePort } = request.socket
-  return remoteAddress?.includes(':') ? `[${remoteAddress}]:${remotePort}` : `${remoteAddress}:${remotePort}`
+/** A pong answers the last ping: the connection is alive. */
+function socketOnPong(this: WebSocket): void {
+  const connection = connectionOf(this)
+  if (connection === undefined) return
+  clearTimeout(connection.pongTimer)
+  connection.pongTimer = undefined
 }
 
 export class WsServer {
   #wss: WebSocketServer | undefined
   #http: HttpServer | undefined
   #pingTimer: ReturnType<typeof setInterval> | undefined
-  #connections = new Map<WebSocket, { connection: WsConnection; pongTimer?: ReturnType<typeof setTimeout> }>()
+  /** Live connections (each leaves the set when its socket closes). */
+  readonly #connections = new Set<WsConnection>()
 
   constructor(
     private readonly options: Readonly<WsTransportOptions>,
@@ -72,38 +76,30 @@ export class WsServer {
   }
 
   #accept(socket: WebSocket, request: IncomingMessage, onConnection: (connection: Connection) => void): void {
-    const connection = new WsConnection(socket, peerOf(request), this.options)
-    const entry: { connection: WsConnection; pongTimer?: ReturnType<typeof setTimeout> } = { connection }
-    this.#connections.set(socket, entry)
-    socket.on('pong', () => {
-      clearTimeout(entry.pongTimer)
-      entry.pongTimer = undefined
-    })
-    socket.on('close', () => {
-      clearTimeout(entry.pongTimer)
-      this.#connections.delete(socket)
-    })
+    // The peer's address is read from the request's socket when first asked for (see WsConnection#peer).
+    const connection = new WsConnection(socket, request.socket, this.options, this.#connections)
+    socket.on('pong', socketOnPong)
     onConnection(connection)
   }
 
   #pingAll(): void {
-    for (const [socket, entry] of this.#connections) {
-      if (entry.pongTimer || socket.readyState !== 1) continue
-      socket.ping()
-      entry.pongTimer = setTimeout(() => {
-        entry.connection.terminate(CloseCodes.pingTimeout, `ping timeout: no pong within ${this.options.pingTimeoutMs} ms`)
+    for (const connection of this.#connections) {
+      if (connection.pongTimer || connection.socket.readyState !== 1) continue
+      connection.socket.ping()
+      connection.pongTimer = setTimeout(() => {
+        connection.terminate(CloseCodes.pingTimeout, `ping timeout: no pong within ${this.options.pingTimeoutMs} ms`)
       }, this.options.pingTimeoutMs)
     }
   }
 
   async close(): Promise<void> {
     clearInterval(this.#pingTimer)
-    const closing = [...this.#connections.keys()].map(
-      (socket) =>
+    const closing = [...this.#connections].map(
+      (connection) =>
         new Promise<void>((resolve) => {
-          if (socket.readyState === 3) return resolve()
-          socket.once('close', () => resolve())
-          this.#connections.get(socket)?.connection.close(CloseCodes.goingAway, 'server stopping')
+          if (connection.socket.readyState === 3) return resolve()
+          connection.socket.once('close', () => resolve())
+          connection.close(CloseCodes.goingAway, 'server stopping')
         }),
     )
     await Promise.all(closing)
