@@ -10,13 +10,25 @@ const require = createRequire(import.meta.url)
 const cli = join(dirname(require.resolve('@echostream/kernel/package.json')), 'bin', 'echostream.js')
 const tsx = require.resolve('tsx/cli')
 
+/** Echoes a child's output line by line with a prefix (a chunk may hold several lines, or half of one). */
+function echoLines(stream, prefix, onLine = () => {}) {
+  let rest = ''
+  stream.on('data', (chunk) => {
+    const lines = (rest + chunk).split('\n')
+    rest = lines.pop()
+    for (const line of lines) {
+      process.stdout.write(`${prefix}${line}\n`)
+      onLine(line)
+    }
+  })
+}
+
 const server = spawn(process.execPath, [cli, 'start'], { cwd: here, stdio: ['ignore', 'pipe', 'inherit'] })
 const url = await new Promise((resolve, reject) => {
   let out = ''
   const timer = setTimeout(() => reject(new Error('server did not report its URL within 20 s')), 20_000)
-  server.stdout.on('data', (chunk) => {
-    process.stdout.write(`server | ${chunk}`)
-    out += chunk
+  echoLines(server.stdout, 'server | ', (line) => {
+    out += `${line}\n`
     const match = out.match(/listening on (wss?:\/\/\S+)/)
     if (match) {
       clearTimeout(timer)
@@ -27,7 +39,7 @@ const url = await new Promise((resolve, reject) => {
 })
 
 const client = spawn(process.execPath, [tsx, 'client.ts', url], { cwd: here, stdio: ['ignore', 'pipe', 'inherit'] })
-client.stdout.on('data', (chunk) => process.stdout.write(`client | ${chunk}`))
+echoLines(client.stdout, 'client | ')
 const clientCode = await new Promise((resolve) => client.on('exit', resolve))
 
 server.removeAllListeners('exit')
