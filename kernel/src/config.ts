@@ -30,6 +30,8 @@ export interface EchoConfig {
   url?: string
   /** Milliseconds a peer has to complete the handshake (default 10 000). */
   handshakeTimeoutMs?: number
+  /** Bytes that may wait to go to one session before the slow-consumer policy applies (default 8 MiB; 0: no budget). */
+  outboundBudget?: number
   /** Folder that relative specifiers resolve from (default: the config file's folder, or the current directory). */
   root?: string
 }
@@ -106,6 +108,7 @@ export interface Assembly {
   role: Role
   url: string | undefined
   handshakeTimeoutMs: number | undefined
+  outboundBudget: number | undefined
   baseDir: string
   plugins: AssembledPlugin[]
   handlers: Array<{ source: string; definitions: HandlerDefinition[] }>
@@ -117,7 +120,7 @@ interface Layer {
   label: string
 }
 
-const CONFIG_KEYS = new Set(['role', 'preset', 'plugins', 'options', 'handlers', 'url', 'handshakeTimeoutMs', 'root', '$schema'])
+const CONFIG_KEYS = new Set(['role', 'preset', 'plugins', 'options', 'handlers', 'url', 'handshakeTimeoutMs', 'outboundBudget', 'root', '$schema'])
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && !ArrayBuffer.isView(value)
@@ -140,6 +143,7 @@ function shapeProblems(config: EchoConfig, label: string): string[] {
   if (config.options !== undefined && !isPlainObject(config.options)) problems.push(`${label}: 'options' must be an object keyed by plugin name`)
   if (config.url !== undefined && typeof config.url !== 'string') problems.push(`${label}: 'url' must be a string like "ws://127.0.0.1:5000"`)
   if (config.handshakeTimeoutMs !== undefined && !(typeof config.handshakeTimeoutMs === 'number' && config.handshakeTimeoutMs > 0)) problems.push(`${label}: 'handshakeTimeoutMs' must be a positive number`)
+  if (config.outboundBudget !== undefined && !(typeof config.outboundBudget === 'number' && config.outboundBudget >= 0)) problems.push(`${label}: 'outboundBudget' must be a number of bytes (0 disables it)`)
   return problems
 }
 
@@ -248,6 +252,7 @@ export async function assemble(input: EchoConfig, role: Role, baseDir: string, l
     role,
     url: user.url ?? (fromLayers('url') as string | undefined),
     handshakeTimeoutMs: fromLayers('handshakeTimeoutMs') as number | undefined,
+    outboundBudget: fromLayers('outboundBudget') as number | undefined,
     baseDir: layers[layers.length - 1]!.baseDir,
     plugins,
     handlers,

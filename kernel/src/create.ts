@@ -31,6 +31,7 @@ async function build(input: EchoConfig | string | undefined, role: Role, options
     url: assembly.url,
     baseDir: assembly.baseDir,
     handshakeTimeoutMs: assembly.handshakeTimeoutMs,
+    outboundBudget: assembly.outboundBudget,
     logger: options.logger,
     plugins: assembly.plugins.map((p) => [p.definition, p.options] as const),
   })

@@ -22,7 +22,7 @@ export const KernelFrames = {
 } as const
 
 /** The wire protocol version this kernel speaks (PROTOCOL.md). Bumped only on breaking changes. */
-export const PROTOCOL_VERSION = 1
+export const PROTOCOL_VERSION = 2
 
 /** WebSocket close codes the kernel uses (4000–4999 is the application range). */
 export const CloseCodes = {
@@ -42,7 +42,25 @@ export const CloseCodes = {
   unauthorized: 4003,
   /** The peer stopped answering pings. */
   pingTimeout: 4008,
+  /** Slow consumer: the session's outbound budget was exceeded (reconnect may resume it). */
+  slowConsumer: 4009,
 } as const
+
+/** What the client announces in `hello.limits`. */
+export interface HelloLimits {
+  /** The largest message (encoded bytes) the client accepts. */
+  maxPayload: number
+}
+
+/** What the server announces in `welcome.limits`. */
+export interface WelcomeLimits {
+  /** The largest message (encoded bytes) the server accepts. */
+  maxPayload: number
+  /** The server pings every connection this often (0: it does not ping). */
+  pingIntervalMs: number
+  /** …and closes one whose pong is this late. A client expects a ping within the sum of the two. */
+  pingTimeoutMs: number
+}
 
 /** Payload of `hello`. */
 export interface HelloPayload {
@@ -50,6 +68,7 @@ export interface HelloPayload {
   codec: string
   /** Plugins that change the wire, by name → wire version. */
   plugins: Record<string, number>
+  limits: HelloLimits
   /** Free-form fields other plugins add (credentials, resume token…). */
   [extra: string]: unknown
 }
@@ -59,6 +78,7 @@ export interface WelcomePayload {
   sessionId: string
   protocol: number
   plugins: Record<string, number>
+  limits: WelcomeLimits
   [extra: string]: unknown
 }
 

@@ -54,6 +54,13 @@ const factories = {
   /** Every frame about to be encoded and sent. Return the frame (or a new one), or `null` to drop it. */
   outbound: () => new SyncWaterfallHook<[Frame | null, Session]>(['frame', 'session']),
   /**
+   * After a frame passed `outbound` and was encoded, before it is written: the exact bytes (their
+   * `byteLength` is the real size) with the frame they carry. Also while the session is
+   * `suspended` (then the bytes are not written: reconnect records them for the replay). Never
+   * called for a frame refused at send time (oversize, volatile over budget). Throwing fails the send.
+   */
+  sent: () => new SyncHook<[Uint8Array, Frame, Session]>(['bytes', 'frame', 'session']),
+  /**
    * Before an app handler runs for a peer's action (`rpc` call, `event`, `room` join, `stream` open):
    * a tap returns an EchoError (usually E_UNAUTHORIZED) to refuse it. Sync: decide from `session.data`.
    */

@@ -1,12 +1,18 @@
-export { EchoError, ErrorCodes, createError, type ErrorCode, type EchoErrorOptions, type WireError } from './errors.js'
-export { CloseCodes, KernelFrames, PROTOCOL_VERSION, isFrame, type Frame, type HelloPayload, type WelcomePayload } from './frame.js'
+export { EchoError, ErrorCodes, createError, defineErrors, messageOf, type ErrorCode, type EchoErrorOptions, type ErrorSpec, type WireError } from './errors.js'
+export { describe } from './describe.js'
+export { monotonicMicros } from './clock.js'
+export { kernelErrors } from './kernel-errors.js'
+export { CloseCodes, KernelFrames, PROTOCOL_VERSION, isFrame, type Frame, type HelloPayload, type WelcomePayload, type HelloLimits, type WelcomeLimits } from './frame.js'
 export { Stage, createHooks, authorize, type Hooks, type HookName, type Action } from './hooks.js'
 export { definePlugin, isPluginDefinition, SINGLE_PROVIDER_CAPABILITIES, type PluginDefinition, type Dispose, type Role, type JsonSchema } from './plugin.js'
-export { type Session, type SessionBase, type SessionData, type SessionStore, type CloseInfo, type SessionState } from './session.js'
-export { type Codec, type Connection, type Transport, type DecodeResult } from './transport.js'
+export { type Session, type SessionBase, type SessionData, type SessionStore, type CloseInfo, type SessionState, type SendOptions } from './session.js'
+export { type Codec, type Connection, type Transport, type DecodeResult, type TransportLimits } from './transport.js'
 export {
   Kernel,
   createKernel,
+  DEFAULT_OUTBOUND_BUDGET,
+  type KernelStats,
+  type FanoutReport,
   type KernelApi,
   type KernelOptions,
   type KernelState,

@@ -3,14 +3,17 @@
  * unloading. Everything else — transport, codec, rpc, events… — is a plugin.
  */
 import { randomBytes } from 'node:crypto'
-import { EchoError, ErrorCodes } from './errors.js'
-import { CloseCodes, KernelFrames, PROTOCOL_VERSION, isFrame, type Frame, type HelloPayload, type WelcomePayload } from './frame.js'
+import { EchoError, ErrorCodes, messageOf } from './errors.js'
+import { describe } from './describe.js'
+import { monotonicMicros } from './clock.js'
+import { kernelErrors } from './kernel-errors.js'
+import { CloseCodes, KernelFrames, PROTOCOL_VERSION, isFrame, type Frame, type HelloPayload, type WelcomeLimits, type WelcomePayload } from './frame.js'
 import { createHook, createHooks, type HookName, type Hooks } from './hooks.js'
 import { checkKernelRange, checkRole, KERNEL_VERSION, orderPlugins } from './loader/order.js'
 import { validateOptions } from './loader/options.js'
-import { SessionImpl, type CloseInfo, type Session, type SessionHost } from './session.js'
+import { SessionImpl, type CloseInfo, type SendOptions, type Session, type SessionHost } from './session.js'
 import type { Dispose, PluginDefinition, Role } from './plugin.js'
-import type { Codec, Connection, Transport } from './transport.js'
+import type { Codec, Connection, Transport, TransportLimits } from './transport.js'
 import { isHandlerDefinition, type HandlerDefinition } from './handlers.js'
 import { callTap, createRecordingHooks, type TapRecord } from './tap-records.js'
 import { loadPlugin } from './config.js'
@@ -38,13 +41,53 @@ export interface KernelOptions {
   /** Where relative specifiers given to `kernel.load` resolve from (default: the current directory). */
   baseDir?: string
   logger?: Logger
+  /**
+   * Bytes that may wait to go to one session (socket buffer + what plugins report queued) before
+   * the slow-consumer policy applies: a frame sent with `{ volatile: true }` is dropped and
+   * counted; any other frame closes the session with 4009 (reconnect may resume it). Default
+   * 8 MiB; 0 disables the budget.
+   */
+  outboundBudget?: number
+}
+
+/** The default outbound budget per session: 8 MiB (8× ws's default high-water mark of 1 MiB). */
+export const DEFAULT_OUTBOUND_BUDGET = 8 * 1024 * 1024
+
+/** Counters for metrics (monotonic since the kernel was created). */
+export interface KernelStats {
+  /** Frames encoded by the kernel (a broadcast counts one when every session gets the same bytes). */
+  encodes: number
+  /** Volatile frames dropped because their session was over its outbound budget. */
+  volatileDropped: number
+  /** Sessions closed with 4009 (slow consumer). */
+  slowConsumerCloses: number
+  /** Sends refused because the frame exceeded the peer's maxPayload. */
+  tooLarge: number
+  /** Per-session failures inside `sendMany`/`fanout` (the others still got the frame). */
+  fanoutFailures: number
+}
+
+/** What `fanout` did: the others still got the frame when one session failed. */
+export interface FanoutReport {
+  /** Sessions the frame was sent to (written, or recorded for a suspended session). */
+  sent: number
+  /** Sessions for which a tap or the budget dropped it (volatile). */
+  dropped: number
+  /** Sessions for which sending failed (oversize for that peer, a tap threw…). */
+  failed: number
+  /** The first failures (at most 16), with their errors. */
+  failures: Array<{ session: Session; error: EchoError }>
 }
 
 export type KernelState = 'idle' | 'starting' | 'started' | 'stopping' | 'stopped'
 
 /** A frame handler registered by a plugin for one frame kind. */
 export interface FrameRoute {
-  handler(frame: Frame, session: Session): void
+  /**
+   * `size`: byte length of the message that carried the frame; `arrivedAt`: when it arrived
+   * (`monotonicMicros()`, stamped by the transport before decoding).
+   */
+  handler(frame: Frame, session: Session, size: number, arrivedAt: number): void
   /** An `error` frame that answers a frame of this kind (its `re` field names the kind). */
   onError?(error: EchoError, id: number | undefined, session: Session): void
 }
@@ -77,6 +120,11 @@ export interface PluginScope {
   route(kind: string, route: FrameRoute): void
   /** Adds a method or value to every session (typed via `Session` augmentation). */
   decorateSession(name: string, value: unknown): void
+  /**
+   * Reports bytes this plugin holds queued for a session (not yet handed to the socket); they count
+   * against the session's outbound budget. Returns the unregister function.
+   */
+  trackQueued(measure: (session: Session) => number): () => void
   /** Installs the kernel's single codec or transport. */
   provide(what: 'codec', codec: Codec): void
   provide(what: 'transport', transport: Transport): void
@@ -103,16 +151,23 @@ function clearHandshakeTimer(session: SessionImpl): void {
  * WebSocket close reasons are limited to 123 bytes (ws throws beyond, and the peer then sees 1006).
  * Cut at a character boundary: a split UTF-8 sequence would decode to a longer U+FFFD.
  */
+const utf8 = new TextEncoder()
+
 function closeReason(text: string): string {
-  if (Buffer.byteLength(text) <= 123) return text
+  if (text.length <= 41 || utf8.encode(text).byteLength <= 123) return text
   let out = ''
   let bytes = 0
   for (const char of text) {
-    bytes += Buffer.byteLength(char)
+    bytes += utf8.encode(char).byteLength
     if (bytes > 120) break
     out += char
   }
   return out + '...'
+}
+
+/** A frame's kind for a message, whatever a plugin put there. */
+function describeKind(frame: Frame): string {
+  return typeof frame?.kind === 'string' ? frame.kind.slice(0, 100) : describe(frame?.kind)
 }
 
 export class Kernel implements SessionHost {
@@ -141,6 +196,9 @@ export class Kernel implements SessionHost {
   #SessionClass: typeof SessionImpl = class extends SessionImpl {}
   #welcomeWaiter: { resolve(recovered?: boolean): void; reject(error: EchoError): void } | undefined
   #draining = false
+  readonly outboundBudget: number
+  #queueMeters: Array<(session: Session) => number> = []
+  #stats: KernelStats = { encodes: 0, volatileDropped: 0, slowConsumerCloses: 0, tooLarge: 0, fanoutFailures: 0 }
 
   constructor(options: KernelOptions) {
     this.role = options.role
@@ -148,6 +206,23 @@ export class Kernel implements SessionHost {
     this.baseDir = options.baseDir ?? process.cwd()
     this.logger = options.logger ?? silentLogger
     this.#handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000
+    this.outboundBudget = options.outboundBudget ?? DEFAULT_OUTBOUND_BUDGET
+  }
+
+  /** Counters for metrics: encodes, volatile drops, slow-consumer closes, oversize refusals, fan-out failures. */
+  stats(): KernelStats {
+    return { ...this.#stats }
+  }
+
+  /** What this side's transport enforces (absent: no size limit, no pings). */
+  #limits(): TransportLimits {
+    let limits: TransportLimits | undefined
+    try {
+      limits = this.transport?.limits?.()
+    } catch (error) {
+      this.logger.error(`transport limits(): ${messageOf(error)}`)
+    }
+    return limits ?? { maxPayload: Number.MAX_SAFE_INTEGER }
   }
 
   /** This kernel, typed with every plugin's API (what sessions hand to handlers). */
@@ -206,7 +281,7 @@ export class Kernel implements SessionHost {
         const dispose = await def.setup(this.#scopeFor(record), record.options as never)
         if (typeof dispose === 'function') record.disposers.push(dispose)
       } catch (error) {
-        throw EchoError.is(error) ? error : new EchoError(ErrorCodes.E_PLUGIN, `Plugin '${def.name}' failed in setup: ${(error as Error)?.message ?? error}`, { cause: error })
+        throw EchoError.is(error) ? error : new EchoError(ErrorCodes.E_PLUGIN, `Plugin '${def.name}' failed in setup: ${messageOf(error)}`, { cause: error })
       }
     }
     await this.#runTapsOf(added, 'init')
@@ -248,7 +323,7 @@ export class Kernel implements SessionHost {
   async #remove(record: PluginRecord): Promise<void> {
     for (const hook of ['stop', 'destroy'] as const) {
       for (const tap of this.#taps.filter((t) => t.plugin === record.def.name && t.hook === hook).reverse()) {
-        await callTap(tap).catch((error) => this.logger.error(`plugin '${record.def.name}': ${hook} failed while unloading: ${(error as Error)?.message ?? error}`))
+        await callTap(tap).catch((error) => this.logger.error(`plugin '${record.def.name}': ${hook} failed while unloading: ${messageOf(error)}`))
       }
     }
     this.#records = this.#records.filter((r) => r !== record)
@@ -270,7 +345,7 @@ export class Kernel implements SessionHost {
     }
     const name = record.def.name
     if (!unloading) {
-      if (errors.length) throw new EchoError(ErrorCodes.E_PLUGIN, `Plugin '${name}' failed while disposing: ${errors.map((e) => (e as Error)?.message ?? e).join('; ')}`, { cause: errors[0] })
+      if (errors.length) throw new EchoError(ErrorCodes.E_PLUGIN, `Plugin '${name}' failed while disposing: ${errors.map((e) => messageOf(e)).join('; ')}`, { cause: errors[0] })
       return
     }
     const affected = new Set(this.#taps.filter((t) => t.plugin === name).map((t) => t.hook))
@@ -282,7 +357,7 @@ export class Kernel implements SessionHost {
     for (const key of record.decorations) delete (this.#SessionClass.prototype as unknown as Record<string, unknown>)[key]
     for (const kind of record.handlerKinds) this.#handlerKinds.delete(kind)
     for (const what of record.provided) this[what] = undefined
-    if (errors.length) throw new EchoError(ErrorCodes.E_PLUGIN, `Plugin '${name}' failed while disposing: ${errors.map((e) => (e as Error)?.message ?? e).join('; ')}`, { cause: errors[0] })
+    if (errors.length) throw new EchoError(ErrorCodes.E_PLUGIN, `Plugin '${name}' failed while disposing: ${errors.map((e) => messageOf(e)).join('; ')}`, { cause: errors[0] })
   }
 
   /** tapable cannot drop a tap: build fresh hooks from the remaining records. */
@@ -338,6 +413,14 @@ export class Kernel implements SessionHost {
       onDispose(dispose) {
         record.disposers.push(dispose)
       },
+      trackQueued(measure) {
+        kernel.#queueMeters.push(measure)
+        const remove = () => {
+          kernel.#queueMeters = kernel.#queueMeters.filter((m) => m !== measure)
+        }
+        record.disposers.push(remove)
+        return remove
+      },
     }
     // Methods are bound once per scope so a plugin's `this`-free calls still reach the kernel.
     const bound = new Map<PropertyKey, unknown>()
@@ -389,7 +472,7 @@ export class Kernel implements SessionHost {
       this.#state = 'started'
     } catch (error) {
       // A failed start still releases everything: stop/destroy run in reverse order.
-      await this.#shutdown().catch((e) => this.logger.error(`stop after failed start: ${(e as Error).message}`))
+      await this.#shutdown().catch((e) => this.logger.error(`stop after failed start: ${messageOf(e)}`))
       throw error
     }
   }
@@ -406,7 +489,7 @@ export class Kernel implements SessionHost {
     try {
       await Promise.race([this.#hooks.drain.promise(Date.now() + timeoutMs), deadline])
     } catch (error) {
-      this.logger.error(`drain: ${(error as Error)?.message ?? error}`)
+      this.logger.error(`drain: ${messageOf(error)}`)
     } finally {
       clearTimeout(timer)
     }
@@ -427,7 +510,9 @@ export class Kernel implements SessionHost {
     } catch (error) {
       errors.push(error)
     }
-    const going = { code: CloseCodes.goingAway, reason: this.role === 'server' ? 'server stopping' : 'client stopping' }
+    // A client's stop is a deliberate end (1000: the server ends the session at once, never keeps it
+    // for a resume); a server's is 1001 (going away: clients may reconnect elsewhere).
+    const going = this.role === 'server' ? { code: CloseCodes.goingAway, reason: 'server stopping' } : { code: CloseCodes.normal, reason: 'client stopping' }
     for (const session of this.#sessions.values()) this.closeSession(session, going.code, going.reason)
     if (this.session) this.closeSession(this.session as SessionImpl, going.code, going.reason)
     this.#welcomeWaiter?.reject(new EchoError(ErrorCodes.E_CLOSED, 'The kernel stopped during the handshake.'))
@@ -442,8 +527,8 @@ export class Kernel implements SessionHost {
     this.#records = []
     this.#state = 'stopped'
     if (errors.length) {
-      for (const e of errors) this.logger.error(`stop: ${(e as Error)?.message ?? e}`)
-      throw EchoError.is(errors[0]) ? errors[0] : new EchoError(ErrorCodes.E_PLUGIN, `Stopping failed: ${(errors[0] as Error)?.message ?? errors[0]}`, { cause: errors[0] })
+      for (const e of errors) this.logger.error(`stop: ${messageOf(e)}`)
+      throw EchoError.is(errors[0]) ? errors[0] : new EchoError(ErrorCodes.E_PLUGIN, `Stopping failed: ${messageOf(errors[0])}`, { cause: errors[0] })
     }
   }
 
@@ -467,10 +552,78 @@ export class Kernel implements SessionHost {
 
   // ---------------------------------------------------------------- sessions and frames
 
-  sendFrame(session: SessionImpl, frame: Frame): void {
-    const out = this.#hooks.outbound.call(frame, session)
-    // A suspended session's frames pass the outbound taps (reconnect records them) but are not written.
-    if (out && session.state !== 'suspended') session.connection.send(this.#encode(out))
+  /**
+   * Sends one frame: `outbound` taps, one encode, then `#deliver`. Returns the encoded byte length
+   * (0 when a tap or the budget dropped it). Throws E_PAYLOAD_TOO_LARGE above the peer's
+   * maxPayload, E_CODEC when the frame cannot be encoded, and what an outbound or sent tap threw.
+   */
+  sendFrame(session: SessionImpl, frame: Frame, options?: SendOptions): number {
+    let out: Frame | null = frame
+    const outbound = this.#hooks.outbound
+    if (outbound.taps.length > 0) {
+      try {
+        out = outbound.call(frame, session)
+      } catch (error) {
+        throw EchoError.from(error)
+      }
+      if (!out) return 0
+    }
+    return this.#deliver(session, this.#encode(out), out, options?.volatile === true)
+  }
+
+  /**
+   * The bytes of one frame to one session: refused above the peer's maxPayload (before anything
+   * records them); offered to `sent` taps; recorded but not written while suspended; over the
+   * outbound budget a volatile frame is dropped and anything else closes the session with 4009.
+   */
+  #deliver(session: SessionImpl, bytes: Uint8Array, frame: Frame, volatile: boolean): number {
+    const size = bytes.byteLength
+    if (size > session.peerMaxPayload) {
+      this.#stats.tooLarge++
+      throw kernelErrors.payloadTooLarge(frame.kind, size, session.peerMaxPayload)
+    }
+    const budget = this.outboundBudget
+    let over = 0
+    if (budget > 0 && session.state !== 'suspended') {
+      const pending = this.outboundBytes(session) + size
+      if (pending > budget) {
+        if (volatile) {
+          this.#stats.volatileDropped++
+          return 0
+        }
+        over = pending
+      }
+    }
+    const sent = this.#hooks.sent
+    if (sent.taps.length > 0) {
+      try {
+        sent.call(bytes, frame, session)
+      } catch (error) {
+        throw EchoError.from(error)
+      }
+    }
+    if (over > 0) {
+      // Recorded by `sent` taps (reconnect replays it after a resume), not written: the peer is too slow.
+      this.#stats.slowConsumerCloses++
+      this.#closeLost(session, CloseCodes.slowConsumer, kernelErrors.slowConsumer(over, budget).message)
+      return size
+    }
+    if (session.state !== 'suspended') session.connection.send(bytes)
+    return size
+  }
+
+  /** Bytes waiting to go to `session`: its socket's buffer plus what plugins report queued. */
+  outboundBytes(session: SessionImpl): number {
+    let total = session.connection.bufferedAmount
+    for (const measure of this.#queueMeters) {
+      try {
+        const queued = measure(session)
+        if (queued > 0) total += queued
+      } catch (error) {
+        this.logger.error(`a queue meter failed: ${messageOf(error)}`)
+      }
+    }
+    return total
   }
 
   /** Handshake frames bypass the pipeline: they are not application traffic and must go out as they are. */
@@ -479,37 +632,75 @@ export class Kernel implements SessionHost {
   }
 
   /**
-   * Sends one frame to many sessions (broadcasts, rooms). With no `outbound` taps the frame is
-   * encoded once and the same bytes go to every open session. Returns how many it reached.
+   * Sends one frame to many sessions (broadcasts, rooms). Encoded once: every session whose
+   * `outbound` taps return the frame unchanged gets the same bytes (a tap that returns a new frame
+   * costs one more encode, for that session). Sessions are isolated: one session's failure (over
+   * its peer's maxPayload, a tap that threw) is counted and reported, and the others still get it.
+   * Throws only when the frame itself cannot be encoded.
    */
-  sendMany(sessions: Iterable<Session>, frame: Frame): number {
-    let count = 0
-    if (this.#hooks.outbound.taps.length > 0) {
-      for (const session of sessions) {
-        if (session.state !== 'open' && session.state !== 'suspended') continue
-        session.send(frame)
-        count++
+  fanout(sessions: Iterable<Session>, frame: Frame, options?: SendOptions): FanoutReport {
+    const report: FanoutReport = { sent: 0, dropped: 0, failed: 0, failures: [] }
+    const volatile = options?.volatile === true
+    const outbound = this.#hooks.outbound
+    const tapped = outbound.taps.length > 0
+    let shared: Uint8Array | undefined
+    for (const item of sessions) {
+      const session = item as SessionImpl
+      if (session.state !== 'open' && session.state !== 'suspended') continue
+      try {
+        let out: Frame | null = frame
+        if (tapped) out = outbound.call(frame, session)
+        if (!out) {
+          report.dropped++
+          continue
+        }
+        let bytes: Uint8Array
+        if (out !== frame) bytes = this.#encode(out)
+        else if (shared !== undefined) bytes = shared
+        else {
+          try {
+            bytes = shared = this.#encode(frame)
+          } catch (error) {
+            // The frame itself is bad: the broadcaster's error, not this session's.
+            ;(report as { fatal?: unknown }).fatal = error
+            break
+          }
+        }
+        if (this.#deliver(session, bytes, out, volatile) > 0) report.sent++
+        else report.dropped++
+      } catch (error) {
+        report.failed++
+        this.#stats.fanoutFailures++
+        if (report.failures.length < 16) report.failures.push({ session, error: EchoError.from(error) })
       }
-      return count
     }
-    let bytes: Uint8Array | undefined
-    for (const session of sessions) {
-      if (session.state !== 'open') continue
-      bytes ??= this.#encode(frame)
-      ;(session as SessionImpl).connection.send(bytes)
-      count++
-    }
-    return count
+    const fatal = (report as { fatal?: unknown }).fatal
+    if (fatal !== undefined) throw fatal
+    return report
+  }
+
+  /** `fanout`, returning how many sessions the frame reached. */
+  sendMany(sessions: Iterable<Session>, frame: Frame, options?: SendOptions): number {
+    return this.fanout(sessions, frame, options).sent
   }
 
   #encode(frame: Frame): Uint8Array {
     const codec = this.codec
-    if (!codec) throw new EchoError(ErrorCodes.E_STATE, 'No codec is loaded.')
+    if (!codec) throw kernelErrors.noCodec()
+    this.#stats.encodes++
     try {
       return codec.encode(frame)
     } catch (error) {
-      throw new EchoError(ErrorCodes.E_CODEC, `Cannot encode a '${frame.kind}' frame: ${(error as Error)?.message}. Send plain data (objects, arrays, strings, numbers, binary).`, { cause: error })
+      if (EchoError.is(error) && error.code === ErrorCodes.E_CODEC) throw error
+      throw new EchoError(ErrorCodes.E_CODEC, kernelErrors.unencodable(describeKind(frame), messageOf(error)).message, { cause: error })
     }
+  }
+
+  /** Ends a session from this side for a reason a peer may recover from (slow consumer): `suspend` taps may keep it for a resume. */
+  #closeLost(session: SessionImpl, code: number, reason: string): void {
+    if (session.state === 'closed') return
+    session.connection.close(code, closeReason(reason))
+    this.#finalize(session, { code, reason }, true)
   }
 
   closeSession(session: SessionImpl, code: number, reason: string): void {
@@ -534,7 +725,8 @@ export class Kernel implements SessionHost {
       }
       return
     }
-    if (lost && session.state === 'open' && this.#state === 'started' && this.#hooks.suspend.call(session, info) === true) {
+    // 1000 is a deliberate end by either side: never suspended (PROTOCOL.md, close codes).
+    if (lost && info.code !== CloseCodes.normal && session.state === 'open' && this.#state === 'started' && this.#suspends(session, info)) {
       session.state = 'suspended'
       session.closeInfo = info
       return
@@ -548,10 +740,33 @@ export class Kernel implements SessionHost {
       this.#welcomeWaiter?.reject(new EchoError(ErrorCodes.E_CLOSED, `The server closed the connection during the handshake (${info.code}${info.reason ? `: ${info.reason}` : ''}).`))
     }
     if (!wasOpen) return
+    this.#notifyDisconnect(session, info)
+  }
+
+  #suspends(session: SessionImpl, info: CloseInfo): boolean {
+    try {
+      return this.#hooks.suspend.call(session, info) === true
+    } catch (error) {
+      this.logger.error(`suspend hook failed: ${messageOf(error)}`)
+      return false
+    }
+  }
+
+  /** Runs `disconnect` taps; a tap that throws is logged, never thrown into the caller. */
+  #notifyDisconnect(session: SessionImpl, info: CloseInfo): void {
     try {
       this.#hooks.disconnect.call(session, info)
     } catch (error) {
-      this.logger.error(`disconnect hook failed: ${(error as Error)?.message}`)
+      this.logger.error(`disconnect hook failed: ${messageOf(error)}`)
+    }
+  }
+
+  /** Runs `protocolError` taps (logging, metrics); never throws. */
+  #notifyProtocolError(error: EchoError, session: SessionImpl | undefined): void {
+    try {
+      this.#hooks.protocolError.call(error, session)
+    } catch (failure) {
+      this.logger.error(`protocolError hook failed: ${messageOf(failure)}`)
     }
   }
 
@@ -564,14 +779,14 @@ export class Kernel implements SessionHost {
   /** Routes a connection's events to a session; events of a connection the session has replaced are ignored. */
   #bind(session: SessionImpl, connection: Connection): void {
     session.connection = connection
-    connection.onMessage = (bytes) => {
+    connection.onMessage = (bytes, arrivedAt) => {
       if (session.connection !== connection) return
       // Last line of defence: a plugin bug triggered by a peer's frame must not throw into the
       // transport's event handler, where it would crash the process.
       try {
-        this.#receive(session, bytes)
+        this.#receive(session, bytes, arrivedAt === undefined ? monotonicMicros() : arrivedAt)
       } catch (error) {
-        this.logger.error(`handling a frame from ${session.peer} failed: ${(error as Error)?.message ?? error}`)
+        this.logger.error(`handling a frame from ${session.peer} failed: ${messageOf(error)}`)
       }
     }
     connection.onClose = (code, reason) => {
@@ -579,7 +794,7 @@ export class Kernel implements SessionHost {
       try {
         this.#finalize(session, { code, reason }, true)
       } catch (error) {
-        this.logger.error(`closing the session of ${session.peer} failed: ${(error as Error)?.message ?? error}`)
+        this.logger.error(`closing the session of ${session.peer} failed: ${messageOf(error)}`)
       }
     }
   }
@@ -598,7 +813,7 @@ export class Kernel implements SessionHost {
     try {
       connection = await transport.connect(this.url)
     } catch (error) {
-      throw EchoError.is(error) ? error : new EchoError(ErrorCodes.E_CLOSED, `Cannot connect to ${this.url}: ${(error as Error)?.message}. Is the server running?`, { cause: error, retryable: true })
+      throw EchoError.is(error) ? error : new EchoError(ErrorCodes.E_CLOSED, `Cannot connect to ${this.url}: ${messageOf(error)}. Is the server running?`, { cause: error, retryable: true })
     }
     const session = this.#attach(connection)
     this.session = session
@@ -609,8 +824,7 @@ export class Kernel implements SessionHost {
       this.#welcomeWaiter?.reject(new EchoError(ErrorCodes.E_TIMEOUT, `No answer to the handshake from ${this.url} within ${this.#handshakeTimeoutMs} ms.`, { retryable: true }))
       this.closeSession(session, CloseCodes.handshakeTimeout, 'handshake timeout')
     }, this.#handshakeTimeoutMs)
-    const hello = this.#hooks.hello.call({ protocol: PROTOCOL_VERSION, codec: this.codec!.name, plugins: this.wirePlugins() })
-    this.#writeRaw(session, { kind: KernelFrames.hello, payload: hello })
+    this.#writeRaw(session, { kind: KernelFrames.hello, payload: this.#helloPayload() })
     try {
       await welcomed
     } finally {
@@ -645,8 +859,7 @@ export class Kernel implements SessionHost {
       session.awaitingWelcome = false
       connection.close(CloseCodes.handshakeTimeout, 'handshake timeout')
     }, this.#handshakeTimeoutMs)
-    const hello = this.#hooks.hello.call({ protocol: PROTOCOL_VERSION, codec: this.codec!.name, plugins: this.wirePlugins() })
-    this.#writeRaw(session, { kind: KernelFrames.hello, payload: hello })
+    this.#writeRaw(session, { kind: KernelFrames.hello, payload: this.#helloPayload() })
     try {
       return { recovered: await welcomed }
     } finally {
@@ -654,7 +867,23 @@ export class Kernel implements SessionHost {
     }
   }
 
-  #receive(session: SessionImpl, bytes: Uint8Array): void {
+  /** The client's `hello`: version, codec, wire plugins and its limits, then what `hello` taps add. */
+  #helloPayload(): HelloPayload {
+    const base: HelloPayload = { protocol: PROTOCOL_VERSION, codec: this.codec!.name, plugins: this.wirePlugins(), limits: { maxPayload: this.#limits().maxPayload } }
+    try {
+      return this.#hooks.hello.call(base)
+    } catch (error) {
+      throw EchoError.from(error, ErrorCodes.E_PLUGIN)
+    }
+  }
+
+  /** The server's `welcome.limits`: what its transport accepts and how it pings. */
+  #welcomeLimits(): WelcomeLimits {
+    const limits = this.#limits()
+    return { maxPayload: limits.maxPayload, pingIntervalMs: limits.pingIntervalMs ?? 0, pingTimeoutMs: limits.pingTimeoutMs ?? 0 }
+  }
+
+  #receive(session: SessionImpl, bytes: Uint8Array, arrivedAt: number): void {
     if (session.state === 'closed') return
     const decoded = this.codec!.decode(bytes)
     if (!decoded.ok) {
@@ -667,10 +896,14 @@ export class Kernel implements SessionHost {
       // A tap that throws in connect/welcome must refuse this peer, not reject into the void (and crash).
       const handshake = this.role === 'server' ? this.#onHello(session, frame) : this.#onWelcome(session, frame)
       handshake.catch((error) => {
-        const connected = this.role === 'server' && session.id !== '' && session.state !== 'closed'
-        this.#refuse(session, EchoError.from(error, ErrorCodes.E_INTERNAL), CloseCodes.internalError)
-        // `connect` taps ran for this session (a `welcome` tap failed): let them release what they hold.
-        if (connected) this.#hooks.disconnect.call(session, { code: CloseCodes.internalError, reason: 'refused: handshake failed' })
+        try {
+          const connected = this.role === 'server' && session.id !== '' && session.state !== 'closed'
+          this.#refuse(session, EchoError.from(error, ErrorCodes.E_INTERNAL), CloseCodes.internalError)
+          // `connect` taps ran for this session (a `welcome` tap failed): let them release what they hold.
+          if (connected) this.#notifyDisconnect(session, { code: CloseCodes.internalError, reason: 'refused: handshake failed' })
+        } catch (failure) {
+          this.logger.error(`refusing ${session.peer} failed: ${messageOf(failure)}`)
+        }
       })
       return
     }
@@ -678,9 +911,9 @@ export class Kernel implements SessionHost {
       frame = this.#hooks.inbound.call(frame, session)
     } catch (error) {
       // A plugin's inbound tap failed on this frame: tell the peer, keep the process and the session.
-      const { kind } = decoded.frame
-      this.logger.error(`inbound tap failed on a '${kind}' frame: ${(error as Error)?.message ?? error}`)
-      this.#protocolError(session, new EchoError(ErrorCodes.E_INTERNAL, `The ${this.role} failed to process a '${kind}' frame: ${(error as Error)?.message ?? error}`, { cause: error }), decoded.frame)
+      const kind = describeKind(decoded.frame)
+      this.logger.error(`inbound tap failed on a '${kind}' frame: ${messageOf(error)}`)
+      this.#protocolError(session, new EchoError(ErrorCodes.E_INTERNAL, `The ${this.role} failed to process a '${kind}' frame: ${messageOf(error)}`, { cause: error }), decoded.frame)
       return
     }
     if (!frame) return
@@ -696,7 +929,7 @@ export class Kernel implements SessionHost {
     }
     if (route) {
       try {
-        route.handler(frame, session)
+        route.handler(frame, session, bytes.byteLength, arrivedAt)
       } catch (error) {
         this.#protocolError(session, EchoError.from(error, ErrorCodes.E_PROTOCOL), frame)
       }
@@ -705,7 +938,7 @@ export class Kernel implements SessionHost {
     } else {
       this.#protocolError(
         session,
-        new EchoError(ErrorCodes.E_PROTOCOL, `Unknown frame kind '${frame.kind}': the ${this.role === 'server' ? 'server' : 'client'} has no plugin that handles it (loaded: ${this.#records.map((r) => r.def.name).join(', ')}).`),
+        new EchoError(ErrorCodes.E_PROTOCOL, `Unknown frame kind '${describeKind(frame)}': the ${this.role === 'server' ? 'server' : 'client'} has no plugin that handles it (loaded: ${this.#records.map((r) => r.def.name).join(', ')}).`),
         frame,
       )
     }
@@ -715,13 +948,17 @@ export class Kernel implements SessionHost {
     const error = EchoError.fromWire(frame.payload)
     const re = (frame.payload as { re?: unknown } | undefined)?.re
     const route = typeof re === 'string' ? this.#routes.get(re) : undefined
-    if (route?.onError) route.onError(error, frame.id, session)
-    else this.#hooks.protocolError.call(error, session)
+    if (!route?.onError) return this.#notifyProtocolError(error, session)
+    try {
+      route.onError(error, frame.id, session)
+    } catch (failure) {
+      this.logger.error(`handling an error frame ('${re}') failed: ${messageOf(failure)}`)
+    }
   }
 
   /** Tells the peer about a bad frame without closing (the session stays usable). */
   #protocolError(session: SessionImpl, error: EchoError, frame?: Frame): void {
-    this.#hooks.protocolError.call(error, session)
+    this.#notifyProtocolError(error, session)
     const payload: Record<string, unknown> = { ...error.toWire() }
     if (frame) payload.re = frame.kind
     try {
@@ -734,7 +971,7 @@ export class Kernel implements SessionHost {
   /** Refuses a handshaking peer: an error frame with the reason, then a close with a code. */
   #refuse(session: SessionImpl, error: EchoError, code: number): void {
     if (session.state === 'closed') return
-    this.#hooks.protocolError.call(error, session)
+    this.#notifyProtocolError(error, session)
     try {
       this.#writeRaw(session, { kind: KernelFrames.error, payload: error.toWire() })
     } catch {
@@ -752,11 +989,19 @@ export class Kernel implements SessionHost {
       return this.#refuse(session, new EchoError(ErrorCodes.E_PROTOCOL, `The first frame must be 'hello', got '${frame.kind}': start with the handshake (PROTOCOL.md).`), CloseCodes.protocol)
     }
     const hello = frame.payload as HelloPayload | undefined
-    if (typeof hello !== 'object' || hello === null || typeof hello.protocol !== 'number' || typeof hello.codec !== 'string' || typeof hello.plugins !== 'object' || hello.plugins === null) {
-      return this.#refuse(session, new EchoError(ErrorCodes.E_PROTOCOL, `Malformed 'hello': it needs { protocol: number, codec: string, plugins: object } (PROTOCOL.md).`), CloseCodes.protocol)
+    if (typeof hello !== 'object' || hello === null || Array.isArray(hello)) {
+      return this.#refuse(session, kernelErrors.malformedHello(`its payload is ${describe(hello)}`), CloseCodes.protocol)
     }
+    // The version first: a v1 client (no `limits`) must hear that it is too old, not that its hello is malformed.
+    if (hello.protocol !== PROTOCOL_VERSION) {
+      if (typeof hello.protocol !== 'number') return this.#refuse(session, kernelErrors.malformedHello(`'protocol' is ${describe(hello.protocol)}`), CloseCodes.protocol)
+      return this.#refuse(session, kernelErrors.incompatibleProtocol('client', hello.protocol, PROTOCOL_VERSION), CloseCodes.incompatible)
+    }
+    const shape = helloProblem(hello)
+    if (shape) return this.#refuse(session, kernelErrors.malformedHello(shape), CloseCodes.protocol)
     const problem = this.#incompatibility(hello)
     if (problem) return this.#refuse(session, new EchoError(ErrorCodes.E_INCOMPATIBLE, problem), CloseCodes.incompatible)
+    session.peerMaxPayload = Math.floor(hello.limits.maxPayload)
     clearHandshakeTimer(session)
     const previous = this.#hooks.resume.call(hello, session) as SessionImpl | undefined
     if (previous && previous !== session && previous.state === 'suspended') return this.#adopt(previous, session, hello)
@@ -773,16 +1018,16 @@ export class Kernel implements SessionHost {
       const code = refusal.code === ErrorCodes.E_UNAUTHORIZED ? CloseCodes.unauthorized : refusal.code === ErrorCodes.E_INCOMPATIBLE ? CloseCodes.incompatible : CloseCodes.protocol
       this.#refuse(session, refusal, code)
       // `connect` taps before the refusing one may hold state for this session: let them release it.
-      this.#hooks.disconnect.call(session, { code, reason: `refused: ${refusal.code}` })
+      this.#notifyDisconnect(session, { code, reason: `refused: ${refusal.code}` })
       return
     }
     if (session.state === 'closed') {
       // Gone while `connect` ran: let the plugins that accepted it clean up.
-      this.#hooks.disconnect.call(session, session.closeInfo ?? { code: CloseCodes.goingAway, reason: 'closed during handshake' })
+      this.#notifyDisconnect(session, session.closeInfo ?? { code: CloseCodes.goingAway, reason: 'closed during handshake' })
       return
     }
     Object.freeze(session.handshake)
-    const welcome = this.#hooks.welcome.call({ sessionId: session.id, protocol: PROTOCOL_VERSION, plugins: this.wirePlugins() }, session)
+    const welcome = this.#hooks.welcome.call({ sessionId: session.id, protocol: PROTOCOL_VERSION, plugins: this.wirePlugins(), limits: this.#welcomeLimits() }, session)
     session.state = 'open'
     this.#sessions.set(session.id, session)
     this.#writeRaw(session, { kind: KernelFrames.welcome, payload: welcome })
@@ -796,15 +1041,21 @@ export class Kernel implements SessionHost {
     previous.handshake = Object.freeze(kept)
     this.#bind(previous, fresh.connection)
     previous.state = 'open'
-    const welcome = this.#hooks.welcome.call({ sessionId: previous.id, protocol: PROTOCOL_VERSION, plugins: this.wirePlugins() }, previous)
+    previous.peerMaxPayload = Math.floor(hello.limits.maxPayload)
+    const welcome = this.#hooks.welcome.call({ sessionId: previous.id, protocol: PROTOCOL_VERSION, plugins: this.wirePlugins(), limits: this.#welcomeLimits() }, previous)
     this.#writeRaw(previous, { kind: KernelFrames.welcome, payload: welcome })
-    this.#hooks.resumed.call(previous)
+    this.#notifyResumed(previous)
+  }
+
+  #notifyResumed(session: SessionImpl): void {
+    try {
+      this.#hooks.resumed.call(session)
+    } catch (error) {
+      this.logger.error(`resumed hook failed: ${messageOf(error)}`)
+    }
   }
 
   #incompatibility(hello: HelloPayload): string | undefined {
-    if (hello.protocol !== PROTOCOL_VERSION) {
-      return `The client speaks echostream protocol ${hello.protocol}, this server speaks ${PROTOCOL_VERSION}: use client and server packages of the same major version.`
-    }
     if (hello.codec !== this.codec!.name) {
       return `The client encodes with '${hello.codec}', this server with '${this.codec!.name}': configure the same codec plugin on both sides.`
     }
@@ -833,7 +1084,15 @@ export class Kernel implements SessionHost {
       this.closeSession(session, CloseCodes.protocol, error.message)
       return
     }
+    const limitsProblem = welcomeProblem(welcome)
+    if (limitsProblem) {
+      const error = kernelErrors.malformedWelcome(limitsProblem)
+      waiter?.reject(error)
+      this.closeSession(session, CloseCodes.protocol, error.message)
+      return
+    }
     clearHandshakeTimer(session)
+    this.#applyWelcomeLimits(session, welcome.limits)
     session.id = welcome.sessionId
     session.handshake = Object.freeze({ ...welcome })
     session.state = 'open'
@@ -843,6 +1102,18 @@ export class Kernel implements SessionHost {
     } catch (error) {
       waiter?.reject(EchoError.from(error, ErrorCodes.E_PLUGIN))
       this.closeSession(session, CloseCodes.normal, 'client connect hook failed')
+    }
+  }
+
+  /** Client: the server's limits bound what this side sends, and its ping schedule sets the liveness deadline. */
+  #applyWelcomeLimits(session: SessionImpl, limits: WelcomeLimits): void {
+    session.peerMaxPayload = Math.floor(limits.maxPayload)
+    if (limits.pingIntervalMs > 0) {
+      try {
+        session.connection.expectPings?.(limits.pingIntervalMs, limits.pingTimeoutMs)
+      } catch (error) {
+        this.logger.error(`transport expectPings failed: ${messageOf(error)}`)
+      }
     }
   }
 
@@ -858,20 +1129,23 @@ export class Kernel implements SessionHost {
       session.connection.close(CloseCodes.normal, 'reconnect refused')
       return
     }
+    const limitsProblem = welcomeProblem(welcome)
+    if (limitsProblem) {
+      waiter?.reject(kernelErrors.malformedWelcome(limitsProblem))
+      session.connection.close(CloseCodes.protocol, 'malformed welcome')
+      return
+    }
+    this.#applyWelcomeLimits(session, welcome.limits)
     session.handshake = Object.freeze({ ...welcome })
     if (welcome.sessionId === session.id) {
       session.state = 'open'
-      this.#hooks.resumed.call(session)
+      this.#notifyResumed(session)
       waiter?.resolve(true)
       return
     }
     // The server no longer has this session: the old one ends here and a new one begins on the same object.
     const lost = session.closeInfo ?? { code: 1006, reason: 'connection lost' }
-    try {
-      this.#hooks.disconnect.call(session, { code: lost.code, reason: `session not recovered (${lost.reason})` })
-    } catch (error) {
-      this.logger.error(`disconnect hook failed: ${(error as Error)?.message}`)
-    }
+    this.#notifyDisconnect(session, { code: lost.code, reason: `session not recovered (${lost.reason})` })
     session.id = welcome.sessionId
     session.state = 'open'
     try {
@@ -882,6 +1156,29 @@ export class Kernel implements SessionHost {
       this.closeSession(session, CloseCodes.normal, 'client connect hook failed')
     }
   }
+}
+
+function isCount(value: unknown, min: number): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && value >= min
+}
+
+/** What is wrong with a v2 `hello` besides its version, if anything. */
+function helloProblem(hello: HelloPayload): string | undefined {
+  if (typeof hello.codec !== 'string') return `'codec' is ${describe(hello.codec)}, not a string`
+  if (typeof hello.plugins !== 'object' || hello.plugins === null || Array.isArray(hello.plugins)) return `'plugins' is ${describe(hello.plugins)}, not a map of name → wire version`
+  const limits = hello.limits as unknown
+  if (typeof limits !== 'object' || limits === null) return `'limits' is ${describe(limits)}, not { maxPayload }`
+  if (!isCount((limits as { maxPayload?: unknown }).maxPayload, 1)) return `'limits.maxPayload' is ${describe((limits as { maxPayload?: unknown }).maxPayload)}, not a positive number of bytes`
+  return undefined
+}
+
+/** What is wrong with a `welcome`'s limits, if anything. */
+function welcomeProblem(welcome: WelcomePayload): string | undefined {
+  const limits = welcome.limits as unknown as Record<string, unknown> | undefined
+  if (typeof limits !== 'object' || limits === null) return `'limits' is ${describe(limits)}, not { maxPayload, pingIntervalMs, pingTimeoutMs }`
+  if (!isCount(limits.maxPayload, 1)) return `'limits.maxPayload' is ${describe(limits.maxPayload)}`
+  if (!isCount(limits.pingIntervalMs, 0) || !isCount(limits.pingTimeoutMs, 0)) return `'limits.pingIntervalMs'/'pingTimeoutMs' must be numbers of milliseconds ≥ 0`
+  return undefined
 }
 
 /** Creates a kernel with its plugins set up and `init` run; call `start()` next. */

@@ -3,7 +3,7 @@
  * Plugins add methods (`request`, `emit`, `join`…) with `kernel.decorateSession`, typed by
  * augmenting the `Session` interface.
  */
-import { EchoError, ErrorCodes } from './errors.js'
+import { kernelErrors } from './kernel-errors.js'
 import { CloseCodes, type Frame } from './frame.js'
 import type { Connection } from './transport.js'
 import type { EchoKernel } from './kernel.js'
@@ -29,11 +29,25 @@ export interface CloseInfo {
 /** `suspended`: the connection was lost but a plugin (reconnect) keeps the session for a resume; sends are recorded, not written. */
 export type SessionState = 'handshaking' | 'open' | 'suspended' | 'closed'
 
+/** How a frame is sent. */
+export interface SendOptions {
+  /**
+   * The frame may be dropped rather than queued: when the session is over its outbound budget (a
+   * slow or paused peer), a volatile frame is dropped and counted (`send` returns 0) instead of
+   * closing the session (socket.io's `volatile`). For data that a newer frame supersedes.
+   */
+  volatile?: boolean
+}
+
 /** What the kernel needs from its owner to run a session (kept small so tests can supply one). */
 export interface SessionHost {
   readonly api: EchoKernel
-  sendFrame(session: SessionImpl, frame: Frame): void
+  sendFrame(session: SessionImpl, frame: Frame, options?: SendOptions): number
   closeSession(session: SessionImpl, code: number, reason: string): void
+  /** Bytes waiting to go to this session: the socket's buffer plus what plugins report as queued. */
+  outboundBytes(session: SessionImpl): number
+  /** The session's outbound budget in bytes (0: unlimited). */
+  readonly outboundBudget: number
 }
 
 /**
@@ -53,14 +67,28 @@ export interface SessionBase {
   readonly state: SessionState
   /** The peer's `hello` payload (server side) or the server's `welcome` payload (client side). */
   readonly handshake: Readonly<Record<string, unknown>>
-  /** Passes a frame through the `outbound` pipeline, encodes and writes it. Throws `E_CLOSED` once closed. */
-  send(frame: Frame): void
+  /**
+   * Passes a frame through the `outbound` pipeline, encodes and writes it; returns the encoded
+   * byte length (0 when an outbound tap dropped it, or a volatile frame was dropped over budget).
+   * Throws `E_CLOSED` once closed, `E_PAYLOAD_TOO_LARGE` above the peer's maxPayload (nothing sent,
+   * the session stays open), `E_CODEC` for a value the codec cannot encode.
+   */
+  send(frame: Frame, options?: SendOptions): number
   /** Closes the connection; `disconnect` runs with this reason. */
   close(reason?: string, code?: number): void
   /** Bytes waiting in the socket's send buffer. */
   readonly bufferedAmount: number
-  /** Resolves when the socket's send buffer is below its high-water mark (flow control for bulk senders). */
+  /** Bytes waiting to go to the peer: the socket's buffer plus what plugins hold queued for it. */
+  readonly outboundBytes: number
+  /**
+   * False while the socket's buffer is above its high-water mark or the session is over half its
+   * outbound budget: pace yourself (await `whenWritable()`), or mark droppable frames volatile.
+   */
+  readonly writable: boolean
+  /** Resolves once `writable` is true again (at once if it is, or when the session closes). */
   whenWritable(): Promise<void>
+  /** The largest message the peer accepts (its `maxPayload` from the handshake). */
+  readonly peerMaxPayload: number
 }
 
 /** A session as users and plugins see it; plugins augment it (`request`, `emit`, `join`…). */
@@ -78,6 +106,8 @@ export class SessionImpl implements SessionBase {
   handshakeTimer: ReturnType<typeof setTimeout> | undefined
   /** Client: a reconnect handshake is under way on a suspended session. */
   awaitingWelcome = false
+  /** From the peer's handshake `limits.maxPayload`; unlimited until then. */
+  peerMaxPayload = Number.MAX_SAFE_INTEGER
 
   constructor(
     readonly host: SessionHost,
@@ -102,15 +132,30 @@ export class SessionImpl implements SessionBase {
     return this.connection.bufferedAmount
   }
 
-  whenWritable(): Promise<void> {
-    return this.connection.whenWritable()
+  get outboundBytes(): number {
+    return this.host.outboundBytes(this)
   }
 
-  send(frame: Frame): void {
-    if (this.state === 'closed') {
-      throw new EchoError(ErrorCodes.E_CLOSED, `Session ${this.id || '(handshaking)'} is closed; wait for a new connection before sending.`)
+  get writable(): boolean {
+    const connection = this.connection
+    if (connection.bufferedAmount >= connection.highWaterMark) return false
+    const budget = this.host.outboundBudget
+    return budget === 0 || this.host.outboundBytes(this) * 2 < budget
+  }
+
+  async whenWritable(): Promise<void> {
+    // The socket part waits for the transport's drain; what plugins queue has no event, so look
+    // again shortly (bounded by the session's life).
+    while (this.state !== 'closed' && !this.writable) {
+      await this.connection.whenWritable()
+      if ((this.state as SessionState) === 'closed' || this.writable) return
+      await new Promise((resolve) => setTimeout(resolve, 10))
     }
-    this.host.sendFrame(this, frame)
+  }
+
+  send(frame: Frame, options?: SendOptions): number {
+    if (this.state === 'closed') throw kernelErrors.sessionClosed(this.id)
+    return this.host.sendFrame(this, frame, options)
   }
 
   close(reason = 'closed by application', code: number = CloseCodes.normal): void {

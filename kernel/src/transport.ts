@@ -19,10 +19,28 @@ export interface Connection {
   send(bytes: Uint8Array): void
   /** Closes with a WebSocket close code and a short reason (≤ 123 bytes). */
   close(code: number, reason: string): void
-  /** Set by the kernel: one inbound message. */
-  onMessage: (bytes: Uint8Array) => void
+  /**
+   * Set by the kernel: one inbound message, and when it arrived (`monotonicMicros()`, stamped by the
+   * transport before anything decodes it: clock sync's receive time).
+   */
+  onMessage: (bytes: Uint8Array, arrivedAt: number) => void
   /** Set by the kernel: the link is gone (clean close, terminate, or liveness failure). */
   onClose: (code: number, reason: string) => void
+  /**
+   * Client: the server announced its ping schedule (`welcome.limits`); expect a ping at least every
+   * `pingIntervalMs + pingTimeoutMs` from now on, instead of the transport's own guess.
+   */
+  expectPings?(pingIntervalMs: number, pingTimeoutMs: number): void
+}
+
+/** What a transport enforces, announced to the peer in the handshake. */
+export interface TransportLimits {
+  /** Largest inbound message accepted, in bytes (a larger one closes the connection). */
+  maxPayload: number
+  /** Server: how often it pings each connection (0 or absent: it does not ping). */
+  pingIntervalMs?: number
+  /** Server: how late a pong may be before the connection is closed. */
+  pingTimeoutMs?: number
 }
 
 export interface Transport {
@@ -33,6 +51,8 @@ export interface Transport {
   close(): Promise<void>
   /** Client role: open a connection to `url`. */
   connect(url: string): Promise<Connection>
+  /** What this transport enforces; absent: no inbound size limit, no pings. */
+  limits?(): TransportLimits
 }
 
 export type DecodeResult = { ok: true; frame: Frame } | { ok: false; error: EchoError }

@@ -155,7 +155,7 @@ export interface RawClient {
   frame(kind: string, from?: number, timeoutMs?: number): Promise<WireFrame>
 }
 
-export const HELLO = Object.freeze({ protocol: 1, codec: 'msgpack', plugins: {} })
+export const HELLO = Object.freeze({ protocol: 2, codec: 'msgpack', plugins: {}, limits: { maxPayload: 1048576 } })
 
 /** Opens a raw `ws` connection (terminated in teardown). */
 export async function rawClient(url: string): Promise<RawClient> {

@@ -240,7 +240,7 @@ describe('auth: refusals (Must show 3)', () => {
   it('on the wire a refused peer gets one error frame and close code 4003, nothing else', async () => {
     const h = await startServer()
     const raw = await rawClient(h.server.url!)
-    raw.send(['hello', null, null, { protocol: 1, codec: 'msgpack', plugins: { auth: 1 }, auth: 'not-a-token' }])
+    raw.send(['hello', null, null, { protocol: 2, limits: { maxPayload: 1048576 }, codec: 'msgpack', plugins: { auth: 1 }, auth: 'not-a-token' }])
     const closed = await raw.closed
     expect(closed.code).toBe(4003)
     expect(closed.reason).toMatch(/^E_UNAUTHORIZED: Credentials refused/)
@@ -251,7 +251,7 @@ describe('auth: refusals (Must show 3)', () => {
   it('a frame pipelined right after a bad hello never reaches a handler', async () => {
     const h = await startServer({ authenticate: async (token: unknown) => (await sleep(20), TOKENS[token as string] ?? false) })
     const raw = await rawClient(h.server.url!)
-    raw.send(['hello', null, null, { protocol: 1, codec: 'msgpack', plugins: { auth: 1 }, auth: 'not-a-token' }])
+    raw.send(['hello', null, null, { protocol: 2, limits: { maxPayload: 1048576 }, codec: 'msgpack', plugins: { auth: 1 }, auth: 'not-a-token' }])
     raw.send(['app.do', 1, 'math.add', 1, { kind: 'rpc' }]) // sent before any answer
     const closed = await raw.closed
     // The kernel refuses the early frame (4000) or auth refuses first (4003): either way, no welcome and no handler.

@@ -319,7 +319,7 @@ describe('events: failures stay contained', () => {
       return inbox.shift()!
     }
 
-    raw.send(pack(['hello', null, null, { protocol: 1, codec: 'msgpack', plugins: { events: 1 } }]))
+    raw.send(pack(['hello', null, null, { protocol: 2, limits: { maxPayload: 1048576 }, codec: 'msgpack', plugins: { events: 1 } }]))
     const welcome = await next()
     expect(welcome[0]).toBe('welcome')
 

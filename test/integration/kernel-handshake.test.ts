@@ -22,7 +22,9 @@ describe('handshake', () => {
   })
 
   it.each([
-    { name: 'protocol 99', hello: { ...HELLO, protocol: 99 }, says: [/protocol 99/, /speaks 1/] },
+    { name: 'protocol 99', hello: { ...HELLO, protocol: 99 }, says: [/protocol 99/, /speaks 2/] },
+    // A v1 client's hello exactly (no `limits`): refused for its version, not as malformed.
+    { name: 'a v1 hello', hello: { protocol: 1, codec: 'msgpack', plugins: {} }, says: [/protocol 1/, /speaks 2/, /upgrade/] },
     { name: 'another codec', hello: { ...HELLO, codec: 'json' }, says: [/'json'/, /'msgpack'/, /same codec/] },
     { name: 'a wire plugin the server lacks', hello: { ...HELLO, plugins: { probe: 1, streams: 1 } }, says: [/'streams'/, /does not load/] },
     { name: 'a different wire version of a plugin', hello: { ...HELLO, plugins: { probe: 2 } }, says: [/'probe'/, /wire 2/, /1 on the server/] },

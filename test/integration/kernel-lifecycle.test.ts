@@ -85,14 +85,14 @@ describe('lifecycle', () => {
     expect(again.code).toBe('E_STATE')
   })
 
-  it('a client stop() closes its socket; the server sees the session go with 1001', async () => {
+  it('a client stop() closes its socket; the server sees the session go with 1000 (a deliberate end)', async () => {
     const { server, probe } = await startServer()
     const { client } = await startClient(server.url!)
     const id = client.session!.id
     await client.stop()
     expect(client.state).toBe('stopped')
     await until(() => probe.disconnects.length === 1, 5000, 'the server to see the client go')
-    expect(probe.disconnects[0]).toEqual({ id, info: { code: CloseCodes.goingAway, reason: 'client stopping' } })
+    expect(probe.disconnects[0]).toEqual({ id, info: { code: CloseCodes.normal, reason: 'client stopping' } })
     expect(server.sessions()).toEqual([])
   })
 

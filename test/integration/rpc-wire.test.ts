@@ -21,7 +21,7 @@ async function setup(): Promise<{ server: EchoKernel; raw: RawClient; rawSession
   })
   await server.start()
   const raw = await rawClient(server.url!)
-  const welcome = await raw.hello({ protocol: 1, codec: 'msgpack', plugins: { rpc: 1 } })
+  const welcome = await raw.hello({ protocol: 2, limits: { maxPayload: 1048576 }, codec: 'msgpack', plugins: { rpc: 1 } })
   expect(welcome[0]).toBe('welcome')
   return { server, raw, rawSessionId: (welcome[3] as { sessionId: string }).sessionId }
 }

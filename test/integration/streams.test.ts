@@ -458,7 +458,7 @@ describe('streams: semantics', () => {
       },
     })
     const raw = await rawClient(server.url!)
-    const welcome = await raw.hello({ protocol: 1, codec: 'msgpack', plugins: { streams: 1 } })
+    const welcome = await raw.hello({ protocol: 2, limits: { maxPayload: 1048576 }, codec: 'msgpack', plugins: { streams: 1 } })
     expect(welcome[0]).toBe('welcome')
 
     // stream 1: one frame larger than the whole window

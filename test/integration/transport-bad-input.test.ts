@@ -135,7 +135,7 @@ const cases: BadInput[] = [
     closes: true,
     handshake: false,
     send(raw) {
-      raw.send(['hello', null, null, { protocol: 1, codec: 'msgpack', plugins: {} }])
+      raw.send(['hello', null, null, { protocol: 2, limits: { maxPayload: 1048576 }, codec: 'msgpack', plugins: {} }])
       raw.send(['probe.ping', 1, null, 'too early'])
     },
     check({ error, close }, raw) {
@@ -158,7 +158,7 @@ const cases: BadInput[] = [
     name: "a second 'hello' after the handshake",
     closes: false,
     handshake: true,
-    send: (raw) => raw.send(['hello', null, null, { protocol: 1, codec: 'msgpack', plugins: {} }]),
+    send: (raw) => raw.send(['hello', null, null, { protocol: 2, limits: { maxPayload: 1048576 }, codec: 'msgpack', plugins: {} }]),
     check({ error, close }) {
       expect(error?.[3]).toMatchObject({ code: 'E_PROTOCOL' })
       expect(close).toBeUndefined()

@@ -58,7 +58,7 @@ describe('liveness', () => {
       socket.on('message', (data: Buffer) => {
         const frame = unpack(data) as unknown[]
         if (frame[0] !== 'hello') return
-        socket.send(pack(['welcome', null, null, { sessionId: 'quiet-server-session', protocol: 1, plugins: { probe: 1 } }]))
+        socket.send(pack(['welcome', null, null, { sessionId: 'quiet-server-session', protocol: 2, plugins: { probe: 1 }, limits: { maxPayload: 1048576, pingIntervalMs: 100, pingTimeoutMs: 200 } }]))
         pinger = setInterval(() => socket.ping(), 50)
         setTimeout(() => {
           clearInterval(pinger)

@@ -6,9 +6,10 @@ import { definePlugin, type PluginDefinition } from '../../src/plugin.js'
 import { EchoError, ErrorCodes } from '../../src/errors.js'
 import type { Codec, Connection, Transport } from '../../src/transport.js'
 import type { Frame } from '../../src/frame.js'
+import { monotonicMicros } from '../../src/clock.js'
 
 class MemoryConnection implements Connection {
-  onMessage: (bytes: Uint8Array) => void = () => {}
+  onMessage: (bytes: Uint8Array, arrivedAt: number) => void = () => {}
   onClose: (code: number, reason: string) => void = () => {}
   other!: MemoryConnection
   closed = false
@@ -21,7 +22,7 @@ class MemoryConnection implements Connection {
   send(bytes: Uint8Array): void {
     if (this.closed) return
     const copy = new Uint8Array(bytes)
-    queueMicrotask(() => this.other.closed || this.other.onMessage(copy))
+    queueMicrotask(() => this.other.closed || this.other.onMessage(copy, monotonicMicros()))
   }
   close(code: number, reason: string): void {
     if (this.closed) return
@@ -50,6 +51,7 @@ export function memoryNetwork(): { server: PluginDefinition; client: PluginDefin
       accept = undefined
       for (const c of connections) c.close(1001, 'server stopping')
     },
+    limits: () => ({ maxPayload: 1 << 20, pingIntervalMs: 0, pingTimeoutMs: 0 }),
     async connect() {
       if (!accept) throw new EchoError(ErrorCodes.E_CLOSED, 'nothing listens on memory://server', { retryable: true })
       const near = new MemoryConnection('memory:client')

@@ -2,7 +2,7 @@
  * A kernel `Connection` over the browser's own WebSocket (no ws, no Node APIs). Browsers answer
  * pings themselves and expose no ping events, so liveness here relies on the server's pings.
  */
-import { EchoError, ErrorCodes, type Connection } from '@echostream/kernel'
+import { EchoError, ErrorCodes, monotonicMicros, type Connection } from '@echostream/kernel'
 
 const noop = () => {}
 
@@ -35,7 +35,7 @@ export function connectBrowser(url: string, highWaterMark: number): Promise<Conn
         onClose: noop,
       }
       socket.onerror = null
-      socket.onmessage = (event: MessageEvent) => connection.onMessage(new Uint8Array(event.data as ArrayBuffer))
+      socket.onmessage = (event: MessageEvent) => connection.onMessage(new Uint8Array(event.data as ArrayBuffer), monotonicMicros())
       socket.onclose = (event: CloseEvent) => {
         closed = true
         connection.onClose(event.code, event.reason)

@@ -56,6 +56,11 @@ export async function connectNode(url: string, options: Readonly<WsTransportOpti
 
 function watchPings(socket: WsSocket, connection: WsConnection, deadlineMs: number): void {
   let timer: ReturnType<typeof setTimeout>
+  // The server's welcome announces its real schedule: from then on the deadline follows it.
+  connection.expectPings = (intervalMs, timeoutMs) => {
+    deadlineMs = intervalMs + timeoutMs
+    arm()
+  }
   const arm = () => {
     clearTimeout(timer)
     timer = setTimeout(() => connection.terminate(CloseCodes.pingTimeout, `ping timeout: no ping from the server for ${deadlineMs} ms`), deadlineMs)

@@ -4,7 +4,7 @@
  */
 import type { Connection } from '@echostream/kernel'
 import type { WebSocket, RawData } from 'ws'
-import { CloseCodes } from '@echostream/kernel'
+import { CloseCodes, monotonicMicros } from '@echostream/kernel'
 
 export interface ConnectionSettings {
   highWaterMark: number
@@ -45,7 +45,7 @@ export function connectionOf(socket: WebSocket): WsConnection | undefined {
 }
 
 function socketOnMessage(this: OwnedSocket, data: RawData): void {
-  this[CONNECTION]!.onMessage(toBytes(data))
+  this[CONNECTION]!.onMessage(toBytes(data), monotonicMicros())
 }
 
 // ws reports protocol violations and oversize messages here, then closes: never let it throw.
@@ -74,7 +74,9 @@ export function formatPeer(source: PeerSource): string | undefined {
  * (the bench's "JS heap per idle connection").
  */
 export class WsConnection implements Connection {
-  onMessage: (bytes: Uint8Array) => void = noop
+  onMessage: (bytes: Uint8Array, arrivedAt: number) => void = noop
+  /** Client: set by the ping watcher; the kernel calls it with the server's announced schedule. */
+  expectPings?: (pingIntervalMs: number, pingTimeoutMs: number) => void
   onClose: (code: number, reason: string) => void = noop
   /** Set when we decide why the socket ends (ping timeout, too large), so `close` reports it. */
   closeOverride: { code: number; reason: string } | undefined

@@ -23,6 +23,8 @@ export default definePlugin<WsTransportOptions>({
       listen: (onConnection) => server!.listen(onConnection),
       close: async () => server?.close(),
       connect: (url) => (inBrowser() ? connectBrowser(url, options.highWaterMark) : connectNode(url, options, kernel.baseDir)),
+      // Announced in the handshake: the peer never sends more than maxPayload; a client follows the server's pings.
+      limits: () => (server ? { maxPayload: options.maxPayload, pingIntervalMs: options.pingIntervalMs, pingTimeoutMs: options.pingTimeoutMs } : { maxPayload: options.maxPayload }),
     }
     kernel.provide('transport', transport)
     return () => server?.close()

@@ -504,7 +504,7 @@ describe('responder', () => {
     const send = s.send.bind(s)
     s.send = (frame: Frame) => {
       if (frame.kind === 'rpc.res') throw new EchoError('E_CODEC', 'cannot encode a function')
-      send(frame)
+      return send(frame)
     }
     e.responder.handle('fn', () => () => {})
     e.responder.onRequest(req(1, 'fn'), s)
@@ -546,13 +546,14 @@ describe('two engines, frames relayed in memory', () => {
   function link(left: RpcEngine, right: RpcEngine): [FakeSession, FakeSession] {
     const a = fakeSession()
     const b = fakeSession()
-    const relay = (to: RpcEngine, session: FakeSession) => (frame: Frame) => {
+    const relay = (to: RpcEngine, session: FakeSession) => (frame: Frame): number => {
       queueMicrotask(() => {
         if (frame.kind === 'rpc.req') to.responder.onRequest(frame, session)
         else if (frame.kind === 'rpc.res') to.requester.onResult(frame, session)
         else if (frame.kind === 'rpc.err') to.requester.onError(frame, session)
         else if (frame.kind === 'rpc.cancel') to.responder.onCancel(frame, session)
       })
+      return 1
     }
     a.send = relay(right, b)
     b.send = relay(left, a)

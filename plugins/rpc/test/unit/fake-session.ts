@@ -22,6 +22,7 @@ export function fakeSession(state: FakeSession['state'] = 'open'): FakeSession {
       if (session.state === 'closed') throw new EchoError('E_CLOSED', 'closed')
       if (session.failSend) throw session.failSend
       session.sent.push(frame)
+      return 1
     },
   }
   return session as unknown as FakeSession
