@@ -20,9 +20,17 @@ export function connectBrowser(url: string, highWaterMark: number): Promise<Conn
           return socket.bufferedAmount
         },
         whenWritable() {
+          if (closed || socket.bufferedAmount < highWaterMark) return Promise.resolve()
+          // A browser WebSocket has no drain event (the WHATWG API exposes only bufferedAmount):
+          // look again with a backoff, 4 ms doubling to 64 ms, so a stalled link costs ~16 wakeups a second.
           return new Promise<void>((done) => {
-            const poll = () => (closed || socket.bufferedAmount < highWaterMark ? done() : setTimeout(poll, 5))
-            poll()
+            let delay = 4
+            const look = () => {
+              if (closed || socket.bufferedAmount < highWaterMark) return done()
+              setTimeout(look, delay)
+              delay = Math.min(delay * 2, 64)
+            }
+            setTimeout(look, delay)
           })
         },
         send(bytes) {

@@ -1,11 +1,13 @@
 /**
  * The client side: Node uses ws (TLS verification on by default, a private CA if given); a browser
- * uses its own WebSocket (see browser-connection.ts). Liveness: the server pings, so a client that
- * hears no ping for pingIntervalMs + pingTimeoutMs assumes the link is dead.
+ * uses its own WebSocket (see browser-connection.ts). Liveness: the server pings; once the
+ * welcome says how often, a client that hears no ping for that long assumes the link is dead
+ * (liveness.ts, armed by the plugin's `connect`/`resumed` taps).
  */
-import { CloseCodes, EchoError, ErrorCodes, type Connection } from '@echostream/kernel'
+import { EchoError, ErrorCodes } from '@echostream/kernel'
 import type { WebSocket as WsSocket } from 'ws'
 import { formatPeer, WsConnection, type PeerSource } from './connection.js'
+import { PingWatch } from './liveness.js'
 import type { WsTransportOptions } from './options.js'
 import { readPem } from './pem.js'
 
@@ -24,7 +26,8 @@ function describeConnectError(url: string, error: Error & { code?: string }): Ec
   return new EchoError(ErrorCodes.E_CLOSED, `Cannot connect to ${url}: ${error.code ?? error.message}. Is the server running and the URL right?${plainToTls ? ' If the server serves TLS, use a wss:// URL.' : ''}`, { cause: error, retryable: true })
 }
 
-export async function connectNode(url: string, options: Readonly<WsTransportOptions>, baseDir: string): Promise<Connection> {
+/** Opens a Node client connection; its `pings` deadline is armed by whoever learns the server's cadence. */
+export async function connectNode(url: string, options: Readonly<WsTransportOptions>, baseDir: string): Promise<WsConnection> {
   const { WebSocket } = await import('ws')
   const tls = options.tls
   const socket: WsSocket = new WebSocket(url, {
@@ -50,23 +53,6 @@ export async function connectNode(url: string, options: Readonly<WsTransportOpti
   const raw = (socket as unknown as { _socket?: PeerSource })._socket
   const peer = (raw && formatPeer(raw)) ?? new URL(url).host
   const connection = new WsConnection(socket, peer, options)
-  watchPings(socket, connection, options.pingIntervalMs + options.pingTimeoutMs)
+  connection.pings = new PingWatch(connection)
   return connection
-}
-
-function watchPings(socket: WsSocket, connection: WsConnection, deadlineMs: number): void {
-  let timer: ReturnType<typeof setTimeout>
-  // The server's welcome announces its real schedule: from then on the deadline follows it.
-  connection.expectPings = (intervalMs, timeoutMs) => {
-    deadlineMs = intervalMs + timeoutMs
-    arm()
-  }
-  const arm = () => {
-    clearTimeout(timer)
-    timer = setTimeout(() => connection.terminate(CloseCodes.pingTimeout, `ping timeout: no ping from the server for ${deadlineMs} ms`), deadlineMs)
-    timer.unref()
-  }
-  arm()
-  socket.on('ping', arm)
-  socket.on('close', () => clearTimeout(timer))
 }

@@ -5,6 +5,7 @@
 import type { Connection } from '@echostream/kernel'
 import type { WebSocket, RawData } from 'ws'
 import { CloseCodes, monotonicMicros } from '@echostream/kernel'
+import type { PingWatch } from './liveness.js'
 
 export interface ConnectionSettings {
   highWaterMark: number
@@ -26,9 +27,14 @@ const UNCORKED_BYTES = 16 * 1024
 interface RawSocket {
   cork(): void
   uncork(): void
+  write(chunk: Uint8Array, callback: () => void): boolean
   readonly writableNeedDrain: boolean
+  readonly writableLength: number
   once(event: 'drain', listener: () => void): void
 }
+
+/** Written to the net socket to be called back once everything queued before it is flushed (no bytes reach the wire). */
+const EMPTY = new Uint8Array(0)
 
 function toBytes(data: RawData): Uint8Array {
   if (Array.isArray(data)) return Buffer.concat(data)
@@ -75,13 +81,13 @@ export function formatPeer(source: PeerSource): string | undefined {
  */
 export class WsConnection implements Connection {
   onMessage: (bytes: Uint8Array, arrivedAt: number) => void = noop
-  /** Client: set by the ping watcher; the kernel calls it with the server's announced schedule. */
-  expectPings?: (pingIntervalMs: number, pingTimeoutMs: number) => void
   onClose: (code: number, reason: string) => void = noop
   /** Set when we decide why the socket ends (ping timeout, too large), so `close` reports it. */
   closeOverride: { code: number; reason: string } | undefined
-  /** Server: the deadline of the pong to the last ping (see WsServer). */
+  /** Server: the deadline of the pong to the last ping (liveness.ts). */
   pongTimer: ReturnType<typeof setTimeout> | undefined
+  /** Client: the deadline for the server's pings (liveness.ts). */
+  pings: PingWatch | undefined
   /** The peer's address, or (server) its socket until the address is first asked for. */
   #peer: string | PeerSource
   #closed = false
@@ -130,6 +136,16 @@ export class WsConnection implements Connection {
     return (this.#peer = formatPeer(peer) ?? 'unknown')
   }
 
+  /** Client: the kernel passes the server's announced ping cadence (`welcome.limits`); from then on the deadline follows it. */
+  expectPings(pingIntervalMs: number, pingTimeoutMs: number): void {
+    this.pings?.expect({ pingIntervalMs, pingTimeoutMs })
+  }
+
+  /** True once the socket closed (the kernel has been told). */
+  get isClosed(): boolean {
+    return this.#closed
+  }
+
   get highWaterMark(): number {
     return this.#settings.highWaterMark
   }
@@ -146,14 +162,20 @@ export class WsConnection implements Connection {
   }
 
   /**
-   * Above the high-water mark the net socket's last write returned false, so it emits 'drain' once
-   * its buffer is empty: wait for that (no polling), as a tight ws user does. Should it not expect
-   * a drain (bytes buffered in ws's own sender queue), look again on the next turn.
+   * Waits without polling. Above the net socket's own high-water mark (16 KiB) its last write
+   * returned false, so it emits 'drain' once its buffer is empty: wait for that, as a tight ws
+   * user does. Below it (a `highWaterMark` option under 16 KiB) no 'drain' comes: an empty
+   * write's callback runs once everything queued before it was flushed. (The old fallback looked
+   * again on every turn with setImmediate — a busy loop for as long as a paused peer kept the
+   * buffer full.) Bytes still in ws's own sender queue (only with compression or Blobs, both
+   * unused here) are looked at again on the next turn.
    */
   #awaitDrain(): void {
     const onDrain = (this.#onDrain ??= () => this.#drained())
     const raw = this.#raw()
-    if (raw?.writableNeedDrain) raw.once('drain', onDrain)
+    if (!raw) setImmediate(onDrain)
+    else if (raw.writableNeedDrain) raw.once('drain', onDrain)
+    else if (raw.writableLength > 0) raw.write(EMPTY, onDrain)
     else setImmediate(onDrain)
   }
 

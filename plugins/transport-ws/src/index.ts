@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module'
-import { definePlugin, type Transport } from '@echostream/kernel'
+import { definePlugin, type Transport, type TransportLimits } from '@echostream/kernel'
 import { schema, type WsTransportOptions } from './options.js'
 import { WsServer } from './server.js'
 import { connectNode } from './client.js'
@@ -18,13 +18,17 @@ export default definePlugin<WsTransportOptions>({
   schema,
   setup(kernel, options) {
     const server = kernel.role === 'server' ? new WsServer(options, kernel.baseDir) : undefined
+    // Announced in the handshake: the peer never sends more than maxPayload; a client follows the
+    // server's ping cadence (the kernel hands it to the connection's `expectPings`).
+    const limits: TransportLimits = Object.freeze(
+      server ? { maxPayload: options.maxPayload, pingIntervalMs: options.pingIntervalMs, pingTimeoutMs: options.pingTimeoutMs } : { maxPayload: options.maxPayload },
+    )
     const transport: Transport = {
       name: 'ws',
       listen: (onConnection) => server!.listen(onConnection),
       close: async () => server?.close(),
       connect: (url) => (inBrowser() ? connectBrowser(url, options.highWaterMark) : connectNode(url, options, kernel.baseDir)),
-      // Announced in the handshake: the peer never sends more than maxPayload; a client follows the server's pings.
-      limits: () => (server ? { maxPayload: options.maxPayload, pingIntervalMs: options.pingIntervalMs, pingTimeoutMs: options.pingTimeoutMs } : { maxPayload: options.maxPayload }),
+      limits: () => limits,
     }
     kernel.provide('transport', transport)
     return () => server?.close()
@@ -33,3 +37,4 @@ export default definePlugin<WsTransportOptions>({
 
 export { schema, type WsTransportOptions }
 export type { TlsOptions } from './options.js'
+export type { PingSettings } from './liveness.js'

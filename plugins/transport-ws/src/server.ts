@@ -1,13 +1,14 @@
 /**
  * The server side: a ws `WebSocketServer` on its own HTTP(S) server, one `WsConnection` per client,
- * and one ping timer for all of them.
+ * and one ping timer for all of them (liveness.ts).
  */
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
 import type { IncomingMessage } from 'node:http'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { CloseCodes, EchoError, ErrorCodes, type Connection } from '@echostream/kernel'
-import { connectionOf, WsConnection } from './connection.js'
+import { WsConnection } from './connection.js'
+import { pingAll, socketOnPong } from './liveness.js'
 import type { WsTransportOptions } from './options.js'
 import { readPem } from './pem.js'
 
@@ -15,14 +16,6 @@ function formatHost(host: string): string {
   if (host === '0.0.0.0') return '127.0.0.1'
   if (host === '::') return '[::1]'
   return host.includes(':') ? `[${host}]` : host
-}
-
-/** A pong answers the last ping: the connection is alive. */
-function socketOnPong(this: WebSocket): void {
-  const connection = connectionOf(this)
-  if (connection === undefined) return
-  clearTimeout(connection.pongTimer)
-  connection.pongTimer = undefined
 }
 
 export class WsServer {
@@ -70,7 +63,7 @@ export class WsServer {
     const bound = http.address()
     const boundPort = typeof bound === 'object' && bound ? bound.port : port
     this.address = `${host.includes(':') ? `[${host}]` : host}:${boundPort}`
-    this.#pingTimer = setInterval(() => this.#pingAll(), this.options.pingIntervalMs)
+    this.#pingTimer = setInterval(pingAll, this.options.pingIntervalMs, this.#connections, this.options.pingTimeoutMs)
     this.#pingTimer.unref()
     return `${secure ? 'wss' : 'ws'}://${formatHost(host)}:${boundPort}${path === '/' ? '' : path}`
   }
@@ -80,16 +73,6 @@ export class WsServer {
     const connection = new WsConnection(socket, request.socket, this.options, this.#connections)
     socket.on('pong', socketOnPong)
     onConnection(connection)
-  }
-
-  #pingAll(): void {
-    for (const connection of this.#connections) {
-      if (connection.pongTimer || connection.socket.readyState !== 1) continue
-      connection.socket.ping()
-      connection.pongTimer = setTimeout(() => {
-        connection.terminate(CloseCodes.pingTimeout, `ping timeout: no pong within ${this.options.pingTimeoutMs} ms`)
-      }, this.options.pingTimeoutMs)
-    }
   }
 
   async close(): Promise<void> {

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { WebSocket } from 'ws'
 import { CloseCodes, EchoError, type Connection } from '@echostream/kernel'
 import { WsServer } from '../../src/server.js'
@@ -185,6 +185,35 @@ describe('transport-ws server and Node client', () => {
     await waiting
     expect(server.bufferedAmount).toBeLessThan(server.highWaterMark)
     await until(() => received > 0)
+  })
+
+  it('whenWritable below the socket\'s own 16 KiB mark waits without polling (no busy loop while the peer is paused)', async () => {
+    const { url, accepted } = await listen({ highWaterMark: 1000 })
+    const peer = new WebSocket(url)
+    cleanups.push(() => peer.terminate())
+    await new Promise((resolve) => peer.once('open', resolve))
+    await until(() => accepted.length === 1)
+    const server = accepted[0]!
+    ;(peer as unknown as { _socket: { pause(): void } })._socket.pause()
+    // Fill the kernel's socket buffers until bytes stay queued in Node, but under the net socket's 16 KiB mark.
+    const chunk = new Uint8Array(4000)
+    for (let i = 0; i < 10_000 && server.bufferedAmount < 5000; i++) {
+      server.send(chunk)
+      await new Promise((r) => setImmediate(r))
+    }
+    expect(server.bufferedAmount).toBeGreaterThanOrEqual(5000)
+    expect(server.bufferedAmount).toBeLessThan(16 * 1024)
+    let writable = false
+    const immediates = vi.spyOn(globalThis, 'setImmediate')
+    const waiting = server.whenWritable().then(() => (writable = true))
+    await new Promise((r) => setTimeout(r, 200))
+    const spins = immediates.mock.calls.length
+    immediates.mockRestore()
+    expect(writable).toBe(false)
+    expect(spins).toBeLessThan(5)
+    ;(peer as unknown as { _socket: { resume(): void } })._socket.resume()
+    await waiting
+    expect(server.bufferedAmount).toBeLessThan(1000)
   })
 
   it('a client to a closed port fails with E_CLOSED, retryable, naming the URL', async () => {

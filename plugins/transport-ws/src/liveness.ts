@@ -1,0 +1,73 @@
+/**
+ * Liveness that never trusts `close` to arrive (STYLE rule 10). The server pings every connection
+ * on one shared timer and terminates one whose pong is late. The client is told the server's
+ * cadence in `welcome.limits` (the kernel calls `expectPings`) and gives up when no ping came for
+ * `pingIntervalMs + pingTimeoutMs` of **the server's** settings; before the welcome the kernel's
+ * handshake deadline applies, and a server that announces no pings is not expected to ping: a client deriving the deadline from its own options would drop
+ * every session of a server that pings less often (issue #11: a server pinging every 60 s dropped
+ * every default client every 45 s).
+ */
+import { CloseCodes } from '@echostream/kernel'
+import type { WebSocket } from 'ws'
+import { connectionOf, type WsConnection } from './connection.js'
+
+/** The server's ping cadence, as `welcome.limits` announces it. */
+export interface PingSettings {
+  pingIntervalMs: number
+  pingTimeoutMs: number
+}
+
+// ---------------------------------------------------------------- server
+
+/** A pong answers the last ping: the connection is alive. */
+export function socketOnPong(this: WebSocket): void {
+  const connection = connectionOf(this)
+  if (connection === undefined) return
+  clearTimeout(connection.pongTimer)
+  connection.pongTimer = undefined
+}
+
+/** One round of the server's pinger: ping every open connection that is not still owing a pong. */
+export function pingAll(connections: Iterable<WsConnection>, pingTimeoutMs: number): void {
+  for (const connection of connections) {
+    if (connection.pongTimer || connection.socket.readyState !== 1) continue
+    connection.socket.ping()
+    connection.pongTimer = setTimeout(() => {
+      connection.terminate(CloseCodes.pingTimeout, `ping timeout: no pong within ${pingTimeoutMs} ms`)
+    }, pingTimeoutMs)
+  }
+}
+
+// ---------------------------------------------------------------- client
+
+/** The deadline a client keeps for the server's pings: armed once the cadence is known, re-armed by each ping. */
+export class PingWatch {
+  #timer: ReturnType<typeof setTimeout> | undefined
+  #deadlineMs = 0
+  #onPing = () => this.#timer?.refresh()
+
+  constructor(private readonly connection: WsConnection) {
+    connection.socket.on('ping', this.#onPing)
+    connection.socket.once('close', () => this.stop())
+  }
+
+  /** The deadline in force (0 before it is armed). */
+  get deadlineMs(): number {
+    return this.#deadlineMs
+  }
+
+  /** (Re)arms the deadline for a server pinging every `pingIntervalMs` and waiting `pingTimeoutMs` for pongs. */
+  expect({ pingIntervalMs, pingTimeoutMs }: PingSettings): void {
+    if (this.connection.isClosed) return
+    const deadlineMs = Math.min(pingIntervalMs + pingTimeoutMs, 2 ** 31 - 1)
+    this.#deadlineMs = deadlineMs
+    clearTimeout(this.#timer)
+    this.#timer = setTimeout(() => this.connection.terminate(CloseCodes.pingTimeout, `ping timeout: no ping from the server for ${deadlineMs} ms`), deadlineMs)
+    this.#timer.unref?.()
+  }
+
+  stop(): void {
+    clearTimeout(this.#timer)
+    this.#timer = undefined
+  }
+}
