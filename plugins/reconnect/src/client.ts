@@ -7,6 +7,7 @@
  */
 import { EchoError, ErrorCodes, type Frame, type PluginKernel, type Session } from '@echostream/kernel'
 import { backoffDelay } from './backoff.js'
+import { isResumable } from './close-codes.js'
 import { createTracking, PLUGIN, type Tracked } from './counting.js'
 import type { ReconnectOptions } from './options.js'
 
@@ -39,7 +40,7 @@ export function setupClient(kernel: PluginKernel, options: Readonly<ReconnectOpt
   })
 
   kernel.hooks.suspend.tap(PLUGIN, (session: Session, reason) => {
-    if (!state) return undefined
+    if (!state || !isResumable(reason.code, 'client')) return undefined
     tracking.stopAcks(state)
     state.offlineFrom = state.outbox.sent
     void reconnectLoop(session, reason.reason)

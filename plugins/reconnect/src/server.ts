@@ -5,6 +5,7 @@
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto'
 import { CloseCodes, type HelloPayload, type PluginKernel, type Session } from '@echostream/kernel'
+import { isResumable } from './close-codes.js'
 import { createTracking, PLUGIN, type Tracked } from './counting.js'
 import type { ReconnectOptions } from './options.js'
 
@@ -44,9 +45,9 @@ export function setupServer(kernel: PluginKernel, options: Readonly<ReconnectOpt
     return { ...welcome, resume }
   })
 
-  kernel.hooks.suspend.tap(PLUGIN, (session: Session) => {
+  kernel.hooks.suspend.tap(PLUGIN, (session: Session, reason) => {
     const state = states.get(session)
-    if (!state || options.graceMs === 0) return undefined
+    if (!state || options.graceMs === 0 || !isResumable(reason.code, 'server')) return undefined
     tracking.stopAcks(state)
     state.graceTimer = setTimeout(() => session.close(`not resumed within ${options.graceMs} ms`, CloseCodes.goingAway), options.graceMs)
     state.graceTimer.unref?.()
