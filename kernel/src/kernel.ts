@@ -626,6 +626,16 @@ export class Kernel implements SessionHost {
     return total
   }
 
+  /**
+   * Writes bytes that were encoded and offered to `sent` taps before: reconnect's replay after a
+   * resume. No taps run again and no budget applies (the replay is bounded by reconnect's own
+   * limits); nothing is written unless the session is open.
+   */
+  writeEncoded(session: Session, bytes: Uint8Array): void {
+    const target = session as SessionImpl
+    if (target.state === 'open') target.connection.send(bytes)
+  }
+
   /** Handshake frames bypass the pipeline: they are not application traffic and must go out as they are. */
   #writeRaw(session: SessionImpl, frame: Frame): void {
     session.connection.send(this.#encode(frame))
