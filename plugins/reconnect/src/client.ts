@@ -5,10 +5,11 @@
  * RPCs already written fail with E_CLOSED) and what was queued while offline is sent, in order,
  * on the new session before anything newer.
  */
-import { EchoError, ErrorCodes, type Frame, type PluginKernel, type Session } from '@echostream/kernel'
+import { EchoError, ErrorCodes, type PluginKernel, type Session } from '@echostream/kernel'
 import { backoffDelay } from './backoff.js'
 import { isResumable } from './close-codes.js'
-import { createTracking, PLUGIN, type Tracked } from './counting.js'
+import { createTracking, newTracked, PLUGIN, type Tracked } from './counting.js'
+import { reconnectErrors } from './errors.js'
 import type { ReconnectOptions } from './options.js'
 
 interface ClientTracked extends Tracked {
@@ -17,26 +18,41 @@ interface ClientTracked extends Tracked {
   offlineFrom: number
 }
 
+/** What a client's `hello.resume` carries (PROTOCOL.md, reconnect). */
+export interface ResumeRequest {
+  sessionId: string
+  token: string
+  /** Frames received from the server on this session. */
+  received: number
+  /** The client still holds every frame it sent after this count (earlier unacknowledged ones were evicted). */
+  keptAfter: number
+}
+
 const FATAL = new Set<string>([ErrorCodes.E_UNAUTHORIZED, ErrorCodes.E_INCOMPATIBLE])
 
 export function setupClient(kernel: PluginKernel, options: Readonly<ReconnectOptions>, emit: (event: string, data: unknown) => void) {
   let state: ClientTracked | undefined
-  let carried: Frame[] = []
   let loop: { cancelled: boolean; wake?: () => void } | undefined
-  const tracking = createTracking(kernel, options, () => state)
+  // Offline and full: refuse the new frame (nothing older is evicted, nothing dropped silently).
+  const tracking = createTracking(kernel, options, () => state, (_session, full, frame) => {
+    throw reconnectErrors.offlineQueueFull(frame.kind, full.outbox.size, full.outbox.bytes, options.maxQueuedFrames, options.maxQueuedBytes)
+  })
 
   kernel.hooks.connect.tap(PLUGIN, (session: Session) => {
-    // A new session (first connect, or not recovered): a fresh count; frames queued offline carry over.
+    // A new session (first connect, or not recovered): a fresh count. Frames queued offline on the
+    // old one go first, before any other plugin's connect tap or the app can send something newer.
     const queued = state ? state.outbox.after(state.offlineFrom) : []
-    state = { ...tracking.newTracked(), token: (session.handshake.resume as { token?: string } | undefined)?.token, offlineFrom: 0 }
-    carried = queued
+    state = { ...newTracked(options), token: (session.handshake.resume as { token?: string } | undefined)?.token, offlineFrom: 0 }
+    tracking.carry(session, state, queued)
     tracking.startAcks(session, state)
   })
 
   kernel.hooks.hello.tap(PLUGIN, (hello) => {
     const session = kernel.session
     if (!session || session.state !== 'suspended' || !state?.token) return hello
-    return { ...hello, resume: { sessionId: session.id, token: state.token, received: state.outbox.received } }
+    const { outbox } = state
+    const resume: ResumeRequest = { sessionId: session.id, token: state.token, received: outbox.received, keptAfter: outbox.sent - outbox.size }
+    return { ...hello, resume }
   })
 
   kernel.hooks.suspend.tap(PLUGIN, (session: Session, reason) => {
@@ -75,11 +91,6 @@ export function setupClient(kernel: PluginKernel, options: Readonly<ReconnectOpt
       if (me.cancelled || session.state !== 'suspended') return
       try {
         const { recovered } = await kernel.reconnectSession()
-        if (!recovered) {
-          const queued = carried
-          carried = []
-          for (const frame of queued) session.send(frame)
-        }
         emit('reconnected', { recovered, attempts: attempt + 1 })
         return
       } catch (error) {
@@ -99,4 +110,8 @@ export function setupClient(kernel: PluginKernel, options: Readonly<ReconnectOpt
       loop.wake?.()
     }
   })
+
+  /** What this client holds for a replay. */
+  return (): Tracked | undefined => state
 }
+

@@ -1,9 +1,11 @@
 /**
- * The taps both sides share: count and record outgoing frames, count incoming ones, and
+ * The taps both sides share: record the bytes of every counted frame sent (from the kernel's
+ * `sent` hook: exactly what went on the wire, with its real size), count incoming frames, and
  * acknowledge what arrived so the peer can forget it.
  */
-import { EchoError, ErrorCodes, Stage, type Frame, type PluginKernel, type Session } from '@echostream/kernel'
-import { Outbox, frameSize } from './outbox.js'
+import { Stage, type Frame, type PluginKernel, type Session } from '@echostream/kernel'
+import { Outbox } from './outbox.js'
+import { reconnectErrors } from './errors.js'
 import type { ReconnectOptions } from './options.js'
 
 export const PLUGIN = 'reconnect'
@@ -12,12 +14,42 @@ export const ACK = 'reconnect.ack'
 export interface Tracked {
   outbox: Outbox
   ackTimer: ReturnType<typeof setInterval> | undefined
-  /** Set while replaying: those frames were recorded already. */
-  replaying: boolean
 }
 
-export function createTracking(kernel: PluginKernel, options: Readonly<ReconnectOptions>, tracked: (session: Session) => Tracked | undefined) {
+/** What a side does with a frame sent to a suspended session whose buffer is full. */
+export type OfflineOverflow = (session: Session, state: Tracked, frame: Frame) => void
+
+/** `Tracked` for a new session, bounded by the options. */
+export function newTracked(options: Readonly<ReconnectOptions>): Tracked {
+  return { outbox: new Outbox({ maxFrames: options.maxQueuedFrames, maxBytes: options.maxQueuedBytes }), ackTimer: undefined }
+}
+
+/**
+ * The bytes to keep for a replay. An encoder may return a view into a larger buffer it fills
+ * message after message (msgpackr packs into shared slabs of 8 KiB and more): keeping the view
+ * would keep the whole slab, so the message is copied into a buffer of its own size — once per
+ * message, not once per session: a broadcast hands every session's tap the same bytes, so the
+ * last copy is reused while the same bytes come again.
+ */
+function keeper(): (bytes: Uint8Array) => Uint8Array {
+  let lastSeen: Uint8Array | undefined
+  let lastKept: Uint8Array | undefined
+  return (bytes) => {
+    if (bytes === lastSeen) return lastKept!
+    let kept = bytes
+    if (bytes.byteOffset !== 0 || bytes.byteLength !== bytes.buffer.byteLength) {
+      kept = new Uint8Array(bytes.byteLength)
+      kept.set(bytes)
+    }
+    lastSeen = bytes
+    lastKept = kept
+    return kept
+  }
+}
+
+export function createTracking(kernel: PluginKernel, options: Readonly<ReconnectOptions>, tracked: (session: Session) => Tracked | undefined, overflow: OfflineOverflow) {
   const isCounted = (kind: string) => kind !== ACK && !options.volatile.some((prefix) => kind.startsWith(prefix))
+  const keep = keeper()
 
   function sendAck(session: Session, state: Tracked): void {
     if (state.outbox.received === state.outbox.ackedToPeer || session.state !== 'open') return
@@ -25,16 +57,14 @@ export function createTracking(kernel: PluginKernel, options: Readonly<Reconnect
     session.send({ kind: ACK, payload: state.outbox.received })
   }
 
-  // Last, so the frame recorded is the one that goes on the wire.
-  kernel.hooks.outbound.tap({ name: PLUGIN, stage: Stage.LAST }, (frame: Frame | null, session: Session) => {
-    if (!frame || !isCounted(frame.kind)) return frame
+  // After the encode: the bytes recorded are the bytes written (or, while suspended, the ones a
+  // replay will write). Frames the kernel refused (oversize, volatile over budget) never get here.
+  kernel.hooks.sent.tap(PLUGIN, (bytes: Uint8Array, frame: Frame, session: Session) => {
+    if (!isCounted(frame.kind)) return
     const state = tracked(session)
-    if (!state || state.replaying) return frame
-    if (session.state === 'suspended' && !state.outbox.fits(frameSize(frame))) {
-      throw new EchoError(ErrorCodes.E_CLOSED, `Offline and the queue is full (${options.maxQueuedFrames} frames or ${options.maxQueuedBytes} bytes): '${frame.kind}' was not queued. Wait for the reconnect, or raise options.reconnect.maxQueuedFrames.`, { retryable: true })
-    }
-    state.outbox.record(frame)
-    return frame
+    if (!state) return
+    if (session.state === 'suspended' && !state.outbox.fits(bytes.byteLength)) return overflow(session, state, frame)
+    state.outbox.record(keep(bytes))
   })
 
   // First, so every frame that arrived is counted even if a later tap drops it.
@@ -47,9 +77,7 @@ export function createTracking(kernel: PluginKernel, options: Readonly<Reconnect
 
   kernel.route(ACK, {
     handler(frame, session) {
-      if (typeof frame.payload !== 'number' || !Number.isSafeInteger(frame.payload)) {
-        throw new EchoError(ErrorCodes.E_PROTOCOL, `'${ACK}' needs an integer payload (the count of frames received).`)
-      }
+      if (typeof frame.payload !== 'number' || !Number.isSafeInteger(frame.payload) || frame.payload < 0) throw reconnectErrors.badAck(ACK)
       tracked(session)?.outbox.acknowledge(frame.payload)
     },
   })
@@ -64,19 +92,22 @@ export function createTracking(kernel: PluginKernel, options: Readonly<Reconnect
       clearInterval(state.ackTimer)
       state.ackTimer = undefined
     },
-    /** Sends again, in order, the frames the peer has not seen. */
+    /** Writes again, in order, the bytes of the frames after the peer's count (recorded already: no taps run). */
     replay(session: Session, state: Tracked, peerReceived: number): number {
       const frames = state.outbox.after(peerReceived)
-      state.replaying = true
-      try {
-        for (const frame of frames) session.send(frame)
-      } finally {
-        state.replaying = false
-      }
+      for (const bytes of frames) kernel.writeEncoded(session, bytes)
       return frames.length
     },
-    newTracked(): Tracked {
-      return { outbox: new Outbox({ maxFrames: options.maxQueuedFrames, maxBytes: options.maxQueuedBytes }), ackTimer: undefined, replaying: false }
+    /** Sends frames queued on a session that was not recovered on its successor: counted and recorded there, then written. */
+    carry(session: Session, state: Tracked, queued: Uint8Array[]): void {
+      for (const bytes of queued) {
+        if (bytes.byteLength > session.peerMaxPayload) {
+          kernel.logger.warn(`reconnect: a queued frame of ${bytes.byteLength} bytes is over the new server's maxPayload (${session.peerMaxPayload}): dropped`)
+          continue
+        }
+        state.outbox.record(bytes)
+        kernel.writeEncoded(session, bytes)
+      }
     },
   }
 }

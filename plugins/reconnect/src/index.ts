@@ -1,16 +1,32 @@
 import { createRequire } from 'node:module'
-import { definePlugin } from '@echostream/kernel'
+import { definePlugin, type Session } from '@echostream/kernel'
 import { schema, type ReconnectOptions } from './options.js'
 import { setupServer } from './server.js'
 import { setupClient } from './client.js'
+import type { Tracked } from './counting.js'
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string }
 
 export type ReconnectEvent = 'reconnecting' | 'reconnected' | 'reconnect_failed' | 'suspended' | 'resumed'
 
+/** What reconnect holds for one session's replay (sent, not yet acknowledged; or queued offline). */
+export interface ReplayBuffer {
+  /** Frames held. */
+  frames: number
+  /** Their encoded bytes (exactly what was or will be written). */
+  bytes: number
+  /** Frames evicted unacknowledged because the buffer was full (a resume then needs the peer to have received them). */
+  evicted: number
+  /** Frames counted as sent / received on this session. */
+  sent: number
+  received: number
+}
+
 export interface ReconnectApi {
   /** Subscribes to a lifecycle event; returns its unsubscribe. Client: reconnecting, reconnected, reconnect_failed. Server: suspended, resumed. */
   on(event: ReconnectEvent, listener: (data: Record<string, unknown>) => void): () => void
+  /** The replay buffer of `session` (server; a client's own session when left out); undefined for a session it does not track. */
+  buffered(session?: Session): ReplayBuffer | undefined
 }
 
 declare module '@echostream/kernel' {
@@ -39,17 +55,23 @@ export default definePlugin<ReconnectOptions>({
         }
       }
     }
+    const tracked: (session: Session) => Tracked | undefined = kernel.role === 'server' ? setupServer(kernel, options, emit) : setupClient(kernel, options, emit)
     kernel.expose('reconnect', {
       on(event, listener) {
         if (!listeners.has(event)) listeners.set(event, new Set())
         listeners.get(event)!.add(listener)
         return () => listeners.get(event)?.delete(listener)
       },
+      buffered(session) {
+        const target = session ?? kernel.session
+        const outbox = target && tracked(target)?.outbox
+        return outbox && { frames: outbox.size, bytes: outbox.bytes, evicted: outbox.evicted, sent: outbox.sent, received: outbox.received }
+      },
     })
-    if (kernel.role === 'server') setupServer(kernel, options, emit)
-    else setupClient(kernel, options, emit)
   },
 })
 
 export { backoffDelay, type BackoffOptions } from './backoff.js'
+export { isResumable } from './close-codes.js'
+export { reconnectErrors, ReconnectErrorCodes } from './errors.js'
 export { schema, type ReconnectOptions }

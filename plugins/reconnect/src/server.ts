@@ -6,7 +6,8 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto'
 import { CloseCodes, type HelloPayload, type PluginKernel, type Session } from '@echostream/kernel'
 import { isResumable } from './close-codes.js'
-import { createTracking, PLUGIN, type Tracked } from './counting.js'
+import { createTracking, newTracked, PLUGIN, type Tracked } from './counting.js'
+import type { ResumeRequest } from './client.js'
 import type { ReconnectOptions } from './options.js'
 
 interface ServerTracked extends Tracked {
@@ -14,12 +15,8 @@ interface ServerTracked extends Tracked {
   graceTimer: ReturnType<typeof setTimeout> | undefined
   /** Set by `resume`: the client's received count, for the replay after `welcome`. */
   peerReceived: number | undefined
-}
-
-export interface ResumeRequest {
-  sessionId: string
-  token: string
-  received: number
+  /** The buffer overflowed while the session was suspended: it ends (a resume could not be exact). */
+  overflowed: boolean
 }
 
 function sameToken(a: string, b: string): boolean {
@@ -28,12 +25,26 @@ function sameToken(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y)
 }
 
+function isCount(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0
+}
+
 export function setupServer(kernel: PluginKernel, options: Readonly<ReconnectOptions>, emit: (event: string, data: unknown) => void) {
   const states = new WeakMap<Session, ServerTracked>()
-  const tracking = createTracking(kernel, options, (s) => states.get(s))
+  // Suspended and full: an exact resume is impossible, so the session ends now — its memory is
+  // released at once instead of held for the grace period, and `disconnect` runs (presence, rooms).
+  // The client's resume then gets a new session (`recovered: false`). Deferred to a microtask so a
+  // broadcast loop in progress is not re-entered by `disconnect` taps.
+  const tracking = createTracking(kernel, options, (s) => states.get(s), (session, tracked) => {
+    const state = tracked as ServerTracked
+    if (state.overflowed) return
+    state.overflowed = true
+    state.outbox.clear()
+    queueMicrotask(() => session.close(`replay buffer full while suspended (${options.maxQueuedFrames} frames or ${options.maxQueuedBytes} bytes)`, CloseCodes.goingAway))
+  })
 
   kernel.hooks.connect.tap(PLUGIN, (session: Session) => {
-    const state: ServerTracked = { ...tracking.newTracked(), token: randomBytes(18).toString('base64url'), graceTimer: undefined, peerReceived: undefined }
+    const state: ServerTracked = { ...newTracked(options), token: randomBytes(18).toString('base64url'), graceTimer: undefined, peerReceived: undefined, overflowed: false }
     states.set(session, state)
     tracking.startAcks(session, state)
   })
@@ -57,13 +68,15 @@ export function setupServer(kernel: PluginKernel, options: Readonly<ReconnectOpt
 
   kernel.hooks.resume.tap(PLUGIN, (hello: HelloPayload) => {
     const request = hello.resume as Partial<ResumeRequest> | undefined
-    if (!request || typeof request.sessionId !== 'string' || typeof request.token !== 'string' || !Number.isSafeInteger(request.received)) return undefined
+    if (!request || typeof request.sessionId !== 'string' || typeof request.token !== 'string' || !isCount(request.received)) return undefined
     const session = kernel.getSession(request.sessionId)
     const state = session && states.get(session)
     if (!session || !state || session.state !== 'suspended' || !sameToken(state.token, request.token)) return undefined
-    if (state.outbox.broken || !state.outbox.canReplayAfter(request.received!)) {
-      // Frames the client missed are gone: an exact resume is impossible, so the old session ends.
-      session.close('cannot replay what the client missed', CloseCodes.goingAway)
+    // Exact both ways, or not at all: the server must still hold what the client missed, and the
+    // client what the server missed (`keptAfter`, absent from older clients: assumed complete).
+    const clientHolds = !isCount(request.keptAfter) || request.keptAfter <= state.outbox.received
+    if (state.overflowed || !state.outbox.canReplayAfter(request.received) || !clientHolds) {
+      session.close('cannot replay what was missed', CloseCodes.goingAway)
       return undefined
     }
     state.peerReceived = request.received
@@ -87,4 +100,7 @@ export function setupServer(kernel: PluginKernel, options: Readonly<ReconnectOpt
     tracking.stopAcks(state)
     states.delete(session)
   })
+
+  /** What the server holds for a session's replay. */
+  return (session: Session): Tracked | undefined => states.get(session)
 }

@@ -1,0 +1,24 @@
+/**
+ * Every error the reconnect plugin makes, from one table (STYLE rule 7, the shape of `rpcErrors`).
+ */
+import { defineErrors, ErrorCodes } from '@echostream/kernel'
+
+export const ReconnectErrorCodes = {
+  /** A send while offline with the offline queue full (retryable), or a resume the server refused. */
+  E_CLOSED: ErrorCodes.E_CLOSED,
+  /** A malformed `reconnect.ack` from the peer. */
+  E_PROTOCOL: ErrorCodes.E_PROTOCOL,
+} as const
+
+export const reconnectErrors = defineErrors({
+  offlineQueueFull: {
+    code: ReconnectErrorCodes.E_CLOSED,
+    retryable: true,
+    message: (kind: string, frames: number, bytes: number, maxFrames: number, maxBytes: number) =>
+      `Offline, and the queue is full (${frames} frames, ${bytes} bytes; the limits are ${maxFrames} frames or ${maxBytes} bytes): '${kind}' was not queued. Wait for 'reconnected', send it volatile if it may be lost, or raise options.reconnect.maxQueuedFrames/maxQueuedBytes.`,
+  },
+  badAck: {
+    code: ReconnectErrorCodes.E_PROTOCOL,
+    message: (ack: string) => `'${ack}' needs a non-negative integer payload (the count of frames received on this session).`,
+  },
+})
