@@ -8,7 +8,7 @@ import { describe, expect, expectTypeOf, it } from 'vitest'
 import { createClient, createServer, type EchoKernel, type Session } from '@echostream/kernel'
 import transportWs from '@echostream/plugin-transport-ws'
 import codecMsgpack from '@echostream/plugin-codec-msgpack'
-import events, { type Unsubscribe } from '@echostream/plugin-events'
+import events, { type BroadcastReport, type Unsubscribe } from '@echostream/plugin-events'
 import { track, until } from '../helpers/fixtures.js'
 
 // Names are prefixed `typed.` so these augmentations never collide with other tests' plain names.
@@ -69,7 +69,14 @@ function compileOnly(k: EchoKernel, s: Session): void {
   // return types
   expectTypeOf(k.events.on('x', () => {})).toEqualTypeOf<Unsubscribe>()
   expectTypeOf(k.events.off('x')).toEqualTypeOf<number>()
-  expectTypeOf(k.events.broadcast('x', 1)).toEqualTypeOf<number>()
+  expectTypeOf(k.events.broadcast('x', 1)).toEqualTypeOf<BroadcastReport>()
+  expectTypeOf(k.events.volatile.broadcast('typed.tick', { n: 1 }, { except: s })).toEqualTypeOf<BroadcastReport>()
+  expectTypeOf(k.events.to('r').emit('x', 1, { volatile: true })).toEqualTypeOf<BroadcastReport>()
+  expectTypeOf(k.events.emit('typed.say', 'hi', { volatile: true })).toEqualTypeOf<boolean>()
+  expectTypeOf(k.events.volatile.emit('typed.say', 'hi')).toEqualTypeOf<boolean>()
+  expectTypeOf(s.emit('typed.tick', { n: 2 }, { volatile: true })).toEqualTypeOf<boolean>()
+  // @ts-expect-error wrong data type, volatile too
+  k.events.volatile.broadcast('typed.tick', { n: 'one' })
   expectTypeOf(k.events.rooms()).toEqualTypeOf<string[]>()
   expectTypeOf(k.events.in('r')).toEqualTypeOf<Session[]>()
   expectTypeOf(s.rooms()).toEqualTypeOf<string[]>()

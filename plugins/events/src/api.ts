@@ -1,44 +1,125 @@
 /**
  * The events API (`kernel.events`) and the session methods (`session.emit`, `join`, `leave`,
- * `rooms`). Sending to many sessions goes through `kernel.sendMany`, which encodes a frame once.
+ * `rooms`). Sending to many sessions goes through `kernel.fanout`, which encodes a frame once and
+ * isolates sessions: one session's failure is counted and reported, never thrown into the loop
+ * (issue #10: a broadcast threw at one suspended session with a full queue, and every session
+ * after it in the loop missed the event).
  */
-import { authorize, type EchoKernel, type Session } from '@echostream/kernel'
-import { eventsError, EventsErrorCodes } from './errors.js'
+import { authorize, type EchoKernel, type SendOptions, type Session } from '@echostream/kernel'
+import { eventsErrors } from './errors.js'
 import { checkEventName, emitFrame } from './frames.js'
 import type { Listeners, AnyEventHandler } from './listeners.js'
 import { checkRoomName, type Rooms } from './rooms.js'
-import type { BroadcastOptions, EventsApi, RoomEmitter } from './types.js'
+import type { BroadcastOptions, BroadcastReport, EmitOptions, EventsApi, EventsStats, RoomEmitter, VolatileEmitter } from './types.js'
 import type { EventsOptions } from './options.js'
 
 /** The session methods this plugin adds, keyed by name (installed with `decorateSession`). */
 export type SessionMethods = Record<'emit' | 'join' | 'leave' | 'rooms', (this: Session, ...args: never[]) => unknown>
 
+const VOLATILE: SendOptions = Object.freeze({ volatile: true })
+
 function serverOnly(kernel: EchoKernel, what: string, instead: string): void {
-  if (kernel.role !== 'server') {
-    throw eventsError(EventsErrorCodes.E_STATE, `${what} works on a server only: ${instead}`)
+  if (kernel.role !== 'server') throw eventsErrors.serverOnly(what, instead)
+}
+
+/**
+ * The sessions a broadcast goes to: without the excluded ones and, for a volatile event, without
+ * the suspended ones (it would be replayed stale after a resume; counted as dropped). No copy when
+ * there is nothing to leave out.
+ */
+function targets(sessions: Iterable<Session>, opts: BroadcastOptions | undefined): { list: Iterable<Session>; offline: number } {
+  const except = opts?.except
+  const volatile = opts?.volatile === true
+  if (except === undefined && !volatile) return { list: sessions, offline: 0 }
+  const excluded = except === undefined ? undefined : new Set<Session>(Array.isArray(except) ? (except as readonly Session[]) : [except as Session])
+  const list: Session[] = []
+  let offline = 0
+  for (const session of sessions) {
+    if (excluded?.has(session)) continue
+    if (volatile && session.state === 'suspended') offline++
+    else list.push(session)
   }
+  return { list, offline }
 }
 
-function excluded(except: BroadcastOptions['except']): ReadonlySet<Session> | undefined {
-  if (except === undefined) return undefined
-  return new Set(Array.isArray(except) ? (except as readonly Session[]) : [except as Session])
+export interface EventsState {
+  stats: EventsStats
 }
 
-/** `sessions` without the excluded ones; no copy when nothing is excluded. */
-function without(sessions: Iterable<Session>, except: ReadonlySet<Session> | undefined): Iterable<Session> {
-  if (!except?.size) return sessions
-  const kept: Session[] = []
-  for (const session of sessions) if (!except.has(session)) kept.push(session)
-  return kept
+/**
+ * One event to one session. Returns `session.writable` afterwards: false when the session is
+ * congested (the app should await `whenWritable()`), or when a volatile event was dropped.
+ */
+function emitTo(session: Session, name: string, data: unknown, volatile: boolean, stats: EventsStats): boolean {
+  if (volatile && session.state === 'suspended') {
+    // Never queued offline: it would arrive stale after the resume.
+    stats.volatileDropped++
+    return false
+  }
+  const size = session.send(emitFrame(name, data), volatile ? VOLATILE : undefined)
+  if (size === 0 && volatile) {
+    stats.volatileDropped++
+    return false
+  }
+  return session.writable
 }
 
-export function createEventsApi(kernel: EchoKernel, options: Readonly<EventsOptions>, listeners: Listeners, rooms: Rooms): EventsApi {
+export function createEventsApi(kernel: EchoKernel, options: Readonly<EventsOptions>, listeners: Listeners, rooms: Rooms, state: EventsState): EventsApi {
   const { maxNameLength } = options
+  const { stats } = state
 
   const subscribe = (method: 'on' | 'once') => (name: unknown, handler: unknown) => {
     checkEventName(name, maxNameLength, method)
     return listeners.add(name, handler as AnyEventHandler, method === 'once', method)
   }
+
+  function clientEmit(name: unknown, data: unknown, volatile: boolean, method: string): boolean {
+    checkEventName(name, maxNameLength, method)
+    if (kernel.role === 'server') throw eventsErrors.emitOnServer(name)
+    const session = kernel.session
+    // 'suspended' (reconnect plugin): the frame is queued and sent, once, after the reconnect.
+    if (!session || (session.state !== 'open' && session.state !== 'suspended')) throw eventsErrors.notConnected(name, session?.state)
+    return emitTo(session, name, data, volatile, stats)
+  }
+
+  function fanout(sessions: Iterable<Session>, name: string, data: unknown, opts: BroadcastOptions | undefined): BroadcastReport {
+    const { list, offline } = targets(sessions, opts)
+    const volatile = opts?.volatile === true
+    const report = kernel.fanout(list, emitFrame(name, data), volatile ? VOLATILE : undefined)
+    const dropped = report.dropped + offline
+    if (volatile) stats.volatileDropped += dropped
+    if (report.failed > 0) {
+      stats.failed += report.failed
+      const first = report.failures[0]
+      kernel.logger.warn(`events: '${name}' did not reach ${report.failed} session(s)${first ? `; first: ${first.session.id}: ${first.error.code}: ${first.error.message}` : ''}`)
+    }
+    return { sent: report.sent, dropped, failed: report.failed, failures: report.failures }
+  }
+
+  function broadcast(name: unknown, data: unknown, opts: BroadcastOptions | undefined, method: string): BroadcastReport {
+    checkEventName(name, maxNameLength, method)
+    serverOnly(kernel, `events.${method}`, 'on a client, events.emit(name, data) sends to the server.')
+    return fanout(kernel.sessions(), name, data, opts)
+  }
+
+  function to(target: string | readonly string[], volatile: boolean): RoomEmitter {
+    serverOnly(kernel, 'events.to', 'rooms live on the server.')
+    const names = typeof target === 'string' ? [target] : target
+    if (!Array.isArray(names)) checkRoomName(target, 'events.to')
+    for (const room of names) checkRoomName(room, 'events.to')
+    return {
+      emit(name: unknown, data?: unknown, opts?: BroadcastOptions): BroadcastReport {
+        checkEventName(name, maxNameLength, 'to(…).emit')
+        return fanout(rooms.union(names), name, data, volatile ? { ...opts, volatile } : opts)
+      },
+    } as RoomEmitter
+  }
+
+  const volatileEmitter = {
+    emit: (name: unknown, data?: unknown) => clientEmit(name, data, true, 'volatile.emit'),
+    broadcast: (name: unknown, data?: unknown, opts?: BroadcastOptions) => broadcast(name, data, { ...opts, volatile: true }, 'volatile.broadcast'),
+    to: (target: string | readonly string[]) => to(target, true),
+  } as VolatileEmitter
 
   const api = {
     on: subscribe('on'),
@@ -49,37 +130,19 @@ export function createEventsApi(kernel: EchoKernel, options: Readonly<EventsOpti
       return listeners.off(name, handler as AnyEventHandler | undefined)
     },
 
-    emit(name: unknown, data?: unknown): void {
-      checkEventName(name, maxNameLength, 'emit')
-      if (kernel.role === 'server') {
-        throw eventsError(EventsErrorCodes.E_STATE, `events.emit('${name}') on a server has no single peer: use events.broadcast(name, data) for everyone, events.to(room).emit(name, data) for a room, or session.emit(name, data) for one client.`)
-      }
-      const session = kernel.session
-      // 'suspended' (reconnect plugin): the frame is queued and sent, once, after the reconnect.
-      if (!session || (session.state !== 'open' && session.state !== 'suspended')) {
-        throw eventsError(EventsErrorCodes.E_CLOSED, `Cannot emit '${name}': the client is not connected (${session ? `session ${session.state}` : 'never started'}). Await client.start() first; to queue events while disconnected, load @echostream/plugin-reconnect.`)
-      }
-      session.send(emitFrame(name, data))
+    emit(name: unknown, data?: unknown, opts?: EmitOptions): boolean {
+      return clientEmit(name, data, opts?.volatile === true, 'emit')
     },
 
-    broadcast(name: unknown, data?: unknown, opts?: BroadcastOptions): number {
-      checkEventName(name, maxNameLength, 'broadcast')
-      serverOnly(kernel, 'events.broadcast', 'on a client, events.emit(name, data) sends to the server.')
-      return kernel.sendMany(without(kernel.sessions(), excluded(opts?.except)), emitFrame(name, data))
+    broadcast(name: unknown, data?: unknown, opts?: BroadcastOptions): BroadcastReport {
+      return broadcast(name, data, opts, 'broadcast')
     },
 
-    to(target: string | readonly string[]): RoomEmitter {
-      serverOnly(kernel, 'events.to', 'rooms live on the server.')
-      const names = typeof target === 'string' ? [target] : target
-      if (!Array.isArray(names)) checkRoomName(target, 'events.to')
-      for (const room of names) checkRoomName(room, 'events.to')
-      return {
-        emit(name: unknown, data?: unknown, opts?: BroadcastOptions): number {
-          checkEventName(name, maxNameLength, 'to(…).emit')
-          return kernel.sendMany(without(rooms.union(names), excluded(opts?.except)), emitFrame(name, data))
-        },
-      } as RoomEmitter
-    },
+    to: (target: string | readonly string[]) => to(target, false),
+
+    volatile: volatileEmitter,
+
+    stats: (): EventsStats => ({ ...stats }),
 
     rooms(): string[] {
       serverOnly(kernel, 'events.rooms', 'rooms live on the server.')
@@ -99,12 +162,12 @@ export function createEventsApi(kernel: EchoKernel, options: Readonly<EventsOpti
   return api as EventsApi
 }
 
-export function createSessionMethods(kernel: EchoKernel, options: Readonly<EventsOptions>, rooms: Rooms): SessionMethods {
+export function createSessionMethods(kernel: EchoKernel, options: Readonly<EventsOptions>, rooms: Rooms, state: EventsState): SessionMethods {
   const { maxNameLength } = options
   return {
-    emit(this: Session, name: unknown, data?: unknown): void {
+    emit(this: Session, name: unknown, data?: unknown, opts?: EmitOptions): boolean {
       checkEventName(name, maxNameLength, 'session.emit')
-      this.send(emitFrame(name, data))
+      return emitTo(this, name, data, opts?.volatile === true, state.stats)
     },
     join(this: Session, room: unknown): void {
       serverOnly(kernel, 'session.join', 'rooms live on the server.')

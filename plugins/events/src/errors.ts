@@ -1,33 +1,72 @@
 /**
- * The events plugin's errors, made by one factory (STYLE rule 7). Codes are the kernel's where one
- * fits; `E_INVALID_ARGUMENT` is this plugin's own, for a bad call made locally (never sent).
+ * Every error the events plugin makes, from one table (STYLE rule 7, the shape of `rpcErrors`):
+ * throw sites pass only arguments. Codes are the kernel's; messages say what to do next.
  */
-import { createError, ErrorCodes, type EchoError } from '@echostream/kernel'
+import { defineErrors, describe, ErrorCodes } from '@echostream/kernel'
 
 export const EventsErrorCodes = {
   /** A malformed `events.emit` frame from the peer (answered with an error frame, session stays open). */
   E_PROTOCOL: ErrorCodes.E_PROTOCOL,
   /** Emitting while not connected, or to a closed session. */
   E_CLOSED: ErrorCodes.E_CLOSED,
-  /** A server-only method called on a client (broadcast, rooms). */
+  /** A server-only method called on a client (broadcast, rooms), or `events.emit` on a server. */
   E_STATE: ErrorCodes.E_STATE,
-  /** A `defineEvent` definition without a name or handler. */
+  /** A `defineEvent` definition without a handler. */
   E_CONFIG: ErrorCodes.E_CONFIG,
   /** A local call with a bad argument: empty or over-long event name, non-function handler, bad room name. */
-  E_INVALID_ARGUMENT: 'E_INVALID_ARGUMENT',
+  E_INVALID_ARGUMENT: ErrorCodes.E_INVALID_ARGUMENT,
 } as const
 
 export type EventsErrorCode = (typeof EventsErrorCodes)[keyof typeof EventsErrorCodes]
 
-export function eventsError(code: EventsErrorCode, message: string, cause?: unknown): EchoError {
-  return createError(code, message, cause === undefined ? undefined : { cause })
-}
+const C = EventsErrorCodes
+const EMIT = 'events.emit'
 
-/** A short, safe description of an untrusted value for error messages. */
-export function describe(value: unknown): string {
-  if (value === null) return 'nil'
-  if (value === undefined) return 'nothing'
-  if (typeof value === 'string') return `a string of length ${value.length}`
-  if (ArrayBuffer.isView(value)) return 'binary'
-  return Array.isArray(value) ? 'an array' : `a ${typeof value}`
-}
+/** An event name for a message: a short string as it is, anything else described. */
+const shown = (name: unknown) => (name === '' ? 'an empty string' : typeof name === 'string' ? `'${name.slice(0, 40)}${name.length > 40 ? '…' : ''}'` : describe(name))
+
+export const eventsErrors = defineErrors({
+  malformedName: {
+    code: C.E_PROTOCOL,
+    message: (name: unknown) => `Malformed '${EMIT}' frame: its name must be the event name, a non-empty string, but it is ${shown(name)}. Send { kind: '${EMIT}', name: <event>, payload: <data> }.`,
+  },
+  inboundNameTooLong: {
+    code: C.E_PROTOCOL,
+    message: (length: number, max: number) => `Malformed '${EMIT}' frame: event name of ${length} characters exceeds this peer's maxNameLength of ${max}; use shorter event names.`,
+  },
+  badName: {
+    code: C.E_INVALID_ARGUMENT,
+    message: (method: string, name: unknown) => `events.${method}: the event name must be a non-empty string, got ${shown(name)}.`,
+  },
+  nameTooLong: {
+    code: C.E_INVALID_ARGUMENT,
+    message: (method: string, name: string, max: number) => `events.${method}: event name ${shown(name)} has ${name.length} characters, over maxNameLength ${max}; shorten it or raise options.events.maxNameLength on both sides.`,
+  },
+  badHandler: {
+    code: C.E_INVALID_ARGUMENT,
+    message: (method: string, name: string, handler: unknown) => `events.${method}(${shown(name)}, handler): the handler must be a function, got ${describe(handler)}.`,
+  },
+  badRoom: {
+    code: C.E_INVALID_ARGUMENT,
+    message: (method: string, room: unknown) => `${method}: a room name must be a non-empty string, got ${shown(room)}.`,
+  },
+  badDefinition: {
+    code: C.E_CONFIG,
+    message: (name: string) => `defineEvent(${shown(name)}, handler): the handler must be a function; fix the handler module that exports it.`,
+  },
+  serverOnly: {
+    code: C.E_STATE,
+    message: (what: string, instead: string) => `${what} works on a server only: ${instead}`,
+  },
+  emitOnServer: {
+    code: C.E_STATE,
+    message: (name: string) =>
+      `events.emit(${shown(name)}) on a server has no single peer: use events.broadcast(name, data) for everyone, events.to(room).emit(name, data) for a room, or session.emit(name, data) for one client.`,
+  },
+  notConnected: {
+    code: C.E_CLOSED,
+    retryable: true,
+    message: (name: string, state: string | undefined) =>
+      `Cannot emit ${shown(name)}: the client is not connected (${state ? `session ${state}` : 'never started'}). Await client.start() first; to queue events while disconnected, load @echostream/plugin-reconnect.`,
+  },
+})

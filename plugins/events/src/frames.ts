@@ -3,7 +3,7 @@
  * the data in its `payload`; it has no `id` because events are never acknowledged.
  */
 import type { Frame } from '@echostream/kernel'
-import { describe, eventsError, EventsErrorCodes } from './errors.js'
+import { eventsErrors } from './errors.js'
 
 export const EventFrames = {
   /** Either way: one event. `{ kind: 'events.emit', name: <event>, payload: <data> }`. */
@@ -24,10 +24,10 @@ export function emitFrame(name: string, data: unknown): Frame {
 export function inboundEventName(frame: Frame, maxNameLength: number): string {
   const name: unknown = frame.name
   if (typeof name !== 'string' || name.length === 0) {
-    throw eventsError(EventsErrorCodes.E_PROTOCOL, `Malformed '${EventFrames.emit}' frame: its name must be the event name, a non-empty string, but it is ${name === '' ? 'empty' : describe(name)}. Send { kind: '${EventFrames.emit}', name: <event>, payload: <data> }.`)
+    throw eventsErrors.malformedName(name)
   }
   if (name.length > maxNameLength) {
-    throw eventsError(EventsErrorCodes.E_PROTOCOL, `Malformed '${EventFrames.emit}' frame: event name of ${name.length} characters exceeds this peer's maxNameLength of ${maxNameLength}; use shorter event names.`)
+    throw eventsErrors.inboundNameTooLong(name.length, maxNameLength)
   }
   return name
 }
@@ -35,9 +35,9 @@ export function inboundEventName(frame: Frame, maxNameLength: number): string {
 /** Checks an event name given to a local call (`on`, `emit`…). */
 export function checkEventName(name: unknown, maxNameLength: number, method: string): asserts name is string {
   if (typeof name !== 'string' || name.length === 0) {
-    throw eventsError(EventsErrorCodes.E_INVALID_ARGUMENT, `events.${method}: the event name must be a non-empty string, got ${name === '' ? 'an empty string' : describe(name)}.`)
+    throw eventsErrors.badName(method, name)
   }
   if (name.length > maxNameLength) {
-    throw eventsError(EventsErrorCodes.E_INVALID_ARGUMENT, `events.${method}: event name '${name.slice(0, 40)}…' has ${name.length} characters, over maxNameLength ${maxNameLength}; shorten it or raise options.events.maxNameLength on both sides.`)
+    throw eventsErrors.nameTooLong(method, name, maxNameLength)
   }
 }

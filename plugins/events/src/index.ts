@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module'
 import { authorize, definePlugin, Stage, type HandlerDefinition, type Session } from '@echostream/kernel'
-import { eventsError, EventsErrorCodes } from './errors.js'
-import { createEventsApi, createSessionMethods } from './api.js'
+import { eventsErrors } from './errors.js'
+import { createEventsApi, createSessionMethods, type EventsState } from './api.js'
 import { EventFrames, EVENTS_WIRE_VERSION, inboundEventName } from './frames.js'
 import { Listeners, type AnyEventHandler } from './listeners.js'
 import { Rooms } from './rooms.js'
@@ -29,9 +29,10 @@ export default definePlugin<EventsOptions>({
     // Hot paths (every emit, broadcast and inbound event) use the kernel itself, not this plugin's
     // recording view of it (a Proxy that is only needed to record taps and registrations).
     const raw = kernel.api
-    const api = createEventsApi(raw, options, listeners, rooms)
+    const state: EventsState = { stats: { volatileDropped: 0, failed: 0 } }
+    const api = createEventsApi(raw, options, listeners, rooms, state)
     kernel.expose('events', api)
-    for (const [key, method] of Object.entries(createSessionMethods(raw, options, rooms))) kernel.decorateSession(key, method)
+    for (const [key, method] of Object.entries(createSessionMethods(raw, options, rooms, state))) kernel.decorateSession(key, method)
 
     kernel.route(EventFrames.emit, {
       handler(frame, session) {
@@ -55,7 +56,7 @@ export default definePlugin<EventsOptions>({
 
     kernel.registerHandlerKind('event', (definition: HandlerDefinition) => {
       if (typeof definition.handler !== 'function') {
-        throw eventsError(EventsErrorCodes.E_CONFIG, `defineEvent('${definition.name}', handler): the handler must be a function; fix the handler module that exports it.`)
+        throw eventsErrors.badDefinition(definition.name)
       }
       api.on(definition.name, definition.handler as AnyEventHandler)
     })
@@ -83,6 +84,10 @@ export type {
   ReceivedData,
   RoomEmitter,
   BroadcastOptions,
+  BroadcastReport,
+  EmitOptions,
+  EventsStats,
+  VolatileEmitter,
   Unsubscribe,
   DataArgs,
   DataAndOptions,

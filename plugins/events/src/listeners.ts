@@ -5,7 +5,7 @@
  * never affects the other handlers, the session or the process.
  */
 import type { Logger, Session } from '@echostream/kernel'
-import { describe, eventsError, EventsErrorCodes } from './errors.js'
+import { eventsErrors } from './errors.js'
 
 // The data of an untyped event is `any`, as the kernel's `EventHandler`: users annotate it.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -35,7 +35,7 @@ export class Listeners {
   /** Registers `fn` for `name`; returns a function that removes exactly this registration. */
   add(name: string, fn: AnyEventHandler, once: boolean, method: string): () => void {
     if (typeof fn !== 'function') {
-      throw eventsError(EventsErrorCodes.E_INVALID_ARGUMENT, `events.${method}('${name}', handler): the handler must be a function, got ${describe(fn)}.`)
+      throw eventsErrors.badHandler(method, name, fn)
     }
     const listener: Listener = { fn, once }
     const next = [...(this.#byName.get(name) ?? []), listener]

@@ -3,11 +3,11 @@
  * session → rooms (for `session.rooms()` and removal on disconnect). An empty room is deleted.
  */
 import type { Session } from '@echostream/kernel'
-import { describe, eventsError, EventsErrorCodes } from './errors.js'
+import { eventsErrors } from './errors.js'
 
 export function checkRoomName(room: unknown, method: string): asserts room is string {
   if (typeof room !== 'string' || room.length === 0) {
-    throw eventsError(EventsErrorCodes.E_INVALID_ARGUMENT, `${method}: a room name must be a non-empty string, got ${room === '' ? 'an empty string' : describe(room)}.`)
+    throw eventsErrors.badRoom(method, room)
   }
 }
 

@@ -9,7 +9,7 @@
  * }
  * ```
  */
-import type { Session } from '@echostream/kernel'
+import type { EchoError, Session } from '@echostream/kernel'
 
 /** Events the server sends to clients (`broadcast`, `to(room).emit`, `session.emit`): name → data. Augment it. */
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type
@@ -53,15 +53,55 @@ export type Unsubscribe = () => void
 export type DataArgs<D> = undefined extends D ? [data?: D] : [data: D]
 export type DataAndOptions<D, O> = undefined extends D ? [data?: D, options?: O] : [data: D, options?: O]
 
-export interface BroadcastOptions {
+export interface EmitOptions {
+  /**
+   * The event may be dropped rather than queued (socket.io's `volatile`): when the session is over
+   * its outbound budget (a slow or paused peer), or offline while reconnect waits to resume it, a
+   * volatile event is dropped and counted instead of growing memory or closing the session. For
+   * data a newer event supersedes (positions, ticks, media levels).
+   */
+  volatile?: boolean
+}
+
+export interface BroadcastOptions extends EmitOptions {
   /** A session (or sessions) that must not receive it — typically the one whose event caused it. */
   except?: Session | readonly Session[]
 }
 
+/** What a broadcast did, session by session (one session's failure never costs another its event). */
+export interface BroadcastReport {
+  /** Sessions it was sent to (written, or recorded for a suspended session to replay). */
+  sent: number
+  /** Sessions that did not get a volatile event: over their outbound budget, or offline. */
+  dropped: number
+  /** Sessions for which sending failed (its peer's maxPayload is smaller, a plugin tap threw…). */
+  failed: number
+  /** The first failures (at most 16) with their errors. */
+  failures: Array<{ session: Session; error: EchoError }>
+}
+
+/** Counters since the plugin was set up. */
+export interface EventsStats {
+  /** Volatile events not sent: the session was over its outbound budget, or offline. */
+  volatileDropped: number
+  /** Sessions a broadcast or room emit failed for (see `BroadcastReport.failures`). */
+  failed: number
+}
+
+/** `events.volatile`: the same calls, for events that may be dropped instead of queued. */
+export interface VolatileEmitter {
+  /** Client: as `events.emit`; returns false when the event was dropped (over budget, or offline). */
+  emit<K extends EventName<ClientEvents>>(name: K, ...args: DataArgs<EventData<ClientEvents, K>>): boolean
+  /** Server: as `events.broadcast`, volatile. */
+  broadcast<K extends EventName<ServerEvents>>(name: K, ...args: DataAndOptions<EventData<ServerEvents, K>, BroadcastOptions>): BroadcastReport
+  /** Server: as `events.to(room)`, volatile. */
+  to(room: string | readonly string[]): RoomEmitter
+}
+
 /** `events.to(room)`: sends to the members of one or more rooms. */
 export interface RoomEmitter {
-  /** Sends to every open session in the rooms, once each. Returns how many sessions it was written to. */
-  emit<K extends EventName<ServerEvents>>(name: K, ...args: DataAndOptions<EventData<ServerEvents, K>, BroadcastOptions>): number
+  /** Sends to every open (or suspended) session in the rooms, once each, encoded once. */
+  emit<K extends EventName<ServerEvents>>(name: K, ...args: DataAndOptions<EventData<ServerEvents, K>, BroadcastOptions>): BroadcastReport
 }
 
 /** `kernel.events`, on both sides; server-only methods throw `E_STATE` on a client. */
@@ -72,10 +112,19 @@ export interface EventsApi {
   once<K extends AnyEventName>(name: K, handler: EventsHandler<ReceivedData<K>>): Unsubscribe
   /** Removes every registration of `handler` for `name`, or all of `name`'s handlers. Returns how many were removed. */
   off<K extends AnyEventName>(name: K, handler?: EventsHandler<ReceivedData<K>>): number
-  /** Client: sends an event to the server. Throws `E_CLOSED` when not connected. Fire-and-forget. */
-  emit<K extends EventName<ClientEvents>>(name: K, ...args: DataArgs<EventData<ClientEvents, K>>): void
-  /** Server: sends to every open session (encoded once). Returns how many sessions it was written to. */
-  broadcast<K extends EventName<ServerEvents>>(name: K, ...args: DataAndOptions<EventData<ServerEvents, K>, BroadcastOptions>): number
+  /**
+   * Client: sends an event to the server, fire-and-forget. Returns `session.writable` after
+   * queuing it: false means the connection is congested — await `client.session.whenWritable()`
+   * before sending more (as Node's `stream.write`). Throws `E_CLOSED` when not connected,
+   * `E_PAYLOAD_TOO_LARGE` above the server's maxPayload (nothing sent, the session stays open).
+   */
+  emit<K extends EventName<ClientEvents>>(name: K, ...args: DataAndOptions<EventData<ClientEvents, K>, EmitOptions>): boolean
+  /** Server: sends to every open (or suspended) session, encoded once; one session's failure never costs another its event. */
+  broadcast<K extends EventName<ServerEvents>>(name: K, ...args: DataAndOptions<EventData<ServerEvents, K>, BroadcastOptions>): BroadcastReport
+  /** The same calls for events that may be dropped instead of queued (socket.io's `volatile`). */
+  readonly volatile: VolatileEmitter
+  /** Counters: volatile events dropped, broadcast failures. */
+  stats(): EventsStats
   /** Server: targets the members of a room, or of several rooms (a member of two gets it once). */
   to(room: string | readonly string[]): RoomEmitter
   /** Server: names of the rooms that have members. */
@@ -93,9 +142,11 @@ declare module '@echostream/kernel' {
   interface Session {
     /**
      * Sends an event to this session's peer: on a server, to that one client; on a client, to the
-     * server (as `events.emit`). Throws `E_CLOSED` when the session is closed.
+     * server (as `events.emit`). Returns `session.writable` afterwards (false: congested, await
+     * `whenWritable()`; for a volatile event also: it was dropped). Throws `E_CLOSED` when the
+     * session is closed, `E_PAYLOAD_TOO_LARGE` above the peer's maxPayload.
      */
-    emit<K extends EventName<ServerEvents>>(name: K, ...args: DataArgs<EventData<ServerEvents, K>>): void
+    emit<K extends EventName<ServerEvents>>(name: K, ...args: DataAndOptions<EventData<ServerEvents, K>, EmitOptions>): boolean
     /** Server: adds this session to `room` (no-op if already a member, or if the session is closed). */
     join(room: string): void
     /** Server: removes this session from `room`; an empty room is deleted. */
