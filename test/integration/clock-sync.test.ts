@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { createServer, createClient } from '@echostream/kernel'
+import { createServer, createClient, definePlugin } from '@echostream/kernel'
 import transportWs from '@echostream/plugin-transport-ws'
 import codecMsgpack from '@echostream/plugin-codec-msgpack'
 import clockSync from '@echostream/plugin-clock-sync'
@@ -59,6 +59,30 @@ describe('clock sync over a real loopback WebSocket', () => {
     const local = client.clock.localNow()
     // µs since 1970 are ~1.8e15: doubles resolve them to about 0.25 µs.
     expect(Math.abs(client.clock.toLocal(client.clock.fromLocal(local)) - local)).toBeLessThan(1)
+  })
+
+  it('t2 is the arrival time: 4 ms spent in the server\'s inbound pipeline before the handler do not bias the offset', async () => {
+    // A plugin whose inbound tap holds every ping for 4 ms (a busy wait: the queue in front of the
+    // handler). Stamping t2 in the handler would make the path look 4 ms longer one way: a 2 ms bias.
+    const slowInbound = definePlugin({
+      name: 'slow-inbound',
+      version: '1.0.0',
+      kernel: '^1',
+      setup(kernel) {
+        kernel.hooks.inbound.tap('slow-inbound', (frame) => {
+          if (frame?.kind === 'clock.ping') for (const until = performance.now() + 4; performance.now() < until; );
+          return frame
+        })
+      },
+    })
+    const server = track(await createServer({ plugins: [transportWs, codecMsgpack, clockSync, slowInbound] }))
+    await server.start()
+    const client = track(await createClient({ url: server.url, plugins: [transportWs, codecMsgpack, [clockSync, fast]] }))
+    await client.start()
+    const reading = await client.clock.whenSynced({ samples: 24, timeoutMs: 15_000 })
+    // Same machine, same clock: the true offset is 0.
+    expect(Math.abs(reading.estimatedOffsetUs)).toBeLessThan(1000)
+    expect(reading.rttUs).toBeGreaterThan(0)
   })
 
   it('a client with clock-sync is refused by a server without it (E_INCOMPATIBLE)', async () => {

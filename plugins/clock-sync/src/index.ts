@@ -4,7 +4,8 @@
  * reference timebase: its `clock.now()` is its own monotonic clock.
  */
 import { createRequire } from 'node:module'
-import { definePlugin, EchoError, ErrorCodes, type Session } from '@echostream/kernel'
+import { definePlugin, monotonicMicros, type Session } from '@echostream/kernel'
+import { clockErrors } from './errors.js'
 import { ClockEstimator } from './estimator.js'
 import { SlewingClock } from './slewing-clock.js'
 import { createLocalClock } from './local-clock.js'
@@ -76,6 +77,16 @@ export const schema = {
   },
 } as const
 
+/**
+ * The local clock's reading when a message arrived: `now` (read in the handler) minus the time
+ * since the transport stamped the arrival with `monotonicMicros()`. Works whatever the local
+ * source (a `now` option, an offset), and never later than `now`.
+ */
+function atArrival(now: number, arrivedAt: number): number {
+  const waited = monotonicMicros() - arrivedAt
+  return waited > 0 && Number.isFinite(waited) ? now - waited : now
+}
+
 export default definePlugin<ClockSyncOptions>({
   name: PLUGIN,
   version,
@@ -86,17 +97,19 @@ export default definePlugin<ClockSyncOptions>({
   schema,
   setup(kernel, options) {
     if (options.now !== undefined && typeof options.now !== 'function') {
-      throw new EchoError(ErrorCodes.E_CONFIG, `options['clock-sync'].now must be a function returning µs; remove it to use the platform clock.`)
+      throw clockErrors.badNow()
     }
     const local = createLocalClock({ offsetMs: options.localOffsetMs, now: options.now })
     const listeners = new Set<(reading: ClockReading) => void>()
 
     if (kernel.role === 'server') {
-      // The server is the reference: stamp t2 on arrival and t3 just before the reply is written.
+      // The server is the reference: t2 is when the ping *arrived* (the transport's stamp, before
+      // decoding and any queue: time spent there would make the path look asymmetric and bias the
+      // offset by half of it), t3 just before the reply is written.
       kernel.route('clock.ping', {
-        handler(frame, session) {
-          const t2 = local.now()
-          session.send({ kind: 'clock.pong', id: frame.id, payload: [frame.payload, t2, local.now()] })
+        handler(frame, session, _size, arrivedAt) {
+          const now = local.now()
+          session.send({ kind: 'clock.pong', id: frame.id, payload: [frame.payload, atArrival(now, arrivedAt), local.now()] })
         },
       })
       const reading: ClockReading = { offsetUs: 0, estimatedOffsetUs: 0, rttUs: 0, skewPpm: 0, jitterUs: 0, samples: 0 }
@@ -158,8 +171,8 @@ export default definePlugin<ClockSyncOptions>({
     }
 
     kernel.route('clock.pong', {
-      handler(frame) {
-        const t4 = local.now()
+      handler(frame, _session, _size, arrivedAt) {
+        const t4 = atArrival(local.now(), arrivedAt)
         const [t1, t2, t3] = Array.isArray(frame.payload) ? (frame.payload as number[]) : []
         const verdict = estimator.addSample({ t1: Number(t1), t2: Number(t2), t3: Number(t3), t4 })
         if (verdict === 'discarded' || verdict === 'outlier') return
@@ -210,7 +223,7 @@ export default definePlugin<ClockSyncOptions>({
         return new Promise((resolve, reject) => {
           const deadline = setTimeout(() => {
             off()
-            reject(new EchoError(ErrorCodes.E_TIMEOUT, `Clock sync got ${estimator.stats.accepted} of ${samples} probe answers within ${timeoutMs} ms: is the server loading @echostream/plugin-clock-sync?`))
+            reject(clockErrors.notSynced(estimator.stats.accepted, samples, timeoutMs))
           }, timeoutMs)
           const off = api.onChange((r) => {
             if (r.samples < samples) return
@@ -230,3 +243,4 @@ export default definePlugin<ClockSyncOptions>({
 })
 
 export * from './core.js'
+export { clockErrors, ClockSyncErrorCodes } from './errors.js'

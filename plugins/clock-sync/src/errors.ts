@@ -1,0 +1,24 @@
+/**
+ * Every error the clock-sync plugin makes, from one table (STYLE rule 7, the shape of `rpcErrors`).
+ */
+import { defineErrors, ErrorCodes } from '@echostream/kernel'
+
+export const ClockSyncErrorCodes = {
+  /** A wrong option (a `now` that is not a function). */
+  E_CONFIG: ErrorCodes.E_CONFIG,
+  /** `whenSynced` did not get its probe answers in time. */
+  E_TIMEOUT: ErrorCodes.E_TIMEOUT,
+} as const
+
+export const clockErrors = defineErrors({
+  badNow: {
+    code: ClockSyncErrorCodes.E_CONFIG,
+    message: () => `options['clock-sync'].now must be a function returning µs; remove it to use the platform clock.`,
+  },
+  notSynced: {
+    code: ClockSyncErrorCodes.E_TIMEOUT,
+    retryable: true,
+    message: (accepted: number, samples: number, timeoutMs: number) =>
+      `Clock sync got ${accepted} of ${samples} probe answers within ${timeoutMs} ms: is the server loading @echostream/plugin-clock-sync? Wait longer (timeoutMs) or ask for fewer samples.`,
+  },
+})
