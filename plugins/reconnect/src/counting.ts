@@ -14,6 +14,8 @@ export const ACK = 'reconnect.ack'
 export interface Tracked {
   outbox: Outbox
   ackTimer: ReturnType<typeof setInterval> | undefined
+  /** Server: the buffer overflowed while the session was suspended; it is ending, nothing more is recorded. */
+  overflowed: boolean
 }
 
 /** What a side does with a frame sent to a suspended session whose buffer is full. */
@@ -21,7 +23,7 @@ export type OfflineOverflow = (session: Session, state: Tracked, frame: Frame) =
 
 /** `Tracked` for a new session, bounded by the options. */
 export function newTracked(options: Readonly<ReconnectOptions>): Tracked {
-  return { outbox: new Outbox({ maxFrames: options.maxQueuedFrames, maxBytes: options.maxQueuedBytes }), ackTimer: undefined }
+  return { outbox: new Outbox({ maxFrames: options.maxQueuedFrames, maxBytes: options.maxQueuedBytes }), ackTimer: undefined, overflowed: false }
 }
 
 /**
@@ -34,6 +36,11 @@ export function newTracked(options: Readonly<ReconnectOptions>): Tracked {
 function keeper(): (bytes: Uint8Array) => Uint8Array {
   let lastSeen: Uint8Array | undefined
   let lastKept: Uint8Array | undefined
+  // Forgotten at the end of the turn (a broadcast offers all its sessions the bytes in one
+  // synchronous loop): holding the view would hold the encoder's slab.
+  const forget = () => {
+    lastSeen = lastKept = undefined
+  }
   return (bytes) => {
     if (bytes === lastSeen) return lastKept!
     let kept = bytes
@@ -41,6 +48,7 @@ function keeper(): (bytes: Uint8Array) => Uint8Array {
       kept = new Uint8Array(bytes.byteLength)
       kept.set(bytes)
     }
+    if (lastSeen === undefined) queueMicrotask(forget)
     lastSeen = bytes
     lastKept = kept
     return kept
@@ -63,7 +71,7 @@ export function createTracking(kernel: PluginKernel, options: Readonly<Reconnect
     if (!isCounted(frame.kind)) return
     const state = tracked(session)
     if (!state) return
-    if (session.state === 'suspended' && !state.outbox.fits(bytes.byteLength)) return overflow(session, state, frame)
+    if (session.state === 'suspended' && (state.overflowed || !state.outbox.fits(bytes.byteLength))) return overflow(session, state, frame)
     state.outbox.record(keep(bytes))
   })
 

@@ -17,6 +17,11 @@ export const reconnectErrors = defineErrors({
     message: (kind: string, frames: number, bytes: number, maxFrames: number, maxBytes: number) =>
       `Offline, and the queue is full (${frames} frames, ${bytes} bytes; the limits are ${maxFrames} frames or ${maxBytes} bytes): '${kind}' was not queued. Wait for 'reconnected', send it volatile if it may be lost, or raise options.reconnect.maxQueuedFrames/maxQueuedBytes.`,
   },
+  replayFull: {
+    code: ReconnectErrorCodes.E_CLOSED,
+    message: (kind: string, maxFrames: number, maxBytes: number) =>
+      `'${kind}' was not queued: this session is suspended and its replay buffer is full (${maxFrames} frames or ${maxBytes} bytes), so it ends now and its client will start a new session (recovered: false). Raise options.reconnect.maxQueuedFrames/maxQueuedBytes to keep more for a resume.`,
+  },
   badAck: {
     code: ReconnectErrorCodes.E_PROTOCOL,
     message: (ack: string) => `'${ack}' needs a non-negative integer payload (the count of frames received on this session).`,

@@ -8,6 +8,7 @@ import { CloseCodes, type HelloPayload, type PluginKernel, type Session } from '
 import { isResumable } from './close-codes.js'
 import { createTracking, newTracked, PLUGIN, type Tracked } from './counting.js'
 import type { ResumeRequest } from './client.js'
+import { reconnectErrors } from './errors.js'
 import type { ReconnectOptions } from './options.js'
 
 interface ServerTracked extends Tracked {
@@ -15,8 +16,6 @@ interface ServerTracked extends Tracked {
   graceTimer: ReturnType<typeof setTimeout> | undefined
   /** Set by `resume`: the client's received count, for the replay after `welcome`. */
   peerReceived: number | undefined
-  /** The buffer overflowed while the session was suspended: it ends (a resume could not be exact). */
-  overflowed: boolean
 }
 
 function sameToken(a: string, b: string): boolean {
@@ -33,18 +32,20 @@ export function setupServer(kernel: PluginKernel, options: Readonly<ReconnectOpt
   const states = new WeakMap<Session, ServerTracked>()
   // Suspended and full: an exact resume is impossible, so the session ends now — its memory is
   // released at once instead of held for the grace period, and `disconnect` runs (presence, rooms).
-  // The client's resume then gets a new session (`recovered: false`). Deferred to a microtask so a
+  // The client's resume then gets a new session (`recovered: false`). The send fails with E_CLOSED
+  // (a broadcast counts it for this session only); the close is deferred to a microtask so a
   // broadcast loop in progress is not re-entered by `disconnect` taps.
-  const tracking = createTracking(kernel, options, (s) => states.get(s), (session, tracked) => {
-    const state = tracked as ServerTracked
-    if (state.overflowed) return
-    state.overflowed = true
-    state.outbox.clear()
-    queueMicrotask(() => session.close(`replay buffer full while suspended (${options.maxQueuedFrames} frames or ${options.maxQueuedBytes} bytes)`, CloseCodes.goingAway))
+  const tracking = createTracking(kernel, options, (s) => states.get(s), (session, tracked, frame) => {
+    if (!tracked.overflowed) {
+      tracked.overflowed = true
+      tracked.outbox.clear()
+      queueMicrotask(() => session.close(`replay buffer full while suspended (${options.maxQueuedFrames} frames or ${options.maxQueuedBytes} bytes)`, CloseCodes.goingAway))
+    }
+    throw reconnectErrors.replayFull(frame.kind, options.maxQueuedFrames, options.maxQueuedBytes)
   })
 
   kernel.hooks.connect.tap(PLUGIN, (session: Session) => {
-    const state: ServerTracked = { ...newTracked(options), token: randomBytes(18).toString('base64url'), graceTimer: undefined, peerReceived: undefined, overflowed: false }
+    const state: ServerTracked = { ...newTracked(options), token: randomBytes(18).toString('base64url'), graceTimer: undefined, peerReceived: undefined }
     states.set(session, state)
     tracking.startAcks(session, state)
   })
