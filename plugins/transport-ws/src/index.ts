@@ -37,4 +37,3 @@ export default definePlugin<WsTransportOptions>({
 
 export { schema, type WsTransportOptions }
 export type { TlsOptions } from './options.js'
-export type { PingSettings } from './liveness.js'
