@@ -1,0 +1,32 @@
+import { createRequire } from 'node:module'
+import { definePlugin, type Transport } from '@echostream/kernel'
+import { schema, type TcpTransportOptions } from './options.js'
+import { TcpServer } from './server.js'
+import { connectTcp } from './client.js'
+
+const { version } = createRequire(import.meta.url)('../package.json') as { version: string }
+
+/** Plain TCP transport with length-prefixed frames (TLS as tcps://); provides the `transport` capability. */
+export default definePlugin<TcpTransportOptions>({
+  name: 'transport-tcp',
+  version,
+  kernel: '^1',
+  provides: ['transport'],
+  schema,
+  setup(kernel, options) {
+    const server = kernel.role === 'server' ? new TcpServer(options, kernel.baseDir) : undefined
+    const transport: Transport = {
+      name: 'tcp',
+      listen: (onConnection) => server!.listen(onConnection),
+      close: async () => server?.close(),
+      connect: (url) => connectTcp(url, options, kernel.baseDir),
+    }
+    kernel.provide('transport', transport)
+    return () => server?.close()
+  },
+})
+
+export { schema, type TcpTransportOptions }
+export type { TlsOptions } from './options.js'
+export { parseTcpUrl, type TcpUrl } from './client.js'
+export { FRAMING_VERSION } from './constants.js'

@@ -1,0 +1,13 @@
+import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { tcpErrors } from './errors.js'
+
+/** TLS material is given inline (PEM text) or as a file path, resolved from the config's folder. */
+export function readPem(value: string, baseDir: string): string {
+  if (value.includes('-----BEGIN')) return value
+  try {
+    return readFileSync(resolve(baseDir, value), 'utf8')
+  } catch (error) {
+    throw tcpErrors.pemUnreadable(value, baseDir, error)
+  }
+}
