@@ -1,16 +1,11 @@
 import { createRequire } from 'node:module'
 import { definePlugin } from '@echostream/kernel'
 import { createMsgpackCodec, type MsgpackCodecOptions } from './codec.js'
+import { schema } from './options.js'
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string }
 
-export const schema = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    bigint: { type: 'boolean', default: false, description: 'Decode 64-bit integers beyond 2^53 as BigInt.' },
-  },
-} as const
+export { schema } from './options.js'
 
 /** MessagePack codec (msgpackr), provides the `codec` capability. */
 export default definePlugin<MsgpackCodecOptions>({
