@@ -3,15 +3,14 @@
  * estimator, and reads time through a slewing clock that never runs backwards. The server is the
  * reference timebase: its `clock.now()` is its own monotonic clock.
  */
-import { createRequire } from 'node:module'
 import { definePlugin, monotonicMicros, type Session } from '@echostream/kernel'
 import { clockErrors } from './errors.js'
 import { ClockEstimator } from './estimator.js'
 import { SlewingClock } from './slewing-clock.js'
 import { createLocalClock } from './local-clock.js'
 import { DEFAULT_PROBE_SCHEDULE, probeGapUs } from './probe-schedule.js'
+import { version } from './version.js'
 
-const { version } = createRequire(import.meta.url)('../package.json') as { version: string }
 const PLUGIN = 'clock-sync'
 
 export interface ClockReading {

@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module'
 import { authorize, definePlugin, Stage, type HandlerDefinition, type Session } from '@echostream/kernel'
 import { eventsErrors } from './errors.js'
 import { createEventsApi, createSessionMethods, type EventsState } from './api.js'
@@ -6,8 +5,7 @@ import { EventFrames, EVENTS_WIRE_VERSION, inboundEventName } from './frames.js'
 import { Listeners, type AnyEventHandler } from './listeners.js'
 import { Rooms } from './rooms.js'
 import { schema, type EventsOptions } from './options.js'
-
-const { version } = createRequire(import.meta.url)('../package.json') as { version: string }
+import { version } from './version.js'
 
 const PLUGIN_NAME = 'events'
 

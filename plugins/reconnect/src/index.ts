@@ -1,11 +1,9 @@
-import { createRequire } from 'node:module'
 import { definePlugin, type Session } from '@echostream/kernel'
 import { schema, type ReconnectOptions } from './options.js'
 import { setupServer } from './server.js'
 import { setupClient } from './client.js'
 import type { Tracked } from './counting.js'
-
-const { version } = createRequire(import.meta.url)('../package.json') as { version: string }
+import { version } from './version.js'
 
 export type ReconnectEvent = 'reconnecting' | 'reconnected' | 'reconnect_failed' | 'suspended' | 'resumed'
 

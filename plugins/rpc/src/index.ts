@@ -1,12 +1,10 @@
-import { createRequire } from 'node:module'
 import { definePlugin, EchoError, ErrorCodes, type Frame, type HandlerDefinition, type RpcHandlerOptions, type Session } from '@echostream/kernel'
 import { createRpcApi, createSessionRequest, type ApiState } from './api.js'
 import { RpcEngine } from './engine.js'
 import { RpcFrames, RPC_WIRE_VERSION } from './frames.js'
 import { schema, type RpcOptions } from './options.js'
 import type { Authorizer } from './responder.js'
-
-const { version } = createRequire(import.meta.url)('../package.json') as { version: string }
+import { version } from './version.js'
 
 const PLUGIN_NAME = 'rpc'
 

@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module'
 import { defineHandler, definePlugin, Stage, type Frame, type HandlerDefinition, type Session } from '@echostream/kernel'
 import { createOpenStream, createStreamsApi, Muxes } from './api.js'
 import { streamsError, StreamsErrorCodes } from './errors.js'
@@ -7,8 +6,7 @@ import type { StreamMux, StreamsContext } from './mux.js'
 import { schema, type StreamsOptions } from './options.js'
 import type { OpenOptions, StreamHandler, StreamsApi } from './types.js'
 import type { StreamWriter } from './writer.js'
-
-const { version } = createRequire(import.meta.url)('../package.json') as { version: string }
+import { version } from './version.js'
 
 const PLUGIN_NAME = 'streams'
 

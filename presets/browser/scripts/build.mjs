@@ -1,0 +1,105 @@
+// Builds the prebuilt ESM bundles for pages without a bundler:
+//   dist/bundle/echostream.js       kernel, transport-ws, codec-msgpack, rpc, events, reconnect
+//   dist/bundle/echostream-full.js  the same plus streams and clock-sync
+// Every package resolves through its `browser` export condition, from sources (the `development`
+// condition), so nothing from Node may be reached: esbuild fails on any Node built-in.
+// `node scripts/build.mjs` writes the files and prints their sizes; test/browser imports
+// `buildBundles` (sizes for the budget test, files for the Chromium tests).
+import { build } from 'esbuild'
+import { gzipSync } from 'node:zlib'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const here = dirname(fileURLToPath(import.meta.url))
+const pkg = join(here, '..')
+
+export const BUNDLES = [
+  { name: 'echostream', entry: join(pkg, 'src/index.ts') },
+  { name: 'echostream-full', entry: join(pkg, 'src/full.ts') },
+]
+
+/*
+ * TEMPORARY, until the kernel's runs-anywhere core lands (issue 12 builds on it): the kernel's
+ * entry still imports its config loader and CLI helpers. These stubs stand in for what only those
+ * reach; the budget test reports them, and they go when the kernel has a `browser` entry.
+ */
+const STUB_NAMES = ['cosmiconfig', 'randomBytes', 'timingSafeEqual', 'dirname', 'resolve', 'join', 'isAbsolute', 'existsSync', 'readFileSync', 'statSync', 'fileURLToPath', 'pathToFileURL', 'exports', 'legacy', 'register', 'parseArgs', 'Readable', 'Writable', 'createServer', 'default']
+const NODE_ONLY = /^(node:.*|cosmiconfig|tsx(\/.*)?|resolve\.exports)$/
+function kernelStubs(stubbed) {
+  return {
+    name: 'kernel-node-stubs',
+    setup(b) {
+      b.onResolve({ filter: NODE_ONLY }, (args) => {
+        stubbed.add(args.path)
+        return { path: args.path, namespace: 'node-stub', pluginData: args.importer }
+      })
+      b.onLoad({ filter: /.*/, namespace: 'node-stub' }, (args) => {
+        // `createRequire(import.meta.url)('../package.json')`: the importer's package version.
+        let version = '0.0.0'
+        for (let dir = dirname(args.pluginData); dir !== dirname(dir); dir = dirname(dir)) {
+          try {
+            version = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).version
+            break
+          } catch {}
+        }
+        // Anything else: a stand-in that can be called, constructed and read from (cosmiconfig() runs at import).
+        return {
+          contents: `const any = new Proxy(function () {}, { get: (_, key) => (key === 'then' ? undefined : any), apply: () => any, construct: () => any })
+const names = ${JSON.stringify(STUB_NAMES)}
+module.exports = Object.fromEntries(names.map((name) => [name, any]))
+module.exports.createRequire = () => () => ({ version: ${JSON.stringify(version)} })`,
+          loader: 'js',
+        }
+      })
+    },
+  }
+}
+
+/** Builds both bundles; returns name, code, min and gzip sizes and esbuild's metafile of each. */
+export async function buildBundles({ outdir, minify = true } = {}) {
+  const results = []
+  for (const { name, entry } of BUNDLES) {
+    const stubbed = new Set()
+    const out = await build({
+      entryPoints: [entry],
+      bundle: true,
+      format: 'esm',
+      platform: 'browser',
+      target: 'es2022',
+      conditions: ['development'],
+      minify,
+      legalComments: 'none',
+      write: false,
+      metafile: true,
+      logLevel: 'silent',
+      inject: [join(here, 'buffer-shim.mjs')],
+      plugins: [kernelStubs(stubbed)],
+    })
+    const code = out.outputFiles[0].contents
+    const result = { name, code, min: code.byteLength, gzip: gzipSync(code, { level: 9 }).byteLength, metafile: out.metafile, stubbed: [...stubbed].sort() }
+    if (outdir) {
+      mkdirSync(outdir, { recursive: true })
+      writeFileSync(join(outdir, `${name}.js`), code)
+    }
+    results.push(result)
+  }
+  return results
+}
+
+/** Output bytes per package (or file outside packages), largest first: where the budget goes. */
+export function breakdown(metafile) {
+  const by = new Map()
+  for (const output of Object.values(metafile.outputs)) {
+    for (const [file, { bytesInOutput }] of Object.entries(output.inputs)) {
+      const key = file.match(/node_modules\/(?:\.pnpm\/[^/]+\/node_modules\/)?((?:@[^/]+\/)?[^/]+)/)?.[1] ?? file.match(/(kernel|plugins\/[^/]+|presets\/[^/]+)\//)?.[1] ?? file
+      by.set(key, (by.get(key) ?? 0) + bytesInOutput)
+    }
+  }
+  return [...by].sort((a, b) => b[1] - a[1])
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const results = await buildBundles({ outdir: join(pkg, 'dist/bundle') })
+  for (const r of results) console.log(`dist/bundle/${r.name}.js  ${(r.min / 1024).toFixed(1)} KB min, ${(r.gzip / 1024).toFixed(1)} KB min+gzip`)
+}

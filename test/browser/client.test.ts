@@ -1,0 +1,150 @@
+/**
+ * The browser client in headless Chromium against a real server: connect, RPC both ways, coded
+ * errors, events and rooms, and a clean stop. One browser for the file; a page per test.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { EchoError, type EchoKernel, type Session } from '@echostream/kernel'
+import { startHarness, type Harness } from './helpers/harness.js'
+import { startServer } from './helpers/server.js'
+import { track, until } from '../helpers/fixtures.js'
+
+let harness: Harness
+beforeAll(async () => {
+  harness = await startHarness()
+})
+afterAll(() => harness?.close())
+
+async function server(): Promise<EchoKernel> {
+  return track(await startServer())
+}
+
+describe('browser client', () => {
+  it('connects and calls both ways (the server calls the page)', async () => {
+    const srv = await server()
+    srv.rpc.handle('math.add', ({ a, b }: { a: number; b: number }) => a + b)
+    const { page, errors } = await harness.newPage()
+    const sum = await page.evaluate(async (url) => {
+      const client = (window.client = await window.echostream.createClient({ url }))
+      client.rpc.handle('page.title', (params: { prefix: string }) => `${params.prefix}${document.title}`)
+      await client.start()
+      return client.rpc.request('math.add', { a: 1, b: 2 })
+    }, srv.url!)
+    expect(sum).toBe(3)
+    const session = srv.sessions()[0]!
+    expect(await session.request('page.title', { prefix: '> ' })).toBe('> echostream test page')
+    // Binary stays binary both ways.
+    srv.rpc.handle('bytes.reverse', (bytes: Uint8Array) => Uint8Array.from(bytes).reverse())
+    const reversed = await page.evaluate(() => window.client.rpc.request('bytes.reverse', new Uint8Array([1, 2, 3])).then((b: Uint8Array) => [b instanceof Uint8Array, ...b]))
+    expect(reversed).toEqual([true, 3, 2, 1])
+    await page.evaluate(() => window.client.stop())
+    expect(errors).toEqual([])
+  })
+
+  it('the core bundle (no streams, no clock sync) connects and calls', async () => {
+    const srv = await server()
+    srv.rpc.handle('echo', (value: unknown) => value)
+    const { page, errors } = await harness.newPage({ bundle: 'core' })
+    const out = await page.evaluate(async (url) => {
+      const client = await window.echostream.createClient({ url })
+      await client.start()
+      const echoed = await client.rpc.request('echo', { text: 'héllo', n: 2 ** 40, list: [1, -1, 1.5] })
+      await client.stop()
+      return { echoed, hasStreams: 'streams' in client }
+    }, srv.url!)
+    expect(out).toEqual({ echoed: { text: 'héllo', n: 2 ** 40, list: [1, -1, 1.5] }, hasStreams: false })
+    expect(errors).toEqual([])
+  })
+
+  it('coded errors cross both ways, with code and message, without stacks', async () => {
+    const srv = await server()
+    srv.rpc.handle('math.divide', ({ a, b }: { a: number; b: number }) => {
+      if (b === 0) throw new EchoError('E_DIVIDE_BY_ZERO', 'Cannot divide by zero: pass a non-zero b.', { data: { a } })
+      return a / b
+    })
+    srv.rpc.handle('slow', () => new Promise((resolve) => setTimeout(resolve, 2000)))
+    const { page, errors } = await harness.newPage()
+    const results = await page.evaluate(async (url) => {
+      const client = (window.client = await window.echostream.createClient({ url }))
+      client.rpc.handle('page.fail', () => {
+        throw new window.echostream.EchoError('E_PAGE_SAYS_NO', 'The page refuses.')
+      })
+      await client.start()
+      const caught = async (p: Promise<unknown>) => p.then(() => 'resolved', (e) => ({ code: e.code, message: e.message, data: e.data, isEchoError: e instanceof window.echostream.EchoError, stack: String(e.stack).includes('math') }))
+      return {
+        divide: await caught(client.rpc.request('math.divide', { a: 1, b: 0 })),
+        missing: await caught(client.rpc.request('no.such.method')),
+        timeout: await caught(client.rpc.request('slow', undefined, { timeoutMs: 50 })),
+      }
+    }, srv.url!)
+    expect(results.divide).toMatchObject({ code: 'E_DIVIDE_BY_ZERO', message: 'Cannot divide by zero: pass a non-zero b.', data: { a: 1 }, isEchoError: true })
+    expect(results.missing).toMatchObject({ code: 'E_METHOD_NOT_FOUND', isEchoError: true })
+    expect(results.timeout).toMatchObject({ code: 'E_TIMEOUT', isEchoError: true })
+    const fromPage = await srv.sessions()[0]!.request('page.fail').catch((e: EchoError) => e)
+    expect(fromPage).toBeInstanceOf(EchoError)
+    expect(fromPage).toMatchObject({ code: 'E_PAGE_SAYS_NO', message: 'The page refuses.' })
+    await page.evaluate(() => window.client.stop())
+    expect(errors).toEqual([])
+  })
+
+  it('events both ways and rooms: only members hear a room, nothing else arrives', async () => {
+    const srv = await server()
+    const heard: Array<[string, unknown]> = []
+    srv.events.on('chat', (data: unknown, session: Session) => heard.push([session.id, data]))
+    srv.rpc.handle('room.join', (room: string, ctx: { session: Session }) => void ctx.session.join(room))
+    const pages = [await harness.newPage(), await harness.newPage()]
+    const ids: string[] = []
+    for (const [i, { page }] of pages.entries()) {
+      ids.push(
+        await page.evaluate(async ({ url, i }) => {
+          window.seen = []
+          const client = (window.client = await window.echostream.createClient({ url }))
+          for (const name of ['news', 'all', 'barrier']) client.events.on(name, (data: unknown) => window.seen.push([name, data]))
+          await client.start()
+          if (i === 0) await client.rpc.request('room.join', 'members')
+          client.events.emit('chat', { from: i, text: 'hi' })
+          return client.session.id
+        }, { url: srv.url!, i }),
+      )
+    }
+    await until(() => heard.length === 2, 5000, 'both chat events')
+    expect(heard).toEqual([
+      [ids[0], { from: 0, text: 'hi' }],
+      [ids[1], { from: 1, text: 'hi' }],
+    ])
+    srv.events.to('members').emit('news', { n: 1 })
+    srv.events.broadcast('all', 'everyone')
+    srv.events.broadcast('barrier', null)
+    for (const { page } of pages) await page.waitForFunction(() => window.seen.some(([name]: [string]) => name === 'barrier'))
+    expect(await pages[0]!.page.evaluate(() => window.seen)).toEqual([['news', { n: 1 }], ['all', 'everyone'], ['barrier', null]])
+    expect(await pages[1]!.page.evaluate(() => window.seen)).toEqual([['all', 'everyone'], ['barrier', null]])
+    for (const { page, errors } of pages) {
+      await page.evaluate(() => window.client.stop())
+      expect(errors).toEqual([])
+    }
+  })
+
+  it('stop() closes cleanly: code 1000 at once on the server, no browser error, no resume kept', async () => {
+    const srv = await server()
+    const closes: Array<{ code: number; at: number }> = []
+    srv.hooks.disconnect.tap('test', (_session, info) => void closes.push({ code: info.code, at: performance.now() }))
+    const suspended: string[] = []
+    srv.reconnect.on('suspended', (data) => suspended.push(String(data.sessionId)))
+    const { page, errors } = await harness.newPage()
+    await page.evaluate(async (url) => {
+      window.client = await window.echostream.createClient({ url })
+      await window.client.start()
+    }, srv.url!)
+    const before = performance.now()
+    const state = await page.evaluate(async () => {
+      await window.client.stop()
+      return window.client.state
+    })
+    await until(() => closes.length === 1, 2000, 'the server to see the close')
+    expect(state).toBe('stopped')
+    expect(closes[0]!.code).toBe(1000)
+    expect(closes[0]!.at - before).toBeLessThan(500)
+    expect(suspended).toEqual([])
+    expect(srv.sessions()).toEqual([])
+    expect(errors).toEqual([])
+  })
+})
