@@ -50,8 +50,15 @@ export function connectionOf(socket: WebSocket): WsConnection | undefined {
   return (socket as OwnedSocket)[CONNECTION]
 }
 
+/** The heartbeat of peers that cannot see pings (a browser; PROTOCOL.md "Heartbeat"): an empty message, never a frame. */
+const HEARTBEAT = new Uint8Array(0)
+
 function socketOnMessage(this: OwnedSocket, data: RawData): void {
-  this[CONNECTION]!.onMessage(toBytes(data), monotonicMicros())
+  const connection = this[CONNECTION]!
+  const bytes = toBytes(data)
+  // A server answers a heartbeat at once; a client has nothing to do with one.
+  if (bytes.byteLength === 0) return void (connection.answersHeartbeats && connection.send(HEARTBEAT))
+  connection.onMessage(bytes, monotonicMicros())
 }
 
 // ws reports protocol violations and oversize messages here, then closes: never let it throw.
@@ -98,6 +105,8 @@ export class WsConnection implements Connection {
   #settings: ConnectionSettings
   /** Server: the set of live connections this one leaves when its socket closes. */
   #registry: Set<WsConnection> | undefined
+  /** Server side: answers a peer's heartbeat (an empty message) with one. */
+  readonly answersHeartbeats: boolean
 
   constructor(
     readonly socket: WebSocket,
@@ -108,6 +117,7 @@ export class WsConnection implements Connection {
     this.#peer = peer
     this.#settings = settings
     this.#registry = registry
+    this.answersHeartbeats = registry !== undefined
     registry?.add(this)
     ;(socket as OwnedSocket)[CONNECTION] = this
     socket.binaryType = 'nodebuffer'

@@ -10,11 +10,11 @@
  * - backpressure: no 'drain' event; see drain.ts.
  * - size: the browser enforces no maxPayload, so this does, as ws does on Node.
  */
-import { CloseCodes, EchoError, ErrorCodes, type Connection } from '@echostream/kernel'
+import { CloseCodes, EchoError, ErrorCodes, monotonicMicros, type Connection } from '@echostream/kernel'
 import { DrainWatch } from './drain.js'
 import { Heartbeat, type HeartbeatSettings } from './heartbeat.js'
 
-export interface BrowserConnectionSettings {
+export interface BrowserConnectionSettings extends HeartbeatSettings {
   highWaterMark: number
   maxPayload: number
   connectTimeoutMs: number
@@ -44,7 +44,7 @@ export function sendableReason(reason: string): string {
 }
 
 export class BrowserConnection implements Connection {
-  onMessage: (bytes: Uint8Array) => void = noop
+  onMessage: (bytes: Uint8Array, arrivedAt: number) => void = noop
   onClose: (code: number, reason: string) => void = noop
   readonly heartbeat: Heartbeat
   readonly drain: DrainWatch
@@ -64,6 +64,8 @@ export class BrowserConnection implements Connection {
     socket.onmessage = (event: MessageEvent) => this.#onSocketMessage(event)
     socket.onclose = (event: CloseEvent) => this.#finish(event.code, event.reason || (event.code === 1006 ? 'connection lost (no close frame)' : `closed with code ${event.code}`))
     socket.onerror = noop // a close event follows every error
+    // This side's own cadence until the welcome announces the server's (expectPings).
+    this.heartbeat.start(settings)
   }
 
   get highWaterMark(): number {
@@ -78,9 +80,9 @@ export class BrowserConnection implements Connection {
     return this.#closed
   }
 
-  /** Starts (or re-arms) the heartbeat with the server's announced ping cadence. */
-  expect(settings: HeartbeatSettings): void {
-    if (!this.#closed) this.heartbeat.start(settings)
+  /** The server announced its ping cadence (`welcome.limits`): keep the heartbeat to it. */
+  expectPings(pingIntervalMs: number, pingTimeoutMs: number): void {
+    if (!this.#closed && pingIntervalMs > 0 && pingTimeoutMs > 0) this.heartbeat.start({ pingIntervalMs, pingTimeoutMs })
   }
 
   whenWritable(): Promise<void> {
@@ -122,6 +124,7 @@ export class BrowserConnection implements Connection {
 
   #onSocketMessage(event: MessageEvent): void {
     if (this.#closed) return
+    const arrivedAt = monotonicMicros()
     this.heartbeat.touch()
     const data = event.data as ArrayBuffer | string
     const bytes = typeof data === 'string' ? utf8.encode(data) : new Uint8Array(data)
@@ -132,7 +135,7 @@ export class BrowserConnection implements Connection {
       this.terminate(CloseCodes.tooLarge, `message of ${bytes.byteLength} bytes is larger than maxPayload (${this.settings.maxPayload})`)
       return
     }
-    this.onMessage(bytes)
+    this.onMessage(bytes, arrivedAt)
   }
 
   #finish(code: number, reason: string): void {
