@@ -25,7 +25,8 @@ export interface Harness {
   origin: string
   /** Extra routes of the static server: path → [content type, body]. */
   routes: Map<string, [string, string | Uint8Array]>
-  newPage(options?: { bundle?: 'core' | 'full'; path?: string }): Promise<TestPage>
+  /** A page on the static server's test page (`bundle`), or at `url` (then nothing is awaited). */
+  newPage(options?: { bundle?: 'core' | 'full'; url?: string }): Promise<TestPage>
   close(): Promise<void>
 }
 
@@ -58,7 +59,7 @@ export async function startHarness(options: { args?: string[] } = {}): Promise<H
     browser,
     origin,
     routes,
-    async newPage({ bundle = 'full', path } = {}) {
+    async newPage({ bundle = 'full', url } = {}) {
       const context = await browser.newContext()
       contexts.push(context)
       const page = await context.newPage()
@@ -71,8 +72,8 @@ export async function startHarness(options: { args?: string[] } = {}): Promise<H
         errors.push(`uncaught: ${error.message}`)
         if (process.env.ECHOSTREAM_BROWSER_DEBUG) console.log(`[page uncaught] ${error.stack}`)
       })
-      await page.goto(origin + (path ?? (bundle === 'core' ? '/core.html' : '/')))
-      if (!path) await page.waitForFunction(() => (window as unknown as { ready?: boolean }).ready === true)
+      await page.goto(url ?? origin + (bundle === 'core' ? '/core.html' : '/'))
+      if (!url) await page.waitForFunction(() => (window as unknown as { ready?: boolean }).ready === true)
       return { page, errors }
     },
     async close() {
