@@ -1,0 +1,53 @@
+/** A TCP proxy in front of a server, to cut a page's link (drop) or silence it (blackhole) for real. */
+import { createServer, connect, type Server, type Socket } from 'node:net'
+
+export interface Proxy {
+  url: string
+  /** Destroys every proxied connection (both ends see the link die); new ones are proxied again. */
+  drop(): void
+  /** Stops forwarding on every current connection and keeps it open: a silent, dead link. */
+  blackhole(): void
+  close(): Promise<void>
+}
+
+export async function startProxy(target: string): Promise<Proxy> {
+  const { hostname, port } = new URL(target)
+  const pairs = new Set<[Socket, Socket]>()
+  const server: Server = createServer((client) => {
+    const upstream = connect(Number(port), hostname)
+    const pair: [Socket, Socket] = [client, upstream]
+    pairs.add(pair)
+    client.pipe(upstream)
+    upstream.pipe(client)
+    const end = () => {
+      pairs.delete(pair)
+      client.destroy()
+      upstream.destroy()
+    }
+    client.on('error', end).on('close', end)
+    upstream.on('error', end).on('close', end)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const address = server.address()
+  return {
+    url: `ws://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`,
+    drop() {
+      for (const [client, upstream] of pairs) {
+        client.destroy()
+        upstream.destroy()
+      }
+    },
+    blackhole() {
+      for (const [client, upstream] of pairs) {
+        client.unpipe(upstream)
+        upstream.unpipe(client)
+        client.pause()
+        upstream.pause()
+      }
+    },
+    async close() {
+      this.drop()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    },
+  }
+}
