@@ -1,0 +1,2 @@
+export function versionFiles(): Array<{ file: string; version: string }>
+export function versionSource(version: string): string
