@@ -29,14 +29,15 @@ export async function startProxy(target: string): Promise<Proxy> {
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const address = server.address()
+  const drop = () => {
+    for (const [client, upstream] of pairs) {
+      client.destroy()
+      upstream.destroy()
+    }
+  }
   return {
     url: `ws://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`,
-    drop() {
-      for (const [client, upstream] of pairs) {
-        client.destroy()
-        upstream.destroy()
-      }
-    },
+    drop,
     blackhole() {
       for (const [client, upstream] of pairs) {
         client.unpipe(upstream)
@@ -46,7 +47,7 @@ export async function startProxy(target: string): Promise<Proxy> {
       }
     },
     async close() {
-      this.drop()
+      drop()
       await new Promise<void>((resolve) => server.close(() => resolve()))
     },
   }
