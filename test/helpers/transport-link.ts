@@ -75,7 +75,7 @@ export function decodeFrame(bytes: Uint8Array): WireFrame | undefined {
 }
 
 export function helloFrame(extra: Record<string, unknown> = {}): Uint8Array {
-  return encodeFrame(['hello', null, null, { protocol: PROTOCOL_VERSION, codec: 'msgpack', plugins: {}, ...extra }])
+  return encodeFrame(['hello', null, null, { protocol: PROTOCOL_VERSION, codec: 'msgpack', plugins: {}, limits: { maxPayload: 1 << 20 }, ...extra }])
 }
 
 /** Resolves with the first frame of `kind` received on `link` after message index `from`. */

@@ -144,6 +144,46 @@ describe.each(TRANSPORTS)('transport conformance: $name', (t) => {
   })
 
   describe('maxPayload', () => {
+    it("announces its limits in the handshake: the server's maxPayload and ping cadence in welcome, the client's maxPayload in hello", async () => {
+      const { server: s } = await server({ maxPayload: 4321, pingIntervalMs: 1234, pingTimeoutMs: 567 })
+      const raw = await t.rawClient(s.url!)
+      const welcome = await hello(raw)
+      expect(welcome[3]).toMatchObject({ limits: { maxPayload: 4321, pingIntervalMs: 1234, pingTimeoutMs: 567 } })
+
+      const rawServer = await t.rawServer()
+      const c = track(await createClient({ url: rawServer.url, plugins: [t.plugin, codecMsgpack], options: { [t.key]: { maxPayload: 8765 } } }))
+      void c.start().catch(() => {})
+      const link = await rawServer.accept()
+      expect((await frameOf(link, 'hello'))[3]).toMatchObject({ limits: { maxPayload: 8765 } })
+    })
+
+    it("a send above the peer's announced maxPayload fails with E_PAYLOAD_TOO_LARGE at send time, both ways; the session stays open", async () => {
+      const { server: s, probe } = await server({ maxPayload: 2000 })
+      const { client: c, probe: clientProbe } = await client(s.url!, { maxPayload: 3000 })
+      const up = (() => {
+        try {
+          sessionOf(c).send({ kind: 'probe.ping', id: 999, payload: new Uint8Array(2500) })
+        } catch (error) {
+          return error
+        }
+      })()
+      expect(up).toMatchObject({ code: ErrorCodes.E_PAYLOAD_TOO_LARGE })
+      const session = s.sessions()[0]!
+      const down = (() => {
+        try {
+          session.send({ kind: 'probe.pong', id: 999, payload: new Uint8Array(3500) })
+        } catch (error) {
+          return error
+        }
+      })()
+      expect(down).toMatchObject({ code: ErrorCodes.E_PAYLOAD_TOO_LARGE })
+      // Below each peer's limit: sent (the size is returned), and the sessions still work.
+      expect(session.send({ kind: 'probe.pong', id: 998, payload: new Uint8Array(2900) })).toBeGreaterThan(2900)
+      expect((await clientProbe.ping(sessionOf(c), new Uint8Array(1900))).payload).toHaveLength(1900)
+      expect((await probe.ping(session, new Uint8Array(1900))).payload).toHaveLength(1900)
+      expect(probe.disconnects).toEqual([])
+    })
+
     it('a message over the receiver\'s maxPayload closes that connection with 1009 and a reason; exactly maxPayload passes; other sessions are untouched', async () => {
       const { server: s, probe } = await server({ maxPayload: 1000 })
       const { client: other, probe: otherProbe } = await client(s.url!)
@@ -203,15 +243,17 @@ describe.each(TRANSPORTS)('transport conformance: $name', (t) => {
       expect(probe.disconnects[0]!.info.code).toBe(CloseCodes.pingTimeout)
     })
 
-    it('a client whose server stops pinging closes within pingIntervalMs + pingTimeoutMs, with 4008', async () => {
+    it("a client whose server stops pinging closes within the server's announced pingIntervalMs + pingTimeoutMs, with 4008", async () => {
       const rawServer = await t.rawServer()
       const probe = createProbe()
-      const c = track(await createClient({ url: rawServer.url, plugins: [t.plugin, codecMsgpack, probe.plugin], options: { [t.key]: { pingIntervalMs: 100, pingTimeoutMs: 300 } } }))
+      // The client's own ping options are far longer: the deadline must come from the welcome.
+      const c = track(await createClient({ url: rawServer.url, plugins: [t.plugin, codecMsgpack, probe.plugin], options: { [t.key]: { pingIntervalMs: 60_000, pingTimeoutMs: 60_000 } } }))
       const started = c.start()
       const link = await rawServer.accept()
       const first = await frameOf(link, 'hello')
-      expect(first[3]).toMatchObject({ protocol: PROTOCOL_VERSION })
-      link.send(encodeFrame(['welcome', null, null, { sessionId: 'raw-1', protocol: PROTOCOL_VERSION, plugins: { probe: 1 } }]))
+      expect(first[3]).toMatchObject({ protocol: PROTOCOL_VERSION, limits: { maxPayload: expect.any(Number) } })
+      const limits = { maxPayload: 1 << 20, pingIntervalMs: 100, pingTimeoutMs: 300 }
+      link.send(encodeFrame(['welcome', null, null, { sessionId: 'raw-1', protocol: PROTOCOL_VERSION, plugins: { probe: 1 }, limits }]))
       await started
       const openedAt = Date.now()
       await until(() => probe.disconnects.length === 1, 400 + SLACK_MS, 'the client to give up on its silent server')

@@ -3,8 +3,9 @@
  * `tcps://host:port` a `tls` one (certificates verified by default, a private CA if given). Once
  * connected, each side writes its preamble; `connect` resolves when the server's has arrived, so a
  * URL that points at something else (a TLS port, an HTTP server) fails here with a message that
- * says what it looks like. Liveness: the server pings; no ping for pingIntervalMs + pingTimeoutMs
- * → the client terminates with 4008.
+ * says what it looks like. Liveness: the server pings and announces its cadence in the handshake;
+ * no ping for the server's pingIntervalMs + pingTimeoutMs → the client terminates with 4008
+ * (`TcpConnection#expectPings`).
  */
 import { connect as netConnect, isIP, type NetConnectOpts, type Socket } from 'node:net'
 import { connect as tlsConnect, type ConnectionOptions as TlsConnectionOptions } from 'node:tls'
@@ -83,7 +84,6 @@ export async function connectTcp(url: string, options: Readonly<TcpTransportOpti
       ready(connection) {
         clearTimeout(timer)
         socket.off('error', onError)
-        connection.watchPings(options.pingIntervalMs + options.pingTimeoutMs)
         settled = true
         resolve(connection)
       },

@@ -9,7 +9,7 @@
  * idle connection costs little heap (the bench's "heap per idle connection").
  */
 import type { Socket } from 'node:net'
-import type { Connection, EchoError } from '@echostream/kernel'
+import { monotonicMicros, type Connection, type EchoError } from '@echostream/kernel'
 import { TransportCloseCodes } from './constants.js'
 import { closeCodeOf } from './errors.js'
 import { FrameReceiver, type FrameSink } from './receiver.js'
@@ -46,8 +46,9 @@ const noop = () => {}
 const CONNECTION = Symbol('echostream.tcp.connection')
 type OwnedSocket = Socket & { [CONNECTION]?: TcpConnection }
 
+/** Every message of a chunk arrived together: one arrival stamp per socket read (clock sync's receive time). */
 function socketOnData(this: OwnedSocket, chunk: Buffer): void {
-  this[CONNECTION]!.receiver.push(chunk)
+  this[CONNECTION]!.receiver.push(chunk, monotonicMicros())
 }
 
 /** The peer half-closed: with a close frame first that is the end of a close; without, the link is lost. */
@@ -83,7 +84,7 @@ function rethrow(error: unknown): void {
 }
 
 export class TcpConnection implements Connection, FrameSink {
-  onMessage: (bytes: Uint8Array) => void = noop
+  onMessage: (bytes: Uint8Array, arrivedAt: number) => void = noop
   onClose: (code: number, reason: string) => void = noop
   /** Set when this side decides why the socket ends (close, ping timeout, framing error), so `onClose` reports it. */
   closeOverride: { code: number; reason: string } | undefined
@@ -215,8 +216,16 @@ export class TcpConnection implements Connection, FrameSink {
     this.socket.destroy()
   }
 
-  /** Client liveness: terminate when no ping arrives for `ms` (re-armed by every ping). */
-  watchPings(ms: number): void {
+  /**
+   * Client liveness: the server announced its ping cadence (`welcome.limits`, via the kernel);
+   * terminate when no ping arrives for pingIntervalMs + pingTimeoutMs of the SERVER's settings
+   * (re-armed by every ping). Before that, the kernel's handshake deadline applies; a server that
+   * announces no pings is never expected to ping.
+   */
+  expectPings(pingIntervalMs: number, pingTimeoutMs: number): void {
+    if (this.#closed) return
+    const ms = Math.min(pingIntervalMs + pingTimeoutMs, 2 ** 31 - 1)
+    clearTimeout(this.#deadline)
     this.#deadline = setTimeout(deadlineExpired, ms, this, ms)
     this.#deadline.unref()
   }
@@ -236,10 +245,10 @@ export class TcpConnection implements Connection, FrameSink {
     owner?.ready(this)
   }
 
-  onFrameMessage(body: Buffer): void {
+  onFrameMessage(body: Buffer, arrivedAt: number): void {
     if (this.#closed) return
     try {
-      this.onMessage(body)
+      this.onMessage(body, arrivedAt)
     } catch (error) {
       rethrow(error)
     }

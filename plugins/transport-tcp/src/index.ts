@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module'
-import { definePlugin, type Transport } from '@echostream/kernel'
+import { definePlugin, type Transport, type TransportLimits } from '@echostream/kernel'
 import { schema, type TcpTransportOptions } from './options.js'
 import { TcpServer } from './server.js'
 import { connectTcp } from './client.js'
@@ -15,11 +15,17 @@ export default definePlugin<TcpTransportOptions>({
   schema,
   setup(kernel, options) {
     const server = kernel.role === 'server' ? new TcpServer(options, kernel.baseDir) : undefined
+    // Announced in the handshake: the peer never sends more than maxPayload; a client follows the
+    // server's ping cadence (the kernel hands it to the connection's `expectPings`).
+    const limits: TransportLimits = Object.freeze(
+      server ? { maxPayload: options.maxPayload, pingIntervalMs: options.pingIntervalMs, pingTimeoutMs: options.pingTimeoutMs } : { maxPayload: options.maxPayload },
+    )
     const transport: Transport = {
       name: 'tcp',
       listen: (onConnection) => server!.listen(onConnection),
       close: async () => server?.close(),
       connect: (url) => connectTcp(url, options, kernel.baseDir),
+      limits: () => limits,
     }
     kernel.provide('transport', transport)
     return () => server?.close()

@@ -8,8 +8,9 @@
  * 10,000 small writes and one Timeout, not 10,000 Timeouts (each ~100 bytes of heap and a timer-list
  * insertion). The deadline is exact: the round's check runs pingTimeoutMs after its pings.
  *
- * The client side is one timer per connection (connection.ts `watchPings`), re-armed with
- * `refresh()` on every ping: no ping for pingIntervalMs + pingTimeoutMs → 4008.
+ * The client side is one timer per connection (connection.ts `expectPings`, armed with the cadence
+ * the server announced in `welcome.limits`), re-armed with `refresh()` on every ping: no ping for
+ * the server's pingIntervalMs + pingTimeoutMs → 4008.
  */
 import { TransportCloseCodes } from './constants.js'
 import type { TcpConnection } from './connection.js'

@@ -39,8 +39,8 @@ export const schema = {
       default: 1048576,
       description: 'Largest message accepted, in bytes; a frame declaring more closes the connection with 1009 before anything is buffered.',
     },
-    pingIntervalMs: { type: 'integer', minimum: 1, default: 25000, description: 'Server: ping every connection this often.' },
-    pingTimeoutMs: { type: 'integer', minimum: 1, default: 20000, description: 'Server: close a connection whose pong is this late. Client: close when no ping came for pingIntervalMs + pingTimeoutMs.' },
+    pingIntervalMs: { type: 'integer', minimum: 1, default: 25000, description: 'Server: ping every connection this often (announced to clients in the handshake).' },
+    pingTimeoutMs: { type: 'integer', minimum: 1, default: 20000, description: "Server: close a connection whose pong is this late. Both announced in the handshake: a client closes when no ping came for the server's pingIntervalMs + pingTimeoutMs." },
     highWaterMark: {
       type: 'integer',
       minimum: 65536,
