@@ -3,7 +3,7 @@
  * one fits; `E_MAX_PENDING`, `E_BUSY` and `E_INVALID_ARGUMENT` are this plugin's own. Messages say
  * what happened and what to do next.
  */
-import { createError, EchoError, ErrorCodes, type CloseInfo, type ErrorCode, type WireError } from '@echostream/kernel'
+import { createError, ErrorCodes, type EchoError, type CloseInfo, type ErrorCode, type WireError } from '@echostream/kernel'
 
 export const RpcErrorCodes = {
   /** The responder has no handler for the method. */
@@ -30,6 +30,8 @@ export const RpcErrorCodes = {
   E_BUSY: 'E_BUSY',
   /** A local call with a bad argument (method name, handler, timeoutMs, signal). */
   E_INVALID_ARGUMENT: 'E_INVALID_ARGUMENT',
+  /** The result (or an error with its data) is larger than the peer accepts (its handshake `maxPayload`). */
+  E_PAYLOAD_TOO_LARGE: ErrorCodes.E_PAYLOAD_TOO_LARGE,
 } as const
 
 export type RpcErrorCode = (typeof RpcErrorCodes)[keyof typeof RpcErrorCodes]
@@ -118,8 +120,15 @@ export const rpcErrors = {
   /** What a caller sees for a plain Error when `exposeErrors` is off. */
   hiddenInternal: (method: string, role: string): WireError => ({ code: C.E_INTERNAL, message: `The handler of '${method}' failed on the ${role}; the details are in the ${role}'s log.` }),
 
-  unencodableResult: (method: string, error: unknown): EchoError =>
-    createError(C.E_INTERNAL, `The handler of '${method}' returned a value the codec cannot encode (${(error as Error)?.message ?? error}): return plain data.`),
+  unencodableResult: (method: string, why: string): EchoError =>
+    createError(C.E_INTERNAL, `The handler of '${method}' returned a value the codec cannot encode (${why}): return plain data (objects, arrays, strings, numbers, booleans, null, binary).`),
+
+  /** The result (or an item) is larger than the peer's maxPayload: the caller gets this instead; the session stays open. */
+  resultTooLarge: (method: string, why: string): EchoError =>
+    createError(C.E_PAYLOAD_TOO_LARGE, `The result of '${method}' is too large to send (${why}): return less data per call, or stream it (return an async iterable).`, { data: { method } }),
+
+  /** The handler threw something whose message cannot be read (a Proxy, a throwing getter). */
+  unreadableThrow: (method: string, what: string): WireError => ({ code: C.E_INTERNAL, message: `The handler of '${method}' threw ${what}, which has no readable message; the details are in the log.` }),
 
   protocol: (message: string): EchoError => createError(C.E_PROTOCOL, message),
 
@@ -129,21 +138,5 @@ export const rpcErrors = {
   badSchema: (method: string, error: unknown): EchoError =>
     createError(C.E_CONFIG, `The schema of '${method}' is not a valid JSON schema: ${(error as Error)?.message ?? error}. Fix the schema passed to rpc.handle/defineRpc.`, { cause: error }),
 } satisfies Record<string, (...args: never[]) => EchoError | WireError>
-
-/** The wire form of what a handler threw: an EchoError keeps its code, message and data; anything else is `E_INTERNAL`. Never a stack. */
-export function wireErrorOf(error: unknown, expose: boolean, method: string, role: string): WireError {
-  if (EchoError.is(error)) return error.toWire()
-  if (!expose) return rpcErrors.hiddenInternal(method, role)
-  const message = error instanceof Error ? error.message : typeof error === 'string' ? error : `a non-Error value was thrown (${safeString(error)})`
-  return { code: C.E_INTERNAL, message: message || `The handler of '${method}' failed without a message.` }
-}
-
-export function safeString(value: unknown): string {
-  try {
-    return String(value).slice(0, 200)
-  } catch {
-    return typeof value
-  }
-}
 
 export type { ErrorCode }

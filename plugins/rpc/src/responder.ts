@@ -4,9 +4,10 @@
  * turn (no await, no promise); only a returned promise (or thenable) is tracked in the running
  * table, where `rpc.cancel` and a disconnect can abort its `ctx.signal`.
  */
-import { EchoError, type Frame, type JsonSchema, type Logger, type RpcHandlerOptions, type Session, type WireError } from '@echostream/kernel'
+import { type EchoError, type Frame, type JsonSchema, type Logger, type RpcHandlerOptions, type Session, type WireError } from '@echostream/kernel'
 import { CallContext } from './context.js'
-import { rpcErrors, safeString, wireErrorOf } from './errors.js'
+import { rpcErrors, RpcErrorCodes } from './errors.js'
+import { echoErrorOf, logError, logTextOf, wireErrorOf } from './failure.js'
 import { describe, isId, RpcFrames } from './frames.js'
 import type { ParamsCheck, ParamsValidator } from './params-schema.js'
 import type { SessionRpc, SessionTable } from './session-state.js'
@@ -87,13 +88,13 @@ export class Responder {
     }
     // Authorise before looking the method up: a refused peer must not learn which methods exist.
     if (this.#authorize !== undefined) {
-      let refusal: EchoError | undefined
+      let refusal: unknown
       try {
         refusal = this.#authorize(method, session)
       } catch (error) {
         // A failing authorize tap refuses (closed by default), and the operator hears about it.
-        this.#logger.error(`rpc: the authorize hook failed for '${method}': ${error instanceof Error && error.stack ? error.stack : safeString(error)}`)
-        refusal = EchoError.from(error)
+        logError(this.#logger, `rpc: the authorize hook failed for '${method}': ${logTextOf(error)}`)
+        refusal = error
       }
       if (refusal !== undefined) return sendError(session, id, wireErrorOf(refusal, this.#exposeErrors, method, this.#role))
     }
@@ -118,9 +119,17 @@ export class Responder {
     } catch (error) {
       return this.#fail(ctx, error)
     }
-    if (result !== null && (typeof result === 'object' || typeof result === 'function') && typeof (result as PromiseLike<unknown>).then === 'function') {
+    let thenable: boolean
+    try {
+      thenable = result !== null && (typeof result === 'object' || typeof result === 'function') && typeof (result as PromiseLike<unknown>).then === 'function'
+    } catch (error) {
+      // A Proxy whose `get` trap throws: not sendable either.
+      return this.#fail(ctx, error)
+    }
+    if (thenable) {
       running.set(id, ctx)
-      void this.#settle(ctx, result as PromiseLike<unknown>, running)
+      // #settle cannot reject (#fail and #reply never throw); the catch is the last line of defence.
+      this.#settle(ctx, result as PromiseLike<unknown>, running).catch((error: unknown) => logError(this.#logger, `rpc: answering '${method}' failed: ${logTextOf(error)}`))
       return
     }
     this.#reply(ctx, result)
@@ -164,29 +173,37 @@ export class Responder {
       ctx.session.send({ kind: RpcFrames.result, id: ctx.id, payload: value })
     } catch (error) {
       if (ctx.session.state === 'closed') return
-      // The codec refused the result (or an outbound tap threw): answer with an error instead.
-      this.#logger.error(`rpc: cannot send the result of '${ctx.method}': ${(error as Error)?.message ?? error}`)
-      sendError(ctx.session, ctx.id, rpcErrors.unencodableResult(ctx.method, error).toWire())
+      // Nothing was sent: the codec refused the result, it is larger than the peer accepts, or an
+      // outbound tap threw. The caller gets a coded error instead; the session stays open.
+      const why = logTextOf(error).split('\n', 1)[0]!
+      const tooLarge = echoErrorOf(error)?.code === RpcErrorCodes.E_PAYLOAD_TOO_LARGE
+      logError(this.#logger, `rpc: cannot send the result of '${ctx.method}': ${why}`)
+      sendError(ctx.session, ctx.id, (tooLarge ? rpcErrors.resultTooLarge(ctx.method, why) : rpcErrors.unencodableResult(ctx.method, why)).toWire())
     }
   }
 
+  /** Answers with what the handler threw. Never throws, whatever `error` is (see failure.ts). */
   #fail(ctx: CallContext, error: unknown): void {
     // Deliberate EchoErrors are answers; anything else is a bug the operator should see (its stack stays here).
-    if (!EchoError.is(error)) this.#logger.error(`rpc: the handler of '${ctx.method}' threw: ${error instanceof Error && error.stack ? error.stack : safeString(error)}`)
+    if (echoErrorOf(error) === undefined) logError(this.#logger, `rpc: the handler of '${ctx.method}' threw: ${logTextOf(error)}`)
     sendError(ctx.session, ctx.id, wireErrorOf(error, this.#exposeErrors, ctx.method, this.#role))
   }
 }
 
+/** Sends `rpc.err`; when that fails (data the codec refuses, too large), the code and message alone, then a bare E_INTERNAL. */
 function sendError(session: Session, id: number, wire: WireError): void {
-  try {
-    session.send({ kind: RpcFrames.error, id, payload: wire })
-  } catch {
-    if (session.state === 'closed' || wire.data === undefined) return
-    // The error's data could not be encoded: send its code and message alone.
+  const attempts: WireError[] = [
+    wire,
+    { code: wire.code, message: wire.message.length > 500 ? `${wire.message.slice(0, 500)}…` : wire.message },
+    { code: RpcErrorCodes.E_INTERNAL, message: 'The handler failed and its error could not be sent.' },
+  ]
+  for (const payload of attempts) {
+    if (session.state === 'closed') return
     try {
-      session.send({ kind: RpcFrames.error, id, payload: { code: wire.code, message: wire.message } })
+      session.send({ kind: RpcFrames.error, id, payload })
+      return
     } catch {
-      // nothing more can be said
+      // try a smaller answer
     }
   }
 }
