@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest'
 import { createClient, createServer, type EchoKernel } from '@echostream/kernel'
 import transportWs from '@echostream/plugin-transport-ws'
 import codecMsgpack from '@echostream/plugin-codec-msgpack'
-import rpc from '@echostream/plugin-rpc'
+import rpc, { RPC_WIRE_VERSION } from '@echostream/plugin-rpc'
 import { track, until } from '../helpers/fixtures.js'
 import { rawClient, rejection, type RawClient, type WireFrame } from '../helpers/wire.js'
 
@@ -21,7 +21,7 @@ async function setup(): Promise<{ server: EchoKernel; raw: RawClient; rawSession
   })
   await server.start()
   const raw = await rawClient(server.url!)
-  const welcome = await raw.hello({ protocol: 2, limits: { maxPayload: 1048576 }, codec: 'msgpack', plugins: { rpc: 1 } })
+  const welcome = await raw.hello({ protocol: 2, limits: { maxPayload: 1048576 }, codec: 'msgpack', plugins: { rpc: RPC_WIRE_VERSION } })
   expect(welcome[0]).toBe('welcome')
   return { server, raw, rawSessionId: (welcome[3] as { sessionId: string }).sessionId }
 }

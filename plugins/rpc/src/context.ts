@@ -4,6 +4,8 @@
  * and the signal comes out already aborted).
  */
 import type { EchoError, RpcContext, Session } from '@echostream/kernel'
+import type { ItemQueue } from './item-queue.js'
+import type { Producer } from './producer.js'
 
 export class CallContext implements RpcContext {
   readonly session: Session
@@ -11,14 +13,21 @@ export class CallContext implements RpcContext {
   /** The request's id (per session, per direction). */
   readonly id: number
   readonly timeoutMs: number | undefined
+  /** Credit (bytes) the caller granted for streamed results. */
+  window: number
+  /** The handler's streamed result, while it is being sent. */
+  output: Producer | undefined = undefined
+  /** The caller's streamed input, when the call has one (the handler's params). */
+  input: ItemQueue | undefined = undefined
   #controller: AbortController | undefined = undefined
   #reason: EchoError | undefined = undefined
 
-  constructor(session: Session, method: string, id: number, timeoutMs: number | undefined) {
+  constructor(session: Session, method: string, id: number, timeoutMs: number | undefined, window: number) {
     this.session = session
     this.method = method
     this.id = id
     this.timeoutMs = timeoutMs
+    this.window = window
   }
 
   /** Aborted when the caller cancels or times out (reason E_CANCELLED) or disconnects (E_CLOSED). */
@@ -35,9 +44,12 @@ export class CallContext implements RpcContext {
     return this.#reason !== undefined
   }
 
+  /** The call is over for the caller: the signal aborts, a streamed result stops (its generator's `finally` runs), the input loop throws `reason`. */
   abort(reason: EchoError): void {
     if (this.#reason !== undefined) return
     this.#reason = reason
     this.#controller?.abort(reason)
+    this.output?.stop()
+    this.input?.fail(reason)
   }
 }

@@ -5,16 +5,20 @@
  */
 import type { CloseInfo, Logger, Session } from '@echostream/kernel'
 import { rpcErrors } from './errors.js'
+import { DEFAULT_WINDOW } from './frames.js'
 import type { RpcOptions } from './options.js'
 import { ParamsValidator } from './params-schema.js'
 import { Requester } from './requester.js'
 import { Responder, type Authorizer } from './responder.js'
 import { SessionTable } from './session-state.js'
+import type { EncodedSize } from './sizes.js'
 
-export interface RpcEngineOptions extends RpcOptions {
+export interface RpcEngineOptions extends Omit<RpcOptions, 'idleTimeoutMs' | 'windowBytes'>, Partial<Pick<RpcOptions, 'idleTimeoutMs' | 'windowBytes'>> {
   role: string
   logger: Logger
   authorize?: Authorizer
+  /** The encoded size of a frame, for kernels whose `send`/routes do not report it (see sizes.ts); unit tests leave it out. */
+  encodedSize?: EncodedSize
 }
 
 /** How often `whenIdle` looks whether in-flight calls have finished (only while draining). */
@@ -28,8 +32,9 @@ export class RpcEngine {
 
   constructor(options: RpcEngineOptions) {
     this.#role = options.role
-    this.requester = new Requester(this.table, options)
-    this.responder = new Responder(this.table, new ParamsValidator(), options)
+    const full = { idleTimeoutMs: 30_000, windowBytes: DEFAULT_WINDOW, encodedSize: () => 1, ...options }
+    this.requester = new Requester(this.table, full)
+    this.responder = new Responder(this.table, new ParamsValidator(), full)
   }
 
   /**
@@ -42,8 +47,14 @@ export class RpcEngine {
     const continues = session.state === 'suspended'
     const state = continues ? this.table.get(session) : this.table.take(session)
     if (state === undefined) return
+    state.wakeResumed()
     this.responder.abortAll(state, (method) => rpcErrors.callerGone(method, info))
     this.requester.failAll(state, (method) => rpcErrors.connectionClosed(method, info), continues)
+  }
+
+  /** A suspended session is open again: streams that paused while it was away carry on. */
+  onResumed(session: Session): void {
+    this.table.get(session)?.wakeResumed()
   }
 
   /** Every session at once (kernel stopping, plugin unloaded): `why` completes "the server …". */

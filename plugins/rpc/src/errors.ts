@@ -30,6 +30,8 @@ export const RpcErrorCodes = {
   E_BUSY: 'E_BUSY',
   /** A local call with a bad argument (method name, handler, timeoutMs, signal). */
   E_INVALID_ARGUMENT: 'E_INVALID_ARGUMENT',
+  /** A streaming peer sent beyond the credit it was granted. */
+  E_FLOW_CONTROL: ErrorCodes.E_FLOW_CONTROL,
   /** The result (or an error with its data) is larger than the peer accepts (its handshake `maxPayload`). */
   E_PAYLOAD_TOO_LARGE: ErrorCodes.E_PAYLOAD_TOO_LARGE,
 } as const
@@ -62,6 +64,18 @@ export const rpcErrors = {
       retryable: true,
       data: { method, timeoutMs },
     }),
+
+  idleTimeout: (method: string, idleTimeoutMs: number): EchoError =>
+    createError(C.E_TIMEOUT, `The stream of '${method}' sent nothing for ${idleTimeoutMs} ms while it had credit: pass a larger idleTimeoutMs to the call (or raise options.rpc.idleTimeoutMs), or have the handler yield more often.`, {
+      retryable: true,
+      data: { method, idleTimeoutMs },
+    }),
+
+  flowControl: (method: string, maxOffset: number): EchoError =>
+    createError(C.E_FLOW_CONTROL, `The peer sent stream items of '${method}' beyond the credit it was granted (${maxOffset} bytes): the call was cancelled. The peer's rpc implementation must respect rpc.credit / rpc.incredit.`, { data: { method, maxOffset } }),
+
+  inputFailed: (method: string, what: string, cause: unknown): EchoError =>
+    createError(C.E_CANCELLED, `The input of '${method}' failed (${what}): the call was cancelled and the handler's signal aborted.`, { cause, data: { method } }),
 
   cancelled: (method: string, reason: unknown): EchoError =>
     createError(C.E_CANCELLED, `'${method}' was cancelled by its AbortSignal before a reply arrived.`, { cause: reason, data: { method } }),

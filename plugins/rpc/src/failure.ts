@@ -79,6 +79,12 @@ function isErrorLike(error: unknown): boolean {
   }
 }
 
+/** A thrown value in words: its message when it has a readable one, else a description. Never throws. */
+export function textOf(error: unknown): string {
+  const message = readableMessage(error)
+  return message !== undefined && message !== '' ? clipMessage(message) : describeSafely(error)
+}
+
 /** What the log says about a thrown value: its stack when it can be read, else a description. */
 export function logTextOf(error: unknown): string {
   try {

@@ -29,7 +29,9 @@ export default definePlugin<RpcOptions>({
       if (hook.taps.length === 0) return undefined
       return hook.call({ kind: 'rpc', name: method }, session) ?? undefined
     }
-    const engine = new RpcEngine({ ...options, role: kernel.role, logger: kernel.logger, authorize })
+    // Only for a kernel whose send/routes do not report sizes yet (see sizes.ts).
+    const encodedSize = (frame: Frame) => raw.codec?.encode(frame).byteLength ?? 0
+    const engine = new RpcEngine({ ...options, role: kernel.role, logger: kernel.logger, authorize, encodedSize })
     const { requester, responder } = engine
     const state: ApiState = { clientSession: undefined }
 
@@ -41,6 +43,13 @@ export default definePlugin<RpcOptions>({
     kernel.route(RpcFrames.result, { handler: (frame: Frame, session: Session) => requester.onResult(frame, session) })
     kernel.route(RpcFrames.error, { handler: (frame: Frame, session: Session) => requester.onError(frame, session) })
     kernel.route(RpcFrames.cancel, { handler: (frame: Frame, session: Session) => responder.onCancel(frame, session) })
+    // Streaming calls: `size` (the message's byte length) is what the item is charged against the credit.
+    kernel.route(RpcFrames.item, { handler: (frame: Frame, session: Session, size?: number) => requester.onItem(frame, session, size) })
+    kernel.route(RpcFrames.end, { handler: (frame: Frame, session: Session) => requester.onEnd(frame, session) })
+    kernel.route(RpcFrames.credit, { handler: (frame: Frame, session: Session) => responder.onCredit(frame, session) })
+    kernel.route(RpcFrames.input, { handler: (frame: Frame, session: Session, size?: number) => responder.onInput(frame, session, size) })
+    kernel.route(RpcFrames.inputEnd, { handler: (frame: Frame, session: Session) => responder.onInputEnd(frame, session) })
+    kernel.route(RpcFrames.inputCredit, { handler: (frame: Frame, session: Session) => requester.onInputCredit(frame, session) })
 
     if (kernel.role === 'client') {
       kernel.hooks.connect.tap(PLUGIN_NAME, (session: Session) => {
@@ -48,6 +57,7 @@ export default definePlugin<RpcOptions>({
       })
     }
     kernel.hooks.disconnect.tap(PLUGIN_NAME, (session, info) => engine.onDisconnect(session, info))
+    kernel.hooks.resumed.tap(PLUGIN_NAME, (session) => engine.onResumed(session))
     // Before the transport closes the sockets: pending calls fail with a message that says why.
     // (Unloading the plugin runs this tap too, while the kernel keeps running.)
     kernel.hooks.stop.tap(PLUGIN_NAME, () => engine.closeAll(kernel.state === 'stopping' ? 'is stopping' : 'unloaded its rpc plugin'))
@@ -68,7 +78,7 @@ export default definePlugin<RpcOptions>({
 })
 
 export { schema, type RpcOptions } from './options.js'
-export { RpcFrames, RPC_WIRE_VERSION } from './frames.js'
+export { RpcFrames, RPC_WIRE_VERSION, DEFAULT_WINDOW } from './frames.js'
 export { RpcErrorCodes, type RpcErrorCode } from './errors.js'
 export { RpcEngine, type RpcEngineOptions } from './engine.js'
 export { CallContext } from './context.js'
@@ -86,4 +96,5 @@ export type {
   HandlerFor,
   Unregister,
   SessionRequest,
+  RpcStream,
 } from './types.js'

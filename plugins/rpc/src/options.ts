@@ -8,6 +8,10 @@ export interface RpcOptions {
   maxConcurrent: number
   /** Send a plain Error's message to the caller (code E_INTERNAL); false sends a generic message instead. */
   exposeErrors: boolean
+  /** Streaming calls: milliseconds without an item (while the handler has credit) before the call fails with E_TIMEOUT; 0 = none. */
+  idleTimeoutMs: number
+  /** Streaming calls: credit in bytes this side grants the peer's stream of results. */
+  windowBytes: number
 }
 
 /** setTimeout's largest delay; a longer one would fire at once. */
@@ -40,6 +44,20 @@ export const schema = {
       type: 'boolean',
       default: true,
       description: "Send the message of a plain Error thrown by a handler to the caller (code E_INTERNAL). false sends a generic message instead (the error goes to the kernel's logger either way). EchoErrors always keep their code, message and data; stacks never cross.",
+    },
+    idleTimeoutMs: {
+      type: 'integer',
+      minimum: 0,
+      maximum: MAX_TIMEOUT_MS,
+      default: 30000,
+      description: 'Streaming calls: once the reply stream has begun, the call fails with E_TIMEOUT (and the peer is told to cancel) when no item arrives for this many milliseconds while the handler has credit to send. A per-call idleTimeoutMs overrides it. 0 = no idle timeout.',
+    },
+    windowBytes: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 1073741824,
+      default: 65536,
+      description: "Streaming calls: the credit, in bytes of encoded messages, this side grants a handler's stream of results; the handler pauses when it is used up until the caller reads on. A per-call windowBytes overrides it. Memory per stream stays within this plus one item.",
     },
   },
 } as const

@@ -1,16 +1,22 @@
 /**
- * The calling half: allocates ids, keeps the pending table (a Map keyed by id), and settles each
- * call exactly once — by its reply, its timeout, its AbortSignal, or the connection closing.
- * Hot path: one PendingCall object and one promise per call; no closure and no timer per call
- * (the promise executor and abort listener are shared, timeouts go through `Deadlines`).
+ * The calling half: allocates ids, keeps the pending table, and settles each call exactly once —
+ * by its reply, its timeout, its AbortSignal, or the connection closing. A streaming reply
+ * (`rpc.item`… `rpc.end`) settles into a CallStream the caller iterates; streamed input (params
+ * that are an async iterable) is pulled by a Producer within the responder's credit.
+ * Hot path (unary calls): one PendingCall object and one promise per call; no closure and no timer
+ * per call (the promise executor and abort listener are shared, timeouts go through `Deadlines`).
  */
-import { EchoError, ErrorCodes, type Frame, type Session } from '@echostream/kernel'
+import { EchoError, type Frame, type Session } from '@echostream/kernel'
+import { CallStream } from './call-stream.js'
 import { RpcErrorCodes, rpcErrors } from './errors.js'
-import { describe, isId, MAX_ID, RpcFrames } from './frames.js'
+import { echoErrorOf, textOf } from './failure.js'
+import { DEFAULT_WINDOW, describe, isId, isOffset, MAX_ID, RpcFrames } from './frames.js'
 import { Deadlines } from './deadlines.js'
 import { MAX_TIMEOUT_MS } from './options.js'
-import { PendingCall, type SessionRpc, type SessionTable } from './session-state.js'
-import type { RequestOptions } from './types.js'
+import { blockedOn, canSend, isAsyncIterable, Producer } from './producer.js'
+import { IdleNode, PendingCall, type SessionRpc, type SessionTable } from './session-state.js'
+import { receivedBytes, sentBytes, type EncodedSize } from './sizes.js'
+import type { RequestOptions, RpcStream } from './types.js'
 
 // Promise executors run synchronously, so one shared executor can hand the resolvers to the call being made.
 let capturing: PendingCall | undefined
@@ -22,72 +28,111 @@ function capture(resolve: (value: unknown) => void, reject: (error: unknown) => 
 export interface RequesterOptions {
   defaultTimeoutMs: number
   maxPending: number
+  idleTimeoutMs: number
+  windowBytes: number
+  encodedSize: EncodedSize
 }
 
 export class Requester {
   readonly #table: SessionTable
-  readonly #defaultTimeoutMs: number
-  readonly #maxPending: number
+  readonly #options: RequesterOptions
   readonly #deadlines: Deadlines<PendingCall>
+  readonly #idle: Deadlines<IdleNode>
 
   constructor(table: SessionTable, options: RequesterOptions) {
     this.#deadlines = new Deadlines(this.#onTimeout)
+    this.#idle = new Deadlines(this.#onIdle)
     this.#table = table
-    this.#defaultTimeoutMs = options.defaultTimeoutMs
-    this.#maxPending = options.maxPending
+    this.#options = options
   }
 
-  /** Sends `rpc.req` on `session` and resolves with the reply's result. Never throws: every problem is a rejection. */
+  /** Sends `rpc.req` on `session` and resolves with the reply's result (a stream, when the handler streams). Never throws. */
   request(session: Session, method: string, params?: unknown, options?: RequestOptions): Promise<unknown> {
+    return this.#call(session, method, params, options, false) as Promise<unknown>
+  }
+
+  /** As `request`, returning the reply as a stream at once (a unary reply ends it with no items; `result` holds it). */
+  stream(session: Session, method: string, params?: unknown, options?: RequestOptions): RpcStream {
+    return this.#call(session, method, params, options, true) as CallStream
+  }
+
+  #call(session: Session, method: string, params: unknown, options: RequestOptions | undefined, wantStream: boolean): Promise<unknown> | CallStream {
+    const early = (error: EchoError) => (wantStream ? failedStream(error) : Promise.reject(error))
     if (typeof method !== 'string' || method.length === 0) {
-      return Promise.reject(rpcErrors.invalidArgument(`request(method, params, options): method must be a non-empty string, got ${describe(method)}.`))
+      return early(rpcErrors.invalidArgument(`request(method, params, options): method must be a non-empty string, got ${describe(method)}.`))
     }
-    let timeoutMs = this.#defaultTimeoutMs
+    let timeoutMs = this.#options.defaultTimeoutMs
     let explicitTimeout = false
+    let idleTimeoutMs = this.#options.idleTimeoutMs
+    let window = this.#options.windowBytes
     let signal: AbortSignal | undefined
     if (options !== undefined && options !== null) {
       const t = options.timeoutMs
       if (t !== undefined) {
-        if (typeof t !== 'number' || !(t >= 0 && t <= MAX_TIMEOUT_MS)) {
-          return Promise.reject(rpcErrors.invalidArgument(`request('${method}'): timeoutMs must be a number of milliseconds from 0 (no timeout) to ${MAX_TIMEOUT_MS}, got ${describe(t)}.`))
-        }
+        if (!isTimeout(t)) return early(rpcErrors.invalidArgument(`request('${method}'): timeoutMs must be a number of milliseconds from 0 (no timeout) to ${MAX_TIMEOUT_MS}, got ${describe(t)}.`))
         timeoutMs = t
         explicitTimeout = true
+      }
+      if (options.idleTimeoutMs !== undefined) {
+        if (!isTimeout(options.idleTimeoutMs)) return early(rpcErrors.invalidArgument(`request('${method}'): idleTimeoutMs must be a number of milliseconds from 0 (none) to ${MAX_TIMEOUT_MS}, got ${describe(options.idleTimeoutMs)}.`))
+        idleTimeoutMs = options.idleTimeoutMs
+      }
+      if (options.windowBytes !== undefined) {
+        if (!Number.isSafeInteger(options.windowBytes) || options.windowBytes < 1) return early(rpcErrors.invalidArgument(`request('${method}'): windowBytes must be a positive integer, got ${describe(options.windowBytes)}.`))
+        window = options.windowBytes
       }
       signal = options.signal
       if (signal !== undefined) {
         if (signal === null || typeof signal.addEventListener !== 'function') {
-          return Promise.reject(rpcErrors.invalidArgument(`request('${method}'): signal must be an AbortSignal, got ${describe(signal)}.`))
+          return early(rpcErrors.invalidArgument(`request('${method}'): signal must be an AbortSignal, got ${describe(signal)}.`))
         }
-        if (signal.aborted) return Promise.reject(rpcErrors.cancelled(method, signal.reason))
+        if (signal.aborted) return early(rpcErrors.cancelled(method, signal.reason))
       }
     }
     const sessionState = session.state
     // A `suspended` session (reconnect plugin) records the frame and sends it after the reconnect.
     if (sessionState !== 'open' && sessionState !== 'suspended') {
-      return Promise.reject(sessionState === 'closed' ? rpcErrors.sessionClosed(method, session.id) : rpcErrors.handshaking(method))
+      return early(sessionState === 'closed' ? rpcErrors.sessionClosed(method, session.id) : rpcErrors.handshaking(method))
+    }
+    let input: AsyncIterator<unknown> | undefined
+    if (isAsyncIterable(params)) {
+      try {
+        input = params[Symbol.asyncIterator]()
+      } catch (error) {
+        return early(rpcErrors.inputFailed(method, textOf(error), error))
+      }
     }
     const state = this.#table.open(session)
     const pending = state.pending
-    if (pending.size >= this.#maxPending) return Promise.reject(rpcErrors.maxPending(method, this.#maxPending))
+    if (pending.size >= this.#options.maxPending) return early(rpcErrors.maxPending(method, this.#options.maxPending))
 
     const id = nextId(state)
     const call = new PendingCall(this, state, session, id, method, timeoutMs)
+    call.window = window
+    call.idleTimeoutMs = idleTimeoutMs
+    call.explicitTimeout = explicitTimeout
     if (sessionState === 'suspended') call.written = false
-    capturing = call
-    const promise = new Promise<unknown>(capture)
-    capturing = undefined
+    let promise: Promise<unknown> | CallStream
+    if (!wantStream) {
+      capturing = call
+      promise = new Promise<unknown>(capture)
+      capturing = undefined
+    } else promise = call.stream = this.#newStream(call)
     pending.set(id, call)
+    let meta: Record<string, unknown> | undefined
+    if (explicitTimeout && timeoutMs > 0) meta = { timeoutMs }
+    if (window !== DEFAULT_WINDOW) (meta ??= {}).window = window
+    if (input !== undefined) (meta ??= {}).input = 1
     try {
       session.send(
-        explicitTimeout && timeoutMs > 0
-          ? { kind: RpcFrames.request, id, name: method, payload: params, meta: { timeoutMs } }
-          : { kind: RpcFrames.request, id, name: method, payload: params },
+        meta === undefined
+          ? { kind: RpcFrames.request, id, name: method, payload: params }
+          : { kind: RpcFrames.request, id, name: method, payload: input === undefined ? params : undefined, meta },
       )
     } catch (error) {
-      // E_CLOSED (closed meanwhile) or E_CODEC (params the codec cannot encode): nothing was sent.
+      // E_CLOSED (closed meanwhile), E_CODEC (params the codec cannot encode), E_PAYLOAD_TOO_LARGE: nothing was sent.
       this.#finish(call)
-      call.reject(EchoError.from(error, ErrorCodes.E_INTERNAL))
+      this.#reject(call, echoErrorOf(error) ?? rpcErrors.inputFailed(method, textOf(error), error))
       return promise
     }
     if (call.done) return promise // an outbound tap closed the session while sending
@@ -96,6 +141,7 @@ export class Requester {
       call.signal = signal
       signal.addEventListener('abort', call)
     }
+    if (input !== undefined) this.#pumpInput(call, input)
     return promise
   }
 
@@ -104,7 +150,8 @@ export class Requester {
     const call = this.#table.get(session)?.pending.get(frame.id as number)
     if (call === undefined) return checkReplyId(frame)
     this.#finish(call)
-    call.resolve(frame.payload)
+    if (call.stream !== undefined) call.stream.settle(frame.payload)
+    else call.resolve(frame.payload)
   }
 
   /** `rpc.err` from the peer: the call rejects with the peer's code, message and data. */
@@ -114,7 +161,38 @@ export class Requester {
     this.#finish(call)
     const error = EchoError.fromWire(frame.payload)
     // Only code, message and data cross; E_BUSY is retryable by definition, so say so here.
-    call.reject(error.code === RpcErrorCodes.E_BUSY ? new EchoError(error.code, error.message, { data: error.data, retryable: true }) : error)
+    this.#reject(call, error.code === RpcErrorCodes.E_BUSY ? new EchoError(error.code, error.message, { data: error.data, retryable: true }) : error)
+  }
+
+  /** `rpc.item`: one item of a streaming reply, charged `size` bytes against the credit this side granted. */
+  onItem(frame: Frame, session: Session, size?: number): void {
+    const call = this.#table.get(session)?.pending.get(frame.id as number)
+    if (call === undefined) return checkReplyId(frame)
+    const stream = this.#started(call)
+    if (!stream.queue.push(frame.payload, receivedBytes(size, frame, this.#options.encodedSize))) {
+      this.#finish(call)
+      sendCancel(call)
+      this.#reject(call, rpcErrors.flowControl(call.method, stream.queue.maxOffset))
+      return
+    }
+    this.#touchIdle(call)
+  }
+
+  /** `rpc.end`: the streaming reply is complete; `payload` is the handler's return value. */
+  onEnd(frame: Frame, session: Session): void {
+    const call = this.#table.get(session)?.pending.get(frame.id as number)
+    if (call === undefined) return checkReplyId(frame)
+    const stream = this.#started(call)
+    this.#finish(call)
+    stream.settle(frame.payload)
+  }
+
+  /** `rpc.incredit`: the responder may take more of our streamed input. */
+  onInputCredit(frame: Frame, session: Session): void {
+    const call = this.#table.get(session)?.pending.get(frame.id as number)
+    if (call === undefined) return checkReplyId(frame)
+    if (!isOffset(frame.payload)) throw rpcErrors.protocol(`'rpc.incredit' needs a credit limit (a non-negative integer of bytes), got ${describe(frame.payload)}.`)
+    call.input?.onCredit(frame.payload)
   }
 
   /** The peer answered our `rpc.req` with a kernel `error` frame (e.g. it has no rpc plugin). */
@@ -123,22 +201,30 @@ export class Requester {
     const call = this.#table.get(session)?.pending.get(id)
     if (call === undefined) return
     this.#finish(call)
-    call.reject(error)
+    this.#reject(call, error)
   }
 
-  /** The caller's signal aborted: reject, and tell the peer so its handler's signal aborts too. */
+  /** The caller's signal aborted (or it left its `for await` loop): reject, and tell the peer so its handler's signal aborts too. */
   cancel(call: PendingCall): void {
     if (call.done) return
     this.#finish(call)
     sendCancel(call)
-    call.reject(rpcErrors.cancelled(call.method, call.signal?.reason))
+    this.#reject(call, rpcErrors.cancelled(call.method, call.signal?.reason))
   }
 
   readonly #onTimeout = (call: PendingCall): void => {
     if (call.done) return
     this.#finish(call)
     sendCancel(call)
-    call.reject(rpcErrors.timeout(call.method, call.timeoutMs))
+    this.#reject(call, rpcErrors.timeout(call.method, call.timeoutMs))
+  }
+
+  readonly #onIdle = (node: IdleNode): void => {
+    const call = node.call
+    if (call.done) return
+    this.#finish(call)
+    sendCancel(call)
+    this.#reject(call, rpcErrors.idleTimeout(call.method, call.idleTimeoutMs))
   }
 
   /**
@@ -149,17 +235,91 @@ export class Requester {
   failAll(state: SessionRpc, errorFor: (method: string) => EchoError, writtenOnly = false): void {
     const calls = [...state.pending.values()].filter((call) => !writtenOnly || call.written)
     for (const call of calls) this.#finish(call)
-    for (const call of calls) call.reject(errorFor(call.method))
+    for (const call of calls) this.#reject(call, errorFor(call.method))
   }
 
   /** Stops the timeout timers (after failAll on every session: kernel stopping, plugin unloaded). */
   dispose(): void {
     this.#deadlines.clear()
+    this.#idle.clear()
   }
 
   /** Timeout timers armed (one per distinct timeout in use). */
   get timers(): number {
-    return this.#deadlines.timers
+    return this.#deadlines.timers + this.#idle.timers
+  }
+
+  #newStream(call: PendingCall): CallStream {
+    return new CallStream(call.window, {
+      credit: (maxOffset) => {
+        if (call.done || !canSend(call.session)) return
+        try {
+          call.session.send({ kind: RpcFrames.credit, id: call.id, payload: maxOffset })
+        } catch {
+          // the session is closing: the call fails with it
+        }
+        this.#touchIdle(call)
+      },
+      cancel: () => this.cancel(call),
+    })
+  }
+
+  /** The reply of `call` is a stream: its first frame arrived. Resolves `request()` with the stream. */
+  #started(call: PendingCall): CallStream {
+    let stream = call.stream
+    if (stream === undefined) {
+      stream = call.stream = this.#newStream(call)
+      call.resolve(stream)
+    }
+    if (!stream.started) {
+      stream.started = true
+      // The default deadline covers the wait for the reply to begin; a stream then runs on its idle timeout.
+      if (!call.explicitTimeout && call.list !== undefined) call.list.unlink(call)
+      if (call.idleTimeoutMs > 0) call.idle = new IdleNode(call)
+    }
+    return stream
+  }
+
+  /** (Re)starts the idle timer while the responder has credit to send with; pauses it while our reader holds the window. */
+  #touchIdle(call: PendingCall): void {
+    const idle = call.idle
+    if (idle === undefined || call.done) return
+    this.#idle.remove(idle)
+    if (call.stream!.queue.senderHasCredit) this.#idle.add(idle, call.idleTimeoutMs)
+  }
+
+  #pumpInput(call: PendingCall, iterator: AsyncIterator<unknown>): void {
+    const session = call.session
+    const encodedSize = this.#options.encodedSize
+    const state = call.state
+    const producer = new Producer(iterator, DEFAULT_WINDOW, {
+      blocked: () => blockedOn(session, () => state.whenResumed()),
+      send: (item) => {
+        const frame = { kind: RpcFrames.input, id: call.id, payload: item }
+        return sentBytes(session.send(frame), frame, encodedSize)
+      },
+      end: () => {
+        if (call.done || !canSend(session)) return
+        try {
+          session.send({ kind: RpcFrames.inputEnd, id: call.id })
+        } catch {
+          // closing: the call fails with the session
+        }
+      },
+      fail: (error) => {
+        if (call.done) return
+        this.#finish(call)
+        sendCancel(call)
+        this.#reject(call, echoErrorOf(error) ?? rpcErrors.inputFailed(call.method, textOf(error), error))
+      },
+    })
+    call.input = producer
+    producer.start()
+  }
+
+  #reject(call: PendingCall, error: EchoError): void {
+    if (call.stream !== undefined) call.stream.fail(error)
+    else call.reject(error)
   }
 
   #finish(call: PendingCall): void {
@@ -167,7 +327,20 @@ export class Requester {
     call.state.pending.delete(call.id)
     if (call.list !== undefined) call.list.unlink(call)
     if (call.signal !== undefined) call.signal.removeEventListener('abort', call)
+    if (call.idle !== undefined) this.#idle.remove(call.idle)
+    if (call.input !== undefined) call.input.stop()
   }
+}
+
+/** What `rpc.stream` returns when the call could not even start: its first read throws `error`. */
+export function failedStream(error: EchoError): CallStream {
+  const stream = new CallStream(DEFAULT_WINDOW, { credit() {}, cancel() {} })
+  stream.fail(error)
+  return stream
+}
+
+function isTimeout(value: unknown): value is number {
+  return typeof value === 'number' && value >= 0 && value <= MAX_TIMEOUT_MS
 }
 
 function nextId(state: SessionRpc): number {
@@ -184,7 +357,7 @@ function nextId(state: SessionRpc): number {
 
 function sendCancel(call: PendingCall): void {
   // While suspended the cancel is queued with the request it follows.
-  if (call.session.state !== 'open' && call.session.state !== 'suspended') return
+  if (!canSend(call.session)) return
   try {
     call.session.send({ kind: RpcFrames.cancel, id: call.id })
   } catch {

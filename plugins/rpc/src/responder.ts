@@ -8,7 +8,10 @@ import { type EchoError, type Frame, type JsonSchema, type Logger, type RpcHandl
 import { CallContext } from './context.js'
 import { rpcErrors, RpcErrorCodes } from './errors.js'
 import { echoErrorOf, logError, logTextOf, wireErrorOf } from './failure.js'
-import { describe, isId, RpcFrames } from './frames.js'
+import { DEFAULT_WINDOW, describe, isId, isOffset, RpcFrames } from './frames.js'
+import { ItemQueue } from './item-queue.js'
+import { blockedOn, canSend, isAsyncIterable, Producer } from './producer.js'
+import { receivedBytes, sentBytes, type EncodedSize } from './sizes.js'
 import type { ParamsCheck, ParamsValidator } from './params-schema.js'
 import type { SessionRpc, SessionTable } from './session-state.js'
 import type { IdTable } from './id-table.js'
@@ -31,6 +34,7 @@ export interface ResponderOptions {
   role: string
   logger: Logger
   authorize?: Authorizer
+  encodedSize: EncodedSize
 }
 
 export class Responder {
@@ -42,6 +46,7 @@ export class Responder {
   readonly #role: string
   readonly #logger: Logger
   readonly #authorize: Authorizer | undefined
+  readonly #encodedSize: EncodedSize
 
   constructor(table: SessionTable, validator: ParamsValidator, options: ResponderOptions) {
     this.#table = table
@@ -51,6 +56,7 @@ export class Responder {
     this.#role = options.role
     this.#logger = options.logger
     this.#authorize = options.authorize
+    this.#encodedSize = options.encodedSize
   }
 
   /** Registers `handler` for `method`; arguments are checked at run time too (plain JS callers, handler modules). */
@@ -105,18 +111,34 @@ export class Responder {
       return sendError(session, id, rpcErrors.protocol(`'rpc.req' id ${id} is already running on this session: use a new id for each request.`).toWire())
     }
     if (running.size >= this.#maxConcurrent) return sendError(session, id, rpcErrors.busy(method, this.#maxConcurrent, this.#role).toWire())
-    const params = frame.payload
-    if (entry.check !== undefined) {
+    const meta = frame.meta
+    let timeoutMs: number | undefined
+    let window = DEFAULT_WINDOW
+    let input: ItemQueue | undefined
+    if (meta !== undefined && meta !== null) {
+      if (typeof meta.timeoutMs === 'number' && meta.timeoutMs >= 0) timeoutMs = meta.timeoutMs
+      if (meta.window !== undefined) {
+        if (!isOffset(meta.window) || meta.window < 1) return sendError(session, id, rpcErrors.protocol(`'rpc.req' ${id}: meta.window must be a positive integer of bytes, got ${describe(meta.window)}.`).toWire())
+        window = meta.window
+      }
+      if (meta.input !== undefined && meta.input !== null && meta.input !== 0 && meta.input !== false) input = this.#inputQueue(session, id)
+    }
+    const params = input ?? frame.payload
+    if (input === undefined && entry.check !== undefined) {
       const problems = entry.check(params)
       if (problems !== undefined) return sendError(session, id, rpcErrors.invalidParams(method, problems).toWire())
     }
-    const metaTimeout = frame.meta === undefined ? undefined : frame.meta.timeoutMs
-    const timeoutMs = typeof metaTimeout === 'number' && metaTimeout >= 0 ? metaTimeout : undefined
-    const ctx = new CallContext(session, method, id, timeoutMs)
+    const ctx = new CallContext(session, method, id, timeoutMs, window)
+    if (input !== undefined) {
+      // Input frames find the call by id from now on, also while the handler runs synchronously.
+      ctx.input = input
+      running.set(id, ctx)
+    }
     let result: unknown
     try {
       result = entry.handler(params, ctx)
     } catch (error) {
+      this.#done(ctx, running)
       return this.#fail(ctx, error)
     }
     let thenable: boolean
@@ -124,14 +146,17 @@ export class Responder {
       thenable = result !== null && (typeof result === 'object' || typeof result === 'function') && typeof (result as PromiseLike<unknown>).then === 'function'
     } catch (error) {
       // A Proxy whose `get` trap throws: not sendable either.
+      this.#done(ctx, running)
       return this.#fail(ctx, error)
     }
     if (thenable) {
-      running.set(id, ctx)
+      if (input === undefined) running.set(id, ctx)
       // #settle cannot reject (#fail and #reply never throw); the catch is the last line of defence.
       this.#settle(ctx, result as PromiseLike<unknown>, running).catch((error: unknown) => logError(this.#logger, `rpc: answering '${method}' failed: ${logTextOf(error)}`))
       return
     }
+    if (isAsyncIterable(result)) return this.#stream(ctx, result, running)
+    this.#done(ctx, running)
     this.#reply(ctx, result)
   }
 
@@ -148,6 +173,92 @@ export class Responder {
     ctx.abort(rpcErrors.cancelledByCaller(ctx.method))
   }
 
+  /** `rpc.credit`: the caller consumed some of the streamed result; the handler's generator may run on. */
+  onCredit(frame: Frame, session: Session): void {
+    const ctx = this.#running(frame, session)
+    if (ctx === undefined) return
+    if (!isOffset(frame.payload)) throw rpcErrors.protocol(`'rpc.credit' needs a credit limit (a non-negative integer of bytes), got ${describe(frame.payload)}.`)
+    ctx.output?.onCredit(frame.payload)
+  }
+
+  /** `rpc.in`: one item of the caller's streamed input, charged `size` bytes against the credit granted. */
+  onInput(frame: Frame, session: Session, size?: number): void {
+    const ctx = this.#running(frame, session)
+    if (ctx === undefined) return
+    const input = ctx.input
+    if (input === undefined) throw rpcErrors.protocol(`'rpc.in' for call ${ctx.id}, which has no streamed input (its rpc.req had no meta.input).`)
+    if (!input.push(frame.payload, receivedBytes(size, frame, this.#encodedSize))) {
+      this.#table.get(session)?.running.delete(ctx.id)
+      const error = rpcErrors.flowControl(ctx.method, input.maxOffset)
+      ctx.abort(error)
+      sendError(session, ctx.id, error.toWire())
+    }
+  }
+
+  /** `rpc.inend`: the caller's input is complete; the handler's input loop ends after what is buffered. */
+  onInputEnd(frame: Frame, session: Session): void {
+    this.#running(frame, session)?.input?.end()
+  }
+
+  /** The running call a frame refers to; undefined when it is over (late frames are ignored). */
+  #running(frame: Frame, session: Session): CallContext | undefined {
+    const ctx = this.#table.get(session)?.running.get(frame.id as number)
+    if (ctx === undefined && !isId(frame.id)) throw rpcErrors.protocol(`'${frame.kind}' needs the id of the call it belongs to (a non-negative integer), got ${describe(frame.id)}.`)
+    return ctx
+  }
+
+  #inputQueue(session: Session, id: number): ItemQueue {
+    return new ItemQueue(DEFAULT_WINDOW, {
+      credit: (maxOffset) => {
+        if (!canSend(session)) return
+        try {
+          session.send({ kind: RpcFrames.inputCredit, id, payload: maxOffset })
+        } catch {
+          // closing: the call ends with the session
+        }
+      },
+      // The handler stopped reading its input: what still arrives is dropped, no more credit is granted.
+      cancel: () => {},
+    })
+  }
+
+  /** The handler returned an async iterable: send its items within the caller's credit, then `rpc.end`. */
+  #stream(ctx: CallContext, iterable: AsyncIterable<unknown>, running: IdTable<CallContext>): void {
+    let iterator: AsyncIterator<unknown>
+    try {
+      iterator = iterable[Symbol.asyncIterator]()
+    } catch (error) {
+      this.#done(ctx, running)
+      return this.#fail(ctx, error)
+    }
+    if (running.get(ctx.id) !== ctx) running.set(ctx.id, ctx)
+    const { session, id } = ctx
+    const encodedSize = this.#encodedSize
+    const state = this.#table.open(session)
+    const producer = new Producer(iterator, ctx.window, {
+      blocked: () => blockedOn(session, () => state.whenResumed()),
+      send(item) {
+        const frame = { kind: RpcFrames.item, id, payload: item }
+        return sentBytes(session.send(frame), frame, encodedSize)
+      },
+      end: (value) => {
+        this.#done(ctx, running)
+        if (!ctx.aborted) this.#reply(ctx, value, RpcFrames.end)
+      },
+      fail: (error) => {
+        this.#done(ctx, running)
+        if (!ctx.aborted) this.#fail(ctx, error)
+      },
+    })
+    ctx.output = producer
+    producer.start()
+  }
+
+  /** The call is answered (or about to be): later frames for its id are ignored. */
+  #done(ctx: CallContext, running: IdTable<CallContext>): void {
+    if (running.get(ctx.id) === ctx) running.delete(ctx.id)
+  }
+
   /** Aborts every handler running for `state`'s session (disconnect, stop). */
   abortAll(state: SessionRpc, reasonFor: (method: string) => EchoError): void {
     const running = [...state.running.values()]
@@ -160,17 +271,19 @@ export class Responder {
     try {
       value = await promise
     } catch (error) {
-      if (running.get(ctx.id) === ctx) running.delete(ctx.id)
+      this.#done(ctx, running)
       if (!ctx.aborted) this.#fail(ctx, error)
       return
     }
-    if (running.get(ctx.id) === ctx) running.delete(ctx.id)
-    if (!ctx.aborted) this.#reply(ctx, value)
+    if (ctx.aborted) return this.#done(ctx, running)
+    if (isAsyncIterable(value)) return this.#stream(ctx, value, running)
+    this.#done(ctx, running)
+    this.#reply(ctx, value)
   }
 
-  #reply(ctx: CallContext, value: unknown): void {
+  #reply(ctx: CallContext, value: unknown, kind: string = RpcFrames.result): void {
     try {
-      ctx.session.send({ kind: RpcFrames.result, id: ctx.id, payload: value })
+      ctx.session.send({ kind, id: ctx.id, payload: value })
     } catch (error) {
       if (ctx.session.state === 'closed') return
       // Nothing was sent: the codec refused the result, it is larger than the peer accepts, or an

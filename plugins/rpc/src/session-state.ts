@@ -4,9 +4,11 @@
  * two tables never mix.
  */
 import type { Session } from '@echostream/kernel'
+import type { CallStream } from './call-stream.js'
 import type { CallContext } from './context.js'
 import type { DeadlineList, Timed } from './deadlines.js'
 import { IdTable } from './id-table.js'
+import type { Producer } from './producer.js'
 
 const noop = () => {}
 
@@ -29,6 +31,16 @@ export class PendingCall implements Timed {
    * not written, and is sent after a reconnect even when the old session is not recovered.
    */
   written = true
+  /** Streaming reply: what the caller iterates (made up front by `rpc.stream`, or when the first item arrives). */
+  stream: CallStream | undefined = undefined
+  /** Streamed input: the caller's async iterable, pulled within the responder's credit. */
+  input: Producer | undefined = undefined
+  /** The idle timer of a streaming reply (made when the stream starts, if the call has an idle timeout). */
+  idle: IdleNode | undefined = undefined
+  /** Credit (bytes) this caller grants for streamed results; idle timeout; whether `timeoutMs` was the call's own. */
+  window = 0
+  idleTimeoutMs = 0
+  explicitTimeout = false
 
   constructor(
     readonly owner: { cancel(call: PendingCall): void },
@@ -45,6 +57,15 @@ export class PendingCall implements Timed {
   }
 }
 
+/** A streaming call's node in the idle-timeout list (one list node per timer, as `Timed` requires). */
+export class IdleNode implements Timed {
+  deadline = 0
+  prev: Timed | undefined = undefined
+  next: Timed | undefined = undefined
+  list: DeadlineList | undefined = undefined
+  constructor(readonly call: PendingCall) {}
+}
+
 export class SessionRpc {
   /** The last id this side allocated. */
   nextId = 0
@@ -53,6 +74,24 @@ export class SessionRpc {
   readonly pending = new IdTable<PendingCall>()
   /** Only handlers that returned a promise are here (a sync result is answered at once). */
   readonly running = new IdTable<CallContext>()
+  #resumed: { promise: Promise<void>; resolve(): void } | undefined = undefined
+
+  /** Resolves when the suspended session is open again, or gone (streams paused while suspended wait on it). */
+  whenResumed(): Promise<void> {
+    if (this.#resumed === undefined) {
+      let resolve!: () => void
+      const promise = new Promise<void>((r) => (resolve = r))
+      this.#resumed = { promise, resolve }
+    }
+    return this.#resumed.promise
+  }
+
+  /** The session resumed (or ended): paused streams go on (or see that they must stop). */
+  wakeResumed(): void {
+    const resumed = this.#resumed
+    this.#resumed = undefined
+    resumed?.resolve()
+  }
 }
 
 /** Session → its rpc state, created on first use while the session is open, dropped on disconnect. */

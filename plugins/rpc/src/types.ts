@@ -27,7 +27,32 @@ export interface RequestOptions {
   timeoutMs?: number
   /** Aborting it rejects the call with E_CANCELLED and aborts the handler's `ctx.signal` on the peer. */
   signal?: AbortSignal
+  /** Streaming replies: fail with E_TIMEOUT when no item arrives for this long while the handler has credit. 0 = none. Default: options.rpc.idleTimeoutMs. */
+  idleTimeoutMs?: number
+  /** Streaming replies: the credit (bytes) granted to the handler's stream. Default: options.rpc.windowBytes. */
+  windowBytes?: number
 }
+
+/**
+ * A streaming reply, as the caller reads it: `for await (const item of stream)`. Leaving the loop
+ * early (`break`, `return`, a throw) cancels the call — the handler's `ctx.signal` aborts and its
+ * generator's `finally` runs. A handler error ends the loop by throwing the coded EchoError.
+ */
+export interface RpcStream<T = unknown, R = unknown> extends AsyncIterableIterator<T> {
+  /** The handler's return value (an async generator's `return`), once the last item was sent; rejects with the call's error. */
+  readonly result: Promise<R>
+  /** Cancels the call (as leaving the loop does); a no-op once it ended. */
+  cancel(): void
+  [Symbol.asyncIterator](): RpcStream<T, R>
+}
+
+/** What a call resolves with: a handler returning an async iterable streams (`RpcStream<item, return value>`). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type ReplyOf<R> = R extends AsyncGenerator<infer T, infer Ret, any> ? RpcStream<T, Ret> : R extends AsyncIterable<infer T> ? RpcStream<T, undefined> : R
+
+/** What `rpc.stream` returns for a result type: its stream, or a stream of no items whose `result` is the value. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type StreamOfResult<R> = R extends AsyncGenerator<infer T, infer Ret, any> ? RpcStream<T, Ret> : R extends AsyncIterable<infer T> ? RpcStream<T, undefined> : RpcStream<never, R>
 
 /** A method name from the map (suggested by editors) or any other string. */
 export type MethodName<C> = (keyof C & string) | (string & {})
@@ -44,8 +69,11 @@ export type ResultOf<F> = F extends (...args: any[]) => infer R ? Awaited<R> : u
 export type RequestArgs<C, M> = M extends keyof C ? ParamsAndOptions<ParamsOf<C[M]>> : [params?: unknown, options?: RequestOptions]
 type ParamsAndOptions<P> = undefined extends P ? [params?: P, options?: RequestOptions] : [params: P, options?: RequestOptions]
 
-/** What a call to `M` resolves with: the declared result, or `unknown` for an undeclared method. */
-export type RequestResult<C, M> = M extends keyof C ? ResultOf<C[M]> : unknown
+/** What a call to `M` resolves with: the declared result (a stream for a streaming method), or `unknown` for an undeclared method. */
+export type RequestResult<C, M> = M extends keyof C ? ReplyOf<ResultOf<C[M]>> : unknown
+
+/** What `rpc.stream(M)` returns. */
+export type StreamResult<C, M> = M extends keyof C ? StreamOfResult<ResultOf<C[M]>> : RpcStream
 
 /** A handler for `M`: typed by the map when declared, else `(params: any, ctx) => unknown`. */
 export type HandlerFor<C, M> = M extends keyof C
@@ -73,6 +101,15 @@ export interface RpcApi<Remote = ServerMethods, Local = ServerMethods & ClientMe
   request<M extends MethodName<Remote>>(method: M, ...args: RequestArgs<Remote, M>): Promise<RequestResult<Remote, M>>
   /** Calls `method` on the peer of `session` (same as `session.request(...)`). */
   requestTo<M extends MethodName<Peer>>(session: Session, method: M, ...args: RequestArgs<Peer, M>): Promise<RequestResult<Peer, M>>
+  /**
+   * Client: calls a streaming `method` on the server and returns its reply stream at once, to read
+   * with `for await`. Params that are an async iterable are streamed to the handler (its params is
+   * then an async iterable too). A method that answers with a plain value ends the stream with no
+   * items; `stream.result` holds the value.
+   */
+  stream<M extends MethodName<Remote>>(method: M, ...args: RequestArgs<Remote, M>): StreamResult<Remote, M>
+  /** As `stream`, on the peer of `session`. */
+  streamTo<M extends MethodName<Peer>>(session: Session, method: M, ...args: RequestArgs<Peer, M>): StreamResult<Peer, M>
   /**
    * This same API typed by contracts instead of augmentation: `Remote` is what the peer handles,
    * `Local` what this side handles. `server.rpc.typed<ClientApi, ServerApi>()`, `client.rpc.typed<ServerApi, ClientApi>()`.

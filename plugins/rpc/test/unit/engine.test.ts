@@ -305,7 +305,7 @@ describe('responder', () => {
   })
 
   it('a signal first read after the abort is already aborted with the reason', () => {
-    const ctx = new CallContext(fakeSession(), 'm', 1, undefined)
+    const ctx = new CallContext(fakeSession(), 'm', 1, undefined, 65536)
     const reason = new EchoError('E_CANCELLED', 'stop')
     ctx.abort(reason)
     expect(ctx.signal.aborted).toBe(true)

@@ -7,7 +7,7 @@ const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
 
 describe('options', () => {
   it('fills defaults from the schema', () => {
-    expect(validateOptions(schema, {}, "plugin 'rpc'", "options['rpc']")).toEqual({ defaultTimeoutMs: 30000, maxPending: 100000, maxConcurrent: 100000, exposeErrors: true })
+    expect(validateOptions(schema, {}, "plugin 'rpc'", "options['rpc']")).toEqual({ defaultTimeoutMs: 30000, maxPending: 100000, maxConcurrent: 100000, exposeErrors: true, idleTimeoutMs: 30000, windowBytes: 65536 })
   })
 
   it('refuses unknown options and bad values, naming them', () => {
@@ -36,8 +36,8 @@ describe('options', () => {
     for (const code of Object.values(RpcErrorCodes)) expect(section, code).toContain(`| \`${code}\``)
   })
 
-  it('is a plugin named rpc that provides rpc, requires transport and codec, wire 1', () => {
-    expect(rpc).toMatchObject({ name: 'rpc', kernel: '^1', provides: ['rpc'], requires: ['transport', 'codec'], wire: 1 })
+  it('is a plugin named rpc that provides rpc, requires transport and codec, wire 2 (streaming calls)', () => {
+    expect(rpc).toMatchObject({ name: 'rpc', kernel: '^1', provides: ['rpc'], requires: ['transport', 'codec'], wire: 2 })
     expect(rpc.version).toMatch(/^\d+\.\d+\.\d+/)
   })
 })
