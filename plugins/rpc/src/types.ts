@@ -43,6 +43,8 @@ export interface RpcStream<T = unknown, R = unknown> extends AsyncIterableIterat
   readonly result: Promise<R>
   /** Cancels the call (as leaving the loop does); a no-op once it ended. */
   cancel(): void
+  /** What `for await` calls when the loop is left early: cancels the call unless it already ended. */
+  return(): Promise<IteratorResult<T>>
   [Symbol.asyncIterator](): RpcStream<T, R>
 }
 
