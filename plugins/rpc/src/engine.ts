@@ -11,14 +11,11 @@ import { ParamsValidator } from './params-schema.js'
 import { Requester } from './requester.js'
 import { Responder, type Authorizer } from './responder.js'
 import { SessionTable } from './session-state.js'
-import type { EncodedSize } from './sizes.js'
 
 export interface RpcEngineOptions extends Omit<RpcOptions, 'idleTimeoutMs' | 'windowBytes'>, Partial<Pick<RpcOptions, 'idleTimeoutMs' | 'windowBytes'>> {
   role: string
   logger: Logger
   authorize?: Authorizer
-  /** The encoded size of a frame, for kernels whose `send`/routes do not report it (see sizes.ts); unit tests leave it out. */
-  encodedSize?: EncodedSize
 }
 
 /** How often `whenIdle` looks whether in-flight calls have finished (only while draining). */
@@ -32,7 +29,7 @@ export class RpcEngine {
 
   constructor(options: RpcEngineOptions) {
     this.#role = options.role
-    const full = { idleTimeoutMs: 30_000, windowBytes: DEFAULT_WINDOW, encodedSize: () => 1, ...options }
+    const full = { idleTimeoutMs: 30_000, windowBytes: DEFAULT_WINDOW, ...options }
     this.requester = new Requester(this.table, full)
     this.responder = new Responder(this.table, new ParamsValidator(), full)
   }

@@ -141,9 +141,6 @@ export const rpcErrors = {
   resultTooLarge: (method: string, why: string): EchoError =>
     createError(C.E_PAYLOAD_TOO_LARGE, `The result of '${method}' is too large to send (${why}): return less data per call, or stream it (return an async iterable).`, { data: { method } }),
 
-  /** The handler threw something whose message cannot be read (a Proxy, a throwing getter). */
-  unreadableThrow: (method: string, what: string): WireError => ({ code: C.E_INTERNAL, message: `The handler of '${method}' threw ${what}, which has no readable message; the details are in the log.` }),
-
   protocol: (message: string): EchoError => createError(C.E_PROTOCOL, message),
 
   duplicateMethod: (method: string): EchoError =>

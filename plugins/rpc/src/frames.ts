@@ -48,13 +48,3 @@ export function isId(value: unknown): value is number {
 export function isOffset(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0
 }
-
-/** A short, safe description of an untrusted value for error messages. */
-export function describe(value: unknown): string {
-  if (value === null) return 'nil'
-  if (value === undefined) return 'nothing'
-  if (typeof value === 'string') return `a string of length ${value.length}`
-  if (typeof value === 'number') return Number.isFinite(value) ? `the number ${value}` : 'a non-finite number'
-  if (ArrayBuffer.isView(value)) return 'binary'
-  return Array.isArray(value) ? 'an array' : `a ${typeof value}`
-}

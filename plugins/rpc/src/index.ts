@@ -29,9 +29,7 @@ export default definePlugin<RpcOptions>({
       if (hook.taps.length === 0) return undefined
       return hook.call({ kind: 'rpc', name: method }, session) ?? undefined
     }
-    // Only for a kernel whose send/routes do not report sizes yet (see sizes.ts).
-    const encodedSize = (frame: Frame) => raw.codec?.encode(frame).byteLength ?? 0
-    const engine = new RpcEngine({ ...options, role: kernel.role, logger: kernel.logger, authorize, encodedSize })
+    const engine = new RpcEngine({ ...options, role: kernel.role, logger: kernel.logger, authorize })
     const { requester, responder } = engine
     const state: ApiState = { clientSession: undefined }
 
@@ -44,10 +42,10 @@ export default definePlugin<RpcOptions>({
     kernel.route(RpcFrames.error, { handler: (frame: Frame, session: Session) => requester.onError(frame, session) })
     kernel.route(RpcFrames.cancel, { handler: (frame: Frame, session: Session) => responder.onCancel(frame, session) })
     // Streaming calls: `size` (the message's byte length) is what the item is charged against the credit.
-    kernel.route(RpcFrames.item, { handler: (frame: Frame, session: Session, size?: number) => requester.onItem(frame, session, size) })
+    kernel.route(RpcFrames.item, { handler: (frame: Frame, session: Session, size: number) => requester.onItem(frame, session, size) })
     kernel.route(RpcFrames.end, { handler: (frame: Frame, session: Session) => requester.onEnd(frame, session) })
     kernel.route(RpcFrames.credit, { handler: (frame: Frame, session: Session) => responder.onCredit(frame, session) })
-    kernel.route(RpcFrames.input, { handler: (frame: Frame, session: Session, size?: number) => responder.onInput(frame, session, size) })
+    kernel.route(RpcFrames.input, { handler: (frame: Frame, session: Session, size: number) => responder.onInput(frame, session, size) })
     kernel.route(RpcFrames.inputEnd, { handler: (frame: Frame, session: Session) => responder.onInputEnd(frame, session) })
     kernel.route(RpcFrames.inputCredit, { handler: (frame: Frame, session: Session) => requester.onInputCredit(frame, session) })
 

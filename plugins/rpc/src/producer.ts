@@ -131,11 +131,11 @@ export function canSend(session: Session): boolean {
 /**
  * When a stream should pause before its next item: while the session is suspended (nothing can be
  * delivered; reconnect's offline queue stays free for other traffic, and the stream carries on
- * after the resume), and while the session is over its outbound budget (`writable` false).
+ * after the resume), and while the session is over its outbound budget (`writable` false, wire
+ * contract 6: the socket's buffer plus what plugins hold queued).
  */
 export function blockedOn(session: Session, whenResumed: () => Promise<void>): Promise<void> | undefined {
   if (session.state === 'suspended') return whenResumed()
-  // `writable` is the kernel's outbound-budget signal (wire contract 6); absent on older kernels.
-  if ((session as { writable?: boolean }).writable === false) return session.whenWritable()
+  if (!session.writable) return session.whenWritable()
   return undefined
 }

@@ -6,16 +6,15 @@
  * Hot path (unary calls): one PendingCall object and one promise per call; no closure and no timer
  * per call (the promise executor and abort listener are shared, timeouts go through `Deadlines`).
  */
-import { EchoError, type Frame, type Session } from '@echostream/kernel'
+import { describe, EchoError, type Frame, type Session } from '@echostream/kernel'
 import { CallStream } from './call-stream.js'
 import { RpcErrorCodes, rpcErrors } from './errors.js'
-import { echoErrorOf, textOf } from './failure.js'
-import { DEFAULT_WINDOW, describe, isId, isOffset, MAX_ID, RpcFrames } from './frames.js'
+import { textOf } from './failure.js'
+import { DEFAULT_WINDOW, isId, isOffset, MAX_ID, RpcFrames } from './frames.js'
 import { Deadlines } from './deadlines.js'
 import { MAX_TIMEOUT_MS } from './options.js'
 import { blockedOn, canSend, isAsyncIterable, Producer } from './producer.js'
 import { IdleNode, PendingCall, type SessionRpc, type SessionTable } from './session-state.js'
-import { receivedBytes, sentBytes, type EncodedSize } from './sizes.js'
 import type { RequestOptions, RpcStream } from './types.js'
 
 // Promise executors run synchronously, so one shared executor can hand the resolvers to the call being made.
@@ -30,7 +29,6 @@ export interface RequesterOptions {
   maxPending: number
   idleTimeoutMs: number
   windowBytes: number
-  encodedSize: EncodedSize
 }
 
 export class Requester {
@@ -57,7 +55,8 @@ export class Requester {
   }
 
   #call(session: Session, method: string, params: unknown, options: RequestOptions | undefined, wantStream: boolean): Promise<unknown> | CallStream {
-    const early = (error: EchoError) => (wantStream ? failedStream(error) : Promise.reject(error))
+    // (A module function, not a closure: this runs for every call.)
+    const early = wantStream ? failedStream : rejected
     if (typeof method !== 'string' || method.length === 0) {
       return early(rpcErrors.invalidArgument(`request(method, params, options): method must be a non-empty string, got ${describe(method)}.`))
     }
@@ -132,7 +131,7 @@ export class Requester {
     } catch (error) {
       // E_CLOSED (closed meanwhile), E_CODEC (params the codec cannot encode), E_PAYLOAD_TOO_LARGE: nothing was sent.
       this.#finish(call)
-      this.#reject(call, echoErrorOf(error) ?? rpcErrors.inputFailed(method, textOf(error), error))
+      this.#reject(call, (EchoError.is(error) ? error : rpcErrors.inputFailed(method, textOf(error), error)))
       return promise
     }
     if (call.done) return promise // an outbound tap closed the session while sending
@@ -165,11 +164,11 @@ export class Requester {
   }
 
   /** `rpc.item`: one item of a streaming reply, charged `size` bytes against the credit this side granted. */
-  onItem(frame: Frame, session: Session, size?: number): void {
+  onItem(frame: Frame, session: Session, size: number): void {
     const call = this.#table.get(session)?.pending.get(frame.id as number)
     if (call === undefined) return checkReplyId(frame)
     const stream = this.#started(call)
-    if (!stream.queue.push(frame.payload, receivedBytes(size, frame, this.#options.encodedSize))) {
+    if (!stream.queue.push(frame.payload, size)) {
       this.#finish(call)
       sendCancel(call)
       this.#reject(call, rpcErrors.flowControl(call.method, stream.queue.maxOffset))
@@ -290,14 +289,11 @@ export class Requester {
 
   #pumpInput(call: PendingCall, iterator: AsyncIterator<unknown>): void {
     const session = call.session
-    const encodedSize = this.#options.encodedSize
     const state = call.state
     const producer = new Producer(iterator, DEFAULT_WINDOW, {
       blocked: () => blockedOn(session, () => state.whenResumed()),
-      send: (item) => {
-        const frame = { kind: RpcFrames.input, id: call.id, payload: item }
-        return sentBytes(session.send(frame), frame, encodedSize)
-      },
+      // Charged what the kernel wrote: the encoded length of the message (wire contract 7).
+      send: (item) => session.send({ kind: RpcFrames.input, id: call.id, payload: item }),
       end: () => {
         if (call.done || !canSend(session)) return
         try {
@@ -310,7 +306,7 @@ export class Requester {
         if (call.done) return
         this.#finish(call)
         sendCancel(call)
-        this.#reject(call, echoErrorOf(error) ?? rpcErrors.inputFailed(call.method, textOf(error), error))
+        this.#reject(call, (EchoError.is(error) ? error : rpcErrors.inputFailed(call.method, textOf(error), error)))
       },
     })
     call.input = producer
@@ -330,6 +326,10 @@ export class Requester {
     if (call.idle !== undefined) this.#idle.remove(call.idle)
     if (call.input !== undefined) call.input.stop()
   }
+}
+
+function rejected(error: EchoError): Promise<never> {
+  return Promise.reject(error)
 }
 
 /** What `rpc.stream` returns when the call could not even start: its first read throws `error`. */

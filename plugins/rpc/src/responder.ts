@@ -4,14 +4,13 @@
  * turn (no await, no promise); only a returned promise (or thenable) is tracked in the running
  * table, where `rpc.cancel` and a disconnect can abort its `ctx.signal`.
  */
-import { type EchoError, type Frame, type JsonSchema, type Logger, type RpcHandlerOptions, type Session, type WireError } from '@echostream/kernel'
+import { describe, EchoError, type Frame, type JsonSchema, type Logger, type RpcHandlerOptions, type Session, type WireError } from '@echostream/kernel'
 import { CallContext } from './context.js'
 import { rpcErrors, RpcErrorCodes } from './errors.js'
-import { echoErrorOf, logError, logTextOf, wireErrorOf } from './failure.js'
-import { DEFAULT_WINDOW, describe, isId, isOffset, RpcFrames } from './frames.js'
+import { logError, logTextOf, wireErrorOf } from './failure.js'
+import { DEFAULT_WINDOW, isId, isOffset, RpcFrames } from './frames.js'
 import { ItemQueue } from './item-queue.js'
 import { blockedOn, canSend, isAsyncIterable, Producer } from './producer.js'
-import { receivedBytes, sentBytes, type EncodedSize } from './sizes.js'
 import type { ParamsCheck, ParamsValidator } from './params-schema.js'
 import type { SessionRpc, SessionTable } from './session-state.js'
 import type { IdTable } from './id-table.js'
@@ -34,7 +33,6 @@ export interface ResponderOptions {
   role: string
   logger: Logger
   authorize?: Authorizer
-  encodedSize: EncodedSize
 }
 
 export class Responder {
@@ -46,7 +44,6 @@ export class Responder {
   readonly #role: string
   readonly #logger: Logger
   readonly #authorize: Authorizer | undefined
-  readonly #encodedSize: EncodedSize
 
   constructor(table: SessionTable, validator: ParamsValidator, options: ResponderOptions) {
     this.#table = table
@@ -56,7 +53,6 @@ export class Responder {
     this.#role = options.role
     this.#logger = options.logger
     this.#authorize = options.authorize
-    this.#encodedSize = options.encodedSize
   }
 
   /** Registers `handler` for `method`; arguments are checked at run time too (plain JS callers, handler modules). */
@@ -182,12 +178,12 @@ export class Responder {
   }
 
   /** `rpc.in`: one item of the caller's streamed input, charged `size` bytes against the credit granted. */
-  onInput(frame: Frame, session: Session, size?: number): void {
+  onInput(frame: Frame, session: Session, size: number): void {
     const ctx = this.#running(frame, session)
     if (ctx === undefined) return
     const input = ctx.input
     if (input === undefined) throw rpcErrors.protocol(`'rpc.in' for call ${ctx.id}, which has no streamed input (its rpc.req had no meta.input).`)
-    if (!input.push(frame.payload, receivedBytes(size, frame, this.#encodedSize))) {
+    if (!input.push(frame.payload, size)) {
       this.#table.get(session)?.running.delete(ctx.id)
       const error = rpcErrors.flowControl(ctx.method, input.maxOffset)
       ctx.abort(error)
@@ -233,14 +229,11 @@ export class Responder {
     }
     if (running.get(ctx.id) !== ctx) running.set(ctx.id, ctx)
     const { session, id } = ctx
-    const encodedSize = this.#encodedSize
     const state = this.#table.open(session)
     const producer = new Producer(iterator, ctx.window, {
       blocked: () => blockedOn(session, () => state.whenResumed()),
-      send(item) {
-        const frame = { kind: RpcFrames.item, id, payload: item }
-        return sentBytes(session.send(frame), frame, encodedSize)
-      },
+      // Charged what the kernel wrote: the encoded length of the message (wire contract 7).
+      send: (item) => session.send({ kind: RpcFrames.item, id, payload: item }),
       end: (value) => {
         this.#done(ctx, running)
         if (!ctx.aborted) this.#reply(ctx, value, RpcFrames.end)
@@ -289,7 +282,7 @@ export class Responder {
       // Nothing was sent: the codec refused the result, it is larger than the peer accepts, or an
       // outbound tap threw. The caller gets a coded error instead; the session stays open.
       const why = logTextOf(error).split('\n', 1)[0]!
-      const tooLarge = echoErrorOf(error)?.code === RpcErrorCodes.E_PAYLOAD_TOO_LARGE
+      const tooLarge = EchoError.is(error) && error.code === RpcErrorCodes.E_PAYLOAD_TOO_LARGE
       logError(this.#logger, `rpc: cannot send the result of '${ctx.method}': ${why}`)
       sendError(ctx.session, ctx.id, (tooLarge ? rpcErrors.resultTooLarge(ctx.method, why) : rpcErrors.unencodableResult(ctx.method, why)).toWire())
     }
@@ -298,7 +291,7 @@ export class Responder {
   /** Answers with what the handler threw. Never throws, whatever `error` is (see failure.ts). */
   #fail(ctx: CallContext, error: unknown): void {
     // Deliberate EchoErrors are answers; anything else is a bug the operator should see (its stack stays here).
-    if (echoErrorOf(error) === undefined) logError(this.#logger, `rpc: the handler of '${ctx.method}' threw: ${logTextOf(error)}`)
+    if (!EchoError.is(error)) logError(this.#logger, `rpc: the handler of '${ctx.method}' threw: ${logTextOf(error)}`)
     sendError(ctx.session, ctx.id, wireErrorOf(error, this.#exposeErrors, ctx.method, this.#role))
   }
 }

@@ -18,6 +18,8 @@ export function fakeSession(state: FakeSession['state'] = 'open'): FakeSession {
     state,
     sent: [] as Frame[],
     failSend: undefined as EchoError | undefined,
+    writable: true,
+    whenWritable: () => Promise.resolve(),
     send(frame: Frame) {
       if (session.state === 'closed') throw new EchoError('E_CLOSED', 'closed')
       if (session.failSend) throw session.failSend

@@ -15,7 +15,7 @@ const logger: Logger = { info() {}, warn() {}, error() {} }
 const tick = () => new Promise((resolve) => setImmediate(resolve))
 
 function engine(): RpcEngine {
-  return new RpcEngine({ defaultTimeoutMs: 30_000, maxPending: 100, maxConcurrent: 100, exposeErrors: true, role: 'server', logger, encodedSize: () => 1 })
+  return new RpcEngine({ defaultTimeoutMs: 30_000, maxPending: 100, maxConcurrent: 100, exposeErrors: true, role: 'server', logger })
 }
 
 const kinds = (frames: Frame[]) => frames.map((f) => `${f.kind}${f.payload === undefined ? '' : ` ${JSON.stringify(f.payload)}`}`)
