@@ -23,8 +23,8 @@ export const schema = {
     jitter: { type: 'number', minimum: 0, maximum: 1, default: 0.5, description: 'Client: each delay is randomised by ± this fraction.' },
     maxAttempts: { type: 'integer', minimum: 0, default: 0, description: 'Client: give up after this many failed attempts (0 = never).' },
     graceMs: { type: 'integer', minimum: 0, default: 120000, description: 'Server: how long a lost session is kept for a resume.' },
-    maxQueuedFrames: { type: 'integer', minimum: 1, default: 1000, description: 'Frames kept for replay (unacknowledged, or queued while offline).' },
-    maxQueuedBytes: { type: 'integer', minimum: 1, default: 1048576, description: 'Bytes kept for replay (binary payloads exactly, other payloads estimated).' },
+    maxQueuedFrames: { type: 'integer', minimum: 1, default: 1000, description: 'Frames kept for replay per session (unacknowledged, or queued while offline).' },
+    maxQueuedBytes: { type: 'integer', minimum: 1, default: 1048576, description: 'Bytes kept for replay per session: the real encoded size of each frame.' },
     ackEveryFrames: { type: 'integer', minimum: 1, default: 64, description: 'Acknowledge after this many received frames…' },
     ackIntervalMs: { type: 'integer', minimum: 1, default: 250, description: '…or after this long, whichever comes first.' },
     volatile: {
