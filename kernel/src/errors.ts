@@ -147,7 +147,7 @@ export interface ErrorSpec<A extends unknown[] = never[]> {
   /** True when trying the same operation again may succeed. */
   retryable?: boolean
   /** Serialisable detail that may cross the wire. */
-  data?: (...args: A) => unknown
+  data?: (...args: NoInfer<A>) => unknown
 }
 
 type Factories<T> = { readonly [K in keyof T]: T[K] extends ErrorSpec<infer A> ? (...args: A) => EchoError : never }
