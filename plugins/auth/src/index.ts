@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module'
-import { definePlugin, EchoError, importFile, resolveSpecifier, Stage, type HelloPayload, type PluginKernel } from '@echostream/kernel'
-import { authError, AuthErrorCodes } from './errors.js'
+import { definePlugin, importFile, messageOf, resolveSpecifier, Stage, type HelloPayload, type PluginKernel } from '@echostream/kernel'
+import { authErrors } from './errors.js'
 import { schema, type Authenticate, type Authorize, type AuthOptions, type Credentials } from './options.js'
 import { createServerAuth, IDENTITY_KEY, Timers } from './server.js'
 import type { AuthApi, Identity } from './types.js'
@@ -14,7 +14,7 @@ export const HELLO_FIELD = 'auth'
 function checkFunction(value: unknown, option: 'authenticate' | 'authorize', from: string): void {
   if (value !== undefined && typeof value !== 'function') {
     const shape = option === 'authenticate' ? '(credentials, session) => identity | false | Promise<…>' : '(action, session) => boolean | EchoError | void'
-    throw authError(AuthErrorCodes.E_CONFIG, `${from} must be a function ${shape}, got ${value === null ? 'null' : typeof value}. Functions can be given in code or in a .ts/.mjs config; from a JSON or YAML config use options.auth.module.`)
+    throw authErrors.notAFunction(from, shape, value)
   }
 }
 
@@ -24,22 +24,20 @@ async function loadModule(kernel: PluginKernel, spec: string): Promise<{ authent
   try {
     ns = await importFile(resolveSpecifier(spec, kernel.baseDir, 'auth module'))
   } catch (error) {
-    throw authError(AuthErrorCodes.E_CONFIG, `options.auth.module '${spec}' cannot be loaded: ${(error as Error)?.message ?? error}`, error)
+    throw Object.assign(authErrors.moduleNotLoaded(spec, messageOf(error)), { cause: error })
   }
   const fallback = (typeof ns.default === 'object' && ns.default !== null ? ns.default : {}) as Record<string, unknown>
   const authenticate = ns.authenticate ?? fallback.authenticate
   const authorize = ns.authorize ?? fallback.authorize
   if (authenticate === undefined) {
-    throw authError(AuthErrorCodes.E_CONFIG, `options.auth.module '${spec}' exports no authenticate function: add \`export function authenticate(credentials, session) { … }\`.`)
+    throw authErrors.moduleWithoutAuthenticate(spec)
   }
   checkFunction(authenticate, 'authenticate', `The authenticate export of '${spec}'`)
   checkFunction(authorize, 'authorize', `The authorize export of '${spec}'`)
   return { authenticate: authenticate as Authenticate, authorize: authorize as Authorize | undefined }
 }
 
-function wrongRole(method: string, role: string): EchoError {
-  return authError(AuthErrorCodes.E_STATE, `auth.${method}() works on a ${role === 'server' ? 'client' : 'server'} only; this kernel is a ${role}.`)
-}
+const wrongRole = authErrors.wrongRole
 
 /**
  * Authentication and authorisation. Client: sends credentials in `hello.auth`. Server: runs
@@ -86,7 +84,7 @@ export default definePlugin<AuthOptions>({
     checkFunction(options.authorize, 'authorize', "options['auth'].authorize")
     const fromModule = options.module ? await loadModule(kernel, options.module) : undefined
     if (fromModule && options.authenticate) {
-      throw authError(AuthErrorCodes.E_CONFIG, `options['auth'] gives both authenticate and module '${options.module}' (which exports one): keep one of them.`)
+      throw authErrors.twoAuthenticates(options.module!)
     }
     const timers = new Timers()
     const auth = createServerAuth(options, kernel.logger, timers)
@@ -96,7 +94,7 @@ export default definePlugin<AuthOptions>({
 
     kernel.hooks.start.tapPromise({ name: PLUGIN_NAME, stage: Stage.FIRST }, async () => {
       if (!auth.authenticate) {
-        throw authError(AuthErrorCodes.E_CONFIG, "The auth plugin has no authenticate function: give options['auth'].authenticate, options['auth'].module, or call server.auth.authenticate(fn) before start().")
+        throw authErrors.noAuthenticate()
       }
     })
     // FIRST: no other plugin's connect tap (and so no app code) runs for a peer that is refused.
@@ -132,7 +130,7 @@ export default definePlugin<AuthOptions>({
 })
 
 export { schema, type AuthOptions, type Authenticate, type Authorize, type Credentials, type RulesOptions, type ThrottleOptions } from './options.js'
-export { AuthErrorCodes, type RefusalData, type RefusalReason } from './errors.js'
+export { authErrors, AuthErrorCodes, type RefusalData, type RefusalReason } from './errors.js'
 export { FailureThrottle, type FailureOutcome } from './throttle.js'
 export { compileRules, type CompiledRules } from './rules.js'
 export { addressOf } from './address.js'

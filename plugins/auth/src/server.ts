@@ -3,9 +3,9 @@
  * tap and no app handler ever runs for a refused peer), failure throttling per address, and one
  * tap on the kernel's `authorize` hook that runs every configured check.
  */
-import { EchoError, ErrorCodes, type Action, type Logger, type Session } from '@echostream/kernel'
+import { EchoError, ErrorCodes, messageOf, type Action, type Logger, type Session } from '@echostream/kernel'
 import { addressOf } from './address.js'
-import { describeAction, describeIdentity, refusal } from './errors.js'
+import { authErrors, describeIdentity } from './errors.js'
 import type { Authenticate, Authorize, AuthOptions } from './options.js'
 import { compileRules, describeRoles } from './rules.js'
 import { FailureThrottle } from './throttle.js'
@@ -79,7 +79,7 @@ export function createServerAuth(options: Readonly<AuthOptions>, logger: Logger,
     const { delayMs, bannedForMs, failures } = throttle.fail(address)
     if (bannedForMs > 0) {
       logger.warn(`auth: ${address} banned for ${bannedForMs} ms after ${failures} failed authentications`)
-      return refusal('banned', `${error.message} That was failure ${failures} in a row from ${address}: it is now refused for ${seconds(bannedForMs)} without checking credentials; fix the credentials, then retry after that.`, { retryAfterMs: bannedForMs, retryable: true })
+      return authErrors.bannedNow(error.message, failures, address, bannedForMs)
     }
     await timers.sleep(delayMs)
     return error
@@ -99,33 +99,33 @@ export function createServerAuth(options: Readonly<AuthOptions>, logger: Logger,
       const address = addressOf(session.peer)
       const bannedFor = throttle?.bannedFor(address) ?? 0
       if (bannedFor > 0) {
-        throw refusal('banned', `Too many failed authentications from ${address}: refused for another ${seconds(bannedFor)} without checking credentials. Fix the credentials, then retry after that.`, { retryAfterMs: bannedFor, retryable: true })
+        throw authErrors.stillBanned(address, bannedFor)
       }
       const credentials = session.handshake.auth
       // The handshake stays readable for the session's life: don't keep a secret in it.
       delete (session.handshake as Record<string, unknown>).auth
       if (credentials === undefined || credentials === null) {
         if (!options.required) return
-        throw await failed(address, refusal('missing', "No credentials in the handshake, and this server requires them: load @echostream/plugin-auth on the client and set options.auth.credentials (e.g. '${TOKEN}') or call client.auth.setCredentials(token) before start()."))
+        throw await failed(address, authErrors.missing())
       }
       const fn = auth.authenticate
-      if (!fn) throw refusal('error', 'The server has no authenticate function yet: try again later.', { retryable: true })
+      if (!fn) throw authErrors.notReady()
       let identity: unknown
       try {
         identity = await authenticate(fn, credentials, session)
       } catch (error) {
         if (error === TIMED_OUT) {
           logger.error(`auth: authenticate did not settle within ${options.authenticateTimeoutMs} ms (peer ${session.peer})`)
-          throw refusal('timeout', 'The server could not check the credentials in time: try again later.', { retryable: true })
+          throw authErrors.timedOut()
         }
-        if (EchoError.is(error) && error.code === ErrorCodes.E_UNAUTHORIZED) throw await failed(address, refusal('refused', error.message))
+        if (EchoError.is(error) && error.code === ErrorCodes.E_UNAUTHORIZED) throw await failed(address, authErrors.refusedWith(error.message))
         // An unexpected failure (a database down…) is the server's problem: not counted against the
         // peer, and its message stays in the server's log rather than reaching the peer.
-        logger.error(`auth: authenticate threw for peer ${session.peer}: ${(error as Error)?.message ?? error}`)
-        throw refusal('error', 'The server failed while checking the credentials: try again later.', { retryable: true })
+        logger.error(`auth: authenticate threw for peer ${session.peer}: ${messageOf(error)}`)
+        throw authErrors.checkFailed()
       }
       if (identity === false || identity === null || identity === undefined) {
-        throw await failed(address, refusal('refused', 'Credentials refused: the server did not accept them. Check the token the client sends (options.auth.credentials or client.auth.setCredentials): it may be wrong, expired or revoked.'))
+        throw await failed(address, authErrors.refused())
       }
       session.data.set(IDENTITY_KEY, identity)
     },
@@ -137,12 +137,11 @@ export function createServerAuth(options: Readonly<AuthOptions>, logger: Logger,
           verdict = check(action, session)
         } catch (error) {
           if (EchoError.is(error)) return error
-          logger.error(`auth: an authorize check threw for ${action.kind} '${action.name}': ${(error as Error)?.message ?? error}`)
-          return refusal('error', `Could not authorise this session to ${describeAction(action)}: the server's check failed. Try again later.`, { retryable: true })
+          logger.error(`auth: an authorize check threw for ${action.kind} '${action.name}': ${messageOf(error)}`)
+          return authErrors.authorizeFailed(action)
         }
         if (verdict === false) {
-          const who = describeIdentity(session.data.get(IDENTITY_KEY))
-          return refusal('forbidden', `${capitalize(who)} is not allowed to ${describeAction(action)}: the server's authorize check refused it. Use an account that has access.`)
+          return authErrors.forbidden(describeIdentity(session.data.get(IDENTITY_KEY)), action)
         }
         if (EchoError.is(verdict)) return verdict
       }
@@ -161,14 +160,6 @@ function rulesCheck(rules: NonNullable<AuthOptions['rules']>): Authorize {
     const fix = roles.length
       ? `use an account whose role allows it, or have the server's options.auth.rules.roles.${roles[0]} include '${action.kind}:${action.name}'`
       : `authenticate with an identity whose '${rules.roleOf}' names one of: ${Object.keys(rules.roles).join(', ') || '(no roles are configured)'}`
-    return refusal('forbidden', `${capitalize(describeRoles(roles))} is not allowed to ${describeAction(action)}: ${fix}.`)
+    return authErrors.forbiddenByRules(describeRoles(roles), action, fix)
   }
-}
-
-function seconds(ms: number): string {
-  return ms < 1000 ? `${ms} ms` : `${Math.ceil(ms / 1000)} s`
-}
-
-function capitalize(text: string): string {
-  return text.charAt(0).toUpperCase() + text.slice(1)
 }

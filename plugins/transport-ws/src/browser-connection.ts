@@ -2,7 +2,8 @@
  * A kernel `Connection` over the browser's own WebSocket (no ws, no Node APIs). Browsers answer
  * pings themselves and expose no ping events, so liveness here relies on the server's pings.
  */
-import { EchoError, ErrorCodes, monotonicMicros, type Connection } from '@echostream/kernel'
+import { monotonicMicros, type Connection } from '@echostream/kernel'
+import { transportErrors } from './errors.js'
 
 const noop = () => {}
 
@@ -10,7 +11,7 @@ export function connectBrowser(url: string, highWaterMark: number): Promise<Conn
   const socket = new globalThis.WebSocket(url)
   socket.binaryType = 'arraybuffer'
   return new Promise((resolve, reject) => {
-    socket.onerror = () => reject(new EchoError(ErrorCodes.E_CLOSED, `Cannot connect to ${url}: is the server running and the URL right?`, { retryable: true }))
+    socket.onerror = () => reject(transportErrors.cannotConnect(url, 'the browser reported an error', false))
     socket.onopen = () => {
       let closed = false
       const connection: Connection = {

@@ -4,26 +4,27 @@
  * welcome says how often, a client that hears no ping for that long assumes the link is dead
  * (liveness.ts, armed by the plugin's `connect`/`resumed` taps).
  */
-import { EchoError, ErrorCodes } from '@echostream/kernel'
+import type { EchoError } from '@echostream/kernel'
+import { transportErrors } from './errors.js'
 import type { WebSocket as WsSocket } from 'ws'
 import { formatPeer, WsConnection, type PeerSource } from './connection.js'
 import { PingWatch } from './liveness.js'
 import type { WsTransportOptions } from './options.js'
 import { readPem } from './pem.js'
 
+const UNTRUSTED = new Set(['DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY'])
+
 function describeConnectError(url: string, error: Error & { code?: string }): EchoError {
-  const tlsCodes = ['DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY']
-  if (error.code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
-    return new EchoError(ErrorCodes.E_CLOSED, `TLS: the server certificate does not name the host of ${url} (${error.code}): connect with a host the certificate lists, or give the server a certificate for this host.`, { cause: error, data: { tls: error.code } })
+  const code = error.code
+  let described: EchoError
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') described = transportErrors.tlsWrongHost(url, code)
+  else if (code === 'CERT_HAS_EXPIRED') described = transportErrors.tlsExpired(url, code)
+  else if (code && UNTRUSTED.has(code)) described = transportErrors.tlsUntrusted(url, code)
+  else {
+    const plainToTls = url.startsWith('ws://') && (code === 'ECONNRESET' || /socket hang up|Unexpected server response: 400/.test(error.message))
+    described = transportErrors.cannotConnect(url, code ?? error.message, plainToTls)
   }
-  if (error.code === 'CERT_HAS_EXPIRED') {
-    return new EchoError(ErrorCodes.E_CLOSED, `TLS: the server certificate of ${url} has expired (${error.code}): renew it on the server.`, { cause: error, data: { tls: error.code } })
-  }
-  if (error.code && tlsCodes.includes(error.code)) {
-    return new EchoError(ErrorCodes.E_CLOSED, `TLS: the server certificate of ${url} is not trusted (${error.code}): give its CA in options['transport-ws'].tls.ca.`, { cause: error, data: { tls: error.code } })
-  }
-  const plainToTls = url.startsWith('ws://') && (error.code === 'ECONNRESET' || /socket hang up|Unexpected server response: 400/.test(error.message))
-  return new EchoError(ErrorCodes.E_CLOSED, `Cannot connect to ${url}: ${error.code ?? error.message}. Is the server running and the URL right?${plainToTls ? ' If the server serves TLS, use a wss:// URL.' : ''}`, { cause: error, retryable: true })
+  return Object.assign(described, { cause: error })
 }
 
 /** Opens a Node client connection; its `pings` deadline is armed by whoever learns the server's cadence. */

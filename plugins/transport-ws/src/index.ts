@@ -37,3 +37,4 @@ export default definePlugin<WsTransportOptions>({
 
 export { schema, type WsTransportOptions }
 export type { TlsOptions } from './options.js'
+export { transportErrors, TransportErrorCodes } from './errors.js'

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
-import { EchoError, ErrorCodes } from '@echostream/kernel'
+import { messageOf } from '@echostream/kernel'
+import { transportErrors } from './errors.js'
 
 /** TLS material is given inline (PEM text) or as a file path, resolved from the config's folder. */
 export function readPem(value: string, baseDir: string): string {
@@ -8,6 +9,6 @@ export function readPem(value: string, baseDir: string): string {
   try {
     return readFileSync(resolve(baseDir, value), 'utf8')
   } catch (error) {
-    throw new EchoError(ErrorCodes.E_CONFIG, `Cannot read TLS file '${value}' (from ${baseDir}): ${(error as Error).message}. Give PEM text or a readable path.`, { cause: error })
+    throw Object.assign(transportErrors.unreadablePem(value, baseDir, messageOf(error)), { cause: error })
   }
 }

@@ -6,7 +6,8 @@ import { createServer as createHttpServer, type Server as HttpServer } from 'nod
 import { createServer as createHttpsServer } from 'node:https'
 import type { IncomingMessage } from 'node:http'
 import { WebSocketServer, type WebSocket } from 'ws'
-import { CloseCodes, EchoError, ErrorCodes, type Connection } from '@echostream/kernel'
+import { CloseCodes, type Connection } from '@echostream/kernel'
+import { transportErrors } from './errors.js'
 import { WsConnection } from './connection.js'
 import { pingAll, socketOnPong } from './liveness.js'
 import type { WsTransportOptions } from './options.js'
@@ -37,7 +38,7 @@ export class WsServer {
     const { tls, host, port, path, maxPayload } = this.options
     const secure = Boolean(tls?.cert || tls?.key)
     if (secure && !(tls?.cert && tls?.key)) {
-      throw new EchoError(ErrorCodes.E_CONFIG, `options['transport-ws'].tls needs both cert and key to serve wss://.`)
+      throw transportErrors.halfTls()
     }
     const http = secure
       ? createHttpsServer({ cert: readPem(tls!.cert!, this.baseDir), key: readPem(tls!.key!, this.baseDir), passphrase: tls!.passphrase })
@@ -52,7 +53,8 @@ export class WsServer {
     this.#http = http
     await new Promise<void>((resolve, reject) => {
       const onError = (error: NodeJS.ErrnoException) => {
-        reject(new EchoError(ErrorCodes.E_CONFIG, `Cannot listen on ${host}:${port}: ${error.code === 'EADDRINUSE' ? 'the port is in use; pick another port (or 0 for any free one)' : error.message}.`, { cause: error }))
+        const why = error.code === 'EADDRINUSE' ? 'the port is in use; pick another port (or 0 for any free one)' : error.message
+        reject(Object.assign(transportErrors.cannotListen(host, port, why), { cause: error }))
       }
       http.once('error', onError)
       http.listen(port, host, () => {

@@ -39,7 +39,7 @@ describe('options', () => {
   it('checks function-valued options in setup with E_CONFIG', async () => {
     const error = await setupError({ authenticate: 'not a function' })
     expect(error.code).toBe('E_CONFIG')
-    expect(error.message).toMatch(/authenticate must be a function .*got string.*options\.auth\.module/)
+    expect(error.message).toMatch(/authenticate must be a function .*got the string .*options\.auth\.module/)
     expect((await setupError({ authenticate: () => true, authorize: 42 })).message).toMatch(/authorize must be a function/)
   })
 
