@@ -4,7 +4,7 @@
  * only later deliveries (as Node's EventEmitter). A handler that throws or rejects is logged and
  * never affects the other handlers, the session or the process.
  */
-import type { Logger, Session } from '@echostream/kernel'
+import { describe, type Logger, type Session } from '@echostream/kernel'
 import { eventsErrors } from './errors.js'
 
 // The data of an untyped event is `any`, as the kernel's `EventHandler`: users annotate it.
@@ -22,8 +22,12 @@ export interface ListenersOptions {
 }
 
 function failureText(error: unknown): string {
-  if (error instanceof Error) return error.stack ?? `${error.name}: ${error.message}`
-  return String(error)
+  try {
+    if (error instanceof Error && typeof error.stack === 'string') return error.stack
+  } catch {
+    // a Proxy or a getter that throws: describe it instead
+  }
+  return describe(error)
 }
 
 export class Listeners {
