@@ -12,6 +12,7 @@ import type { Listeners, AnyEventHandler } from './listeners.js'
 import { checkRoomName, type Rooms } from './rooms.js'
 import type { BroadcastOptions, BroadcastReport, EmitOptions, EventsApi, EventsStats, RoomEmitter, VolatileEmitter } from './types.js'
 import type { EventsOptions } from './options.js'
+import type { EventsBackend } from './backend.js'
 
 /** The session methods this plugin adds, keyed by name (installed with `decorateSession`). */
 export type SessionMethods = Record<'emit' | 'join' | 'leave' | 'rooms', (this: Session, ...args: never[]) => unknown>
@@ -44,6 +45,8 @@ function targets(sessions: Iterable<Session>, opts: BroadcastOptions | undefined
 
 export interface EventsState {
   stats: EventsStats
+  /** Where broadcasts and room events go (`useBackend`); null: this node's sessions. */
+  backend: EventsBackend | null
 }
 
 /**
@@ -96,10 +99,15 @@ export function createEventsApi(kernel: EchoKernel, options: Readonly<EventsOpti
     return { sent: report.sent, dropped, failed: report.failed, failures: report.failures }
   }
 
+  /** The default backend: this node's sessions. */
+  const local: EventsBackend = {
+    publish: (names, name, data, opts) => fanout(names === null ? kernel.sessions() : rooms.union(names), name, data, opts),
+  }
+
   function broadcast(name: unknown, data: unknown, opts: BroadcastOptions | undefined, method: string): BroadcastReport {
     checkEventName(name, maxNameLength, method)
     serverOnly(kernel, `events.${method}`, 'on a client, events.emit(name, data) sends to the server.')
-    return fanout(kernel.sessions(), name, data, opts)
+    return (state.backend ?? local).publish(null, name, data, opts)
   }
 
   function to(target: string | readonly string[], volatile: boolean): RoomEmitter {
@@ -110,7 +118,7 @@ export function createEventsApi(kernel: EchoKernel, options: Readonly<EventsOpti
     return {
       emit(name: unknown, data?: unknown, opts?: BroadcastOptions): BroadcastReport {
         checkEventName(name, maxNameLength, 'to(…).emit')
-        return fanout(rooms.union(names), name, data, volatile ? { ...opts, volatile } : opts)
+        return (state.backend ?? local).publish(names, name, data, volatile ? { ...opts, volatile } : opts)
       },
     } as RoomEmitter
   }
@@ -158,6 +166,15 @@ export function createEventsApi(kernel: EchoKernel, options: Readonly<EventsOpti
     listenerCount(name?: string): number {
       return listeners.count(name)
     },
+
+    useBackend(backend: EventsBackend | null): EventsBackend | null {
+      serverOnly(kernel, 'events.useBackend', 'rooms live on the server.')
+      const previous = state.backend
+      state.backend = backend
+      return previous
+    },
+
+    localBackend: (): EventsBackend => local,
   }
   return api as EventsApi
 }
@@ -176,12 +193,12 @@ export function createSessionMethods(kernel: EchoKernel, options: Readonly<Event
       if (this.state === 'closed') return
       const refusal = authorize(kernel.hooks, { kind: 'room', name: room }, this)
       if (refusal) throw refusal
-      rooms.join(this, room)
+      if (rooms.join(this, room)) state.backend?.joined?.(this, room)
     },
     leave(this: Session, room: unknown): void {
       serverOnly(kernel, 'session.leave', 'rooms live on the server.')
       checkRoomName(room, 'session.leave')
-      rooms.leave(this, room)
+      if (rooms.leave(this, room)) state.backend?.left?.(this, room)
     },
     rooms(this: Session): string[] {
       serverOnly(kernel, 'session.rooms', 'rooms live on the server.')

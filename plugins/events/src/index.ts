@@ -27,7 +27,7 @@ export default definePlugin<EventsOptions>({
     // Hot paths (every emit, broadcast and inbound event) use the kernel itself, not this plugin's
     // recording view of it (a Proxy that is only needed to record taps and registrations).
     const raw = kernel.api
-    const state: EventsState = { stats: { volatileDropped: 0, failed: 0 } }
+    const state: EventsState = { stats: { volatileDropped: 0, failed: 0 }, backend: null }
     const api = createEventsApi(raw, options, listeners, rooms, state)
     kernel.expose('events', api)
     for (const [key, method] of Object.entries(createSessionMethods(raw, options, rooms, state))) kernel.decorateSession(key, method)
@@ -49,7 +49,11 @@ export default definePlugin<EventsOptions>({
 
     if (kernel.role === 'server') {
       // Last, so other plugins' disconnect taps still see `session.rooms()`.
-      kernel.hooks.disconnect.tap({ name: PLUGIN_NAME, stage: Stage.LAST }, (session: Session) => rooms.leaveAll(session))
+      kernel.hooks.disconnect.tap({ name: PLUGIN_NAME, stage: Stage.LAST }, (session: Session) => {
+        const left = state.backend?.left ? rooms.roomsOf(session) : []
+        rooms.leaveAll(session)
+        for (const room of left) state.backend!.left!(session, room)
+      })
     }
 
     kernel.registerHandlerKind('event', (definition: HandlerDefinition) => {
@@ -71,6 +75,7 @@ export { EventFrames, EVENTS_WIRE_VERSION } from './frames.js'
 export { EventsErrorCodes, type EventsErrorCode } from './errors.js'
 export { Listeners, type AnyEventHandler } from './listeners.js'
 export { Rooms } from './rooms.js'
+export type { EventsBackend } from './backend.js'
 export type {
   ServerEvents,
   ClientEvents,

@@ -10,6 +10,7 @@
  * ```
  */
 import type { EchoError, Session } from '@echostream/kernel'
+import type { EventsBackend } from './backend.js'
 
 /** Events the server sends to clients (`broadcast`, `to(room).emit`, `session.emit`): name → data. Augment it. */
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type
@@ -133,6 +134,13 @@ export interface EventsApi {
   in(room: string): Session[]
   /** Handlers registered for `name`, or in total. */
   listenerCount(name?: string): number
+  /**
+   * Server: routes room events and broadcasts through `backend` (a cluster plugin's; `null`
+   * restores delivery to this node's sessions). Returns the backend it replaced.
+   */
+  useBackend(backend: EventsBackend | null): EventsBackend | null
+  /** Server: the backend that delivers to this node's sessions only (a cluster backend's fallback). */
+  localBackend(): EventsBackend
 }
 
 declare module '@echostream/kernel' {

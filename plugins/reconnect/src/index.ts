@@ -1,6 +1,6 @@
-import { definePlugin, type Session } from '@echostream/kernel'
+import { definePlugin, EchoError, ErrorCodes, type Session } from '@echostream/kernel'
 import { schema, type ReconnectOptions } from './options.js'
-import { setupServer } from './server.js'
+import { setupServer, type AdoptedState } from './server.js'
 import { setupClient } from './client.js'
 import type { Tracked } from './counting.js'
 import { version } from './version.js'
@@ -25,6 +25,13 @@ export interface ReconnectApi {
   on(event: ReconnectEvent, listener: (data: Record<string, unknown>) => void): () => void
   /** The replay buffer of `session` (server; a client's own session when left out); undefined for a session it does not track. */
   buffered(session?: Session): ReplayBuffer | undefined
+  /**
+   * Server, for a cluster plugin: the session being connected continues one another node held —
+   * its `welcome` says `recovered: true` with these counts, and `state.replay` is recorded as sent
+   * (the caller writes it after `welcome` with `kernel.writeEncoded`). Call it from a `connect`
+   * tap staged before this plugin's (`Stage.EARLY`).
+   */
+  adopt(session: Session, state: AdoptedState): void
 }
 
 declare module '@echostream/kernel' {
@@ -53,7 +60,8 @@ export default definePlugin<ReconnectOptions>({
         }
       }
     }
-    const tracked: (session: Session) => Tracked | undefined = kernel.role === 'server' ? setupServer(kernel, options, emit) : setupClient(kernel, options, emit)
+    const server = kernel.role === 'server' ? setupServer(kernel, options, emit) : undefined
+    const tracked: (session: Session) => Tracked | undefined = server ? server.tracked : setupClient(kernel, options, emit)
     kernel.expose('reconnect', {
       on(event, listener) {
         if (!listeners.has(event)) listeners.set(event, new Set())
@@ -65,6 +73,10 @@ export default definePlugin<ReconnectOptions>({
         const outbox = target && tracked(target)?.outbox
         return outbox && { frames: outbox.size, bytes: outbox.bytes, evicted: outbox.evicted, sent: outbox.sent, received: outbox.received }
       },
+      adopt(session, state) {
+        if (!server) throw new EchoError(ErrorCodes.E_STATE, 'reconnect.adopt works on a server only.')
+        server.adopt(session, state)
+      },
     })
   },
 })
@@ -73,3 +85,4 @@ export { backoffDelay, type BackoffOptions } from './backoff.js'
 export { isResumable } from './close-codes.js'
 export { reconnectErrors, ReconnectErrorCodes } from './errors.js'
 export { schema, type ReconnectOptions }
+export type { AdoptedState }

@@ -24,12 +24,26 @@ function sameToken(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y)
 }
 
+/**
+ * A session this node continues although another node held it (cluster seam, see README): its
+ * token; the frames the client had received (`sent`) followed by the encoded frames it missed
+ * (`replay`, recorded here as sent: the adopter writes them after `welcome`); the frames the
+ * server side had received.
+ */
+export interface AdoptedState {
+  token: string
+  sent: number
+  replay: readonly Uint8Array[]
+  received: number
+}
+
 function isCount(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0
 }
 
 export function setupServer(kernel: PluginKernel, options: Readonly<ReconnectOptions>, emit: (event: string, data: unknown) => void) {
   const states = new WeakMap<Session, ServerTracked>()
+  const adopted = new WeakMap<Session, AdoptedState>()
   // Suspended and full: an exact resume is impossible, so the session ends now — its memory is
   // released at once instead of held for the grace period, and `disconnect` runs (presence, rooms).
   // The client's resume then gets a new session (`recovered: false`). The send fails with E_CLOSED
@@ -45,7 +59,14 @@ export function setupServer(kernel: PluginKernel, options: Readonly<ReconnectOpt
   })
 
   kernel.hooks.connect.tap(PLUGIN, (session: Session) => {
-    const state: ServerTracked = { ...newTracked(options), token: randomBytes(18).toString('base64url'), graceTimer: undefined, peerReceived: undefined }
+    const seed = adopted.get(session)
+    const state: ServerTracked = { ...newTracked(options), token: seed?.token ?? randomBytes(18).toString('base64url'), graceTimer: undefined, peerReceived: undefined }
+    if (seed) {
+      state.outbox.sent = state.outbox.acked = seed.sent
+      for (const bytes of seed.replay) state.outbox.record(bytes)
+      state.outbox.received = state.outbox.ackedToPeer = seed.received
+      state.peerReceived = seed.sent
+    }
     states.set(session, state)
     tracking.startAcks(session, state)
   })
@@ -54,6 +75,7 @@ export function setupServer(kernel: PluginKernel, options: Readonly<ReconnectOpt
     const state = states.get(session)
     if (!state) return welcome
     const resume = state.peerReceived === undefined ? { token: state.token, graceMs: options.graceMs } : { token: state.token, graceMs: options.graceMs, recovered: true, received: state.outbox.received }
+    if (adopted.delete(session)) state.peerReceived = undefined
     return { ...welcome, resume }
   })
 
@@ -102,6 +124,12 @@ export function setupServer(kernel: PluginKernel, options: Readonly<ReconnectOpt
     states.delete(session)
   })
 
-  /** What the server holds for a session's replay. */
-  return (session: Session): Tracked | undefined => states.get(session)
+  return {
+    /** What the server holds for a session's replay. */
+    tracked: (session: Session): Tracked | undefined => states.get(session),
+    /** Call from a `connect` tap staged before this plugin's (Stage.EARLY): the session continues `state`. */
+    adopt(session: Session, state: AdoptedState): void {
+      adopted.set(session, state)
+    },
+  }
 }
