@@ -12,14 +12,17 @@ import { describe, expect, it } from 'vitest'
 import { createClient, createServer, definePlugin, EchoError, ErrorCodes, type EchoKernel, type PluginDefinition, type Session } from '@echostream/kernel'
 import transportWs from '@echostream/plugin-transport-ws'
 import codecMsgpack from '@echostream/plugin-codec-msgpack'
-import streams, { defineStream, localNow, type StreamFrame, type StreamReader, type StreamWriter, type StreamsOptions } from '@echostream/plugin-streams'
+import streams, { defineStream, localNow, schema, type StreamFrame, type StreamReader, type StreamWriter, type StreamsOptions } from '@echostream/plugin-streams'
 import { sleep, track, until } from '../helpers/fixtures.js'
 import { rawClient, rejection } from '../helpers/wire.js'
 
 const KiB = 1024
 const MiB = 1024 * KiB
-const STREAM_WINDOW = 64 * KiB
-const CONNECTION_WINDOW = 1 * MiB
+/** The default windows (the schema's): initial, and the caps auto-tuning grows them to. */
+const STREAM_WINDOW = schema.properties.streamWindow.default
+const CONNECTION_WINDOW = schema.properties.connectionWindow.default
+const MAX_STREAM_WINDOW = schema.properties.maxStreamWindow.default
+const MAX_CONNECTION_WINDOW = schema.properties.maxConnectionWindow.default
 /** The client's transport high-water mark (transport-ws default). */
 const SOCKET_HWM = 1 * MiB
 
@@ -82,12 +85,16 @@ function chunkMaker(size: number): (index: number) => Buffer {
 const sha256 = () => createHash('sha256')
 
 describe('streams: flow control', () => {
-  it('100 MB to a slow reader: unread bytes within the windows, sender queue under its marks, a second stream flows, bytes exact', async () => {
+  it('100 MB at default options, fast then slow then fast reader: windows tune and stay within their caps, sender queue under its marks, a second stream flows, bytes exact', async () => {
     const TOTAL = 100 * MiB
     const CHUNK = 64 * KiB
+    /** The reader is fast up to FAST_BYTES, then slow for SLOW_MS (one chunk per SLOW_EVERY_MS), then fast again. */
+    const FAST_BYTES = 24 * MiB
     const SLOW_MS = 1500
+    const SLOW_EVERY_MS = 5
     const violations: string[] = []
-    const seen = { maxStreamUnread: 0, maxConnUnread: 0, maxInFlight: 0, maxBuffered: 0, maxQueued: 0, samples: 0, stalledSamples: 0 }
+    const seen = { maxStreamUnread: 0, maxConnUnread: 0, maxInFlight: 0, maxBuffered: 0, maxQueued: 0, samples: 0, stalledSamples: 0, maxWindow: 0 }
+    const phases = { windowAtSlowStart: 0, windowAtSlowEnd: 0, slowFrames: 0 }
     let bulkReader: StreamReader<Buffer> | undefined
     let bulkWriter: StreamWriter<Buffer> | undefined
     let serverSession: Session | undefined
@@ -103,16 +110,22 @@ describe('streams: flow control', () => {
           serverSession = ctx.session
           const hash = sha256()
           let bytes = 0
-          const slowUntil = Date.now() + SLOW_MS
+          let slowUntil = 0
           let fastFrom = 0
           let fastBytesFrom = 0
           for await (const frame of stream) {
             check()
             hash.update(frame.data)
             bytes += frame.data.length
-            // Slow at first (the sender must stall on credit), then as fast as it goes.
-            if (Date.now() < slowUntil) await sleep(25)
-            else if (!fastFrom) {
+            if (!slowUntil && bytes >= FAST_BYTES) {
+              slowUntil = Date.now() + SLOW_MS
+              phases.windowAtSlowStart = stream.window
+            }
+            if (slowUntil && Date.now() < slowUntil) {
+              phases.slowFrames++
+              await sleep(SLOW_EVERY_MS)
+            } else if (slowUntil && !fastFrom) {
+              phases.windowAtSlowEnd = stream.window
               fastFrom = performance.now()
               fastBytesFrom = bytes
             }
@@ -130,24 +143,26 @@ describe('streams: flow control', () => {
       },
     })
 
-    /** The invariants, sampled on every received frame, after every write and on a timer. */
+    /** The invariants, sampled on every received frame, after every write and on a timer: the caps at defaults. */
     function check(): void {
       seen.samples++
       if (bulkReader) {
         const r = bulkReader.stats()
         seen.maxStreamUnread = Math.max(seen.maxStreamUnread, r.unreadBytes)
-        if (r.unreadBytes > STREAM_WINDOW) violations.push(`stream unread ${r.unreadBytes} > ${STREAM_WINDOW}`)
+        seen.maxWindow = Math.max(seen.maxWindow, r.window)
+        if (r.unreadBytes > MAX_STREAM_WINDOW) violations.push(`stream unread ${r.unreadBytes} > maxStreamWindow ${MAX_STREAM_WINDOW}`)
+        if (r.window > MAX_STREAM_WINDOW || r.window < STREAM_WINDOW) violations.push(`stream window ${r.window} outside ${STREAM_WINDOW}…${MAX_STREAM_WINDOW}`)
         if (bulkWriter) {
-          // Sent but not yet read by the application (in flight + unread): never more than the window.
+          // Sent but not yet read by the application (in flight + unread): never more than the cap.
           const inFlight = bulkWriter.stats().sentOffset - r.consumedOffset
           seen.maxInFlight = Math.max(seen.maxInFlight, inFlight)
-          if (inFlight > STREAM_WINDOW) violations.push(`stream in flight ${inFlight} > ${STREAM_WINDOW}`)
+          if (inFlight > MAX_STREAM_WINDOW) violations.push(`stream in flight ${inFlight} > maxStreamWindow ${MAX_STREAM_WINDOW}`)
         }
       }
       if (serverSession) {
         const s = server.streams.stats(serverSession)
         seen.maxConnUnread = Math.max(seen.maxConnUnread, s.receive.unreadBytes)
-        if (s.receive.unreadBytes > CONNECTION_WINDOW) violations.push(`connection unread ${s.receive.unreadBytes} > ${CONNECTION_WINDOW}`)
+        if (s.receive.unreadBytes > MAX_CONNECTION_WINDOW) violations.push(`connection unread ${s.receive.unreadBytes} > maxConnectionWindow ${MAX_CONNECTION_WINDOW}`)
       }
       const buffered = client.session!.bufferedAmount
       seen.maxBuffered = Math.max(seen.maxBuffered, buffered)
@@ -192,8 +207,10 @@ describe('streams: flow control', () => {
       expect(violations.slice(0, 5)).toEqual([])
       expect(result.bytes).toBe(TOTAL)
       expect(result.hash).toBe(sent.digest('hex'))
-      // The reader really was slow: the window filled up and the writer waited for credit.
-      expect(seen.maxStreamUnread).toBeGreaterThanOrEqual(STREAM_WINDOW / 2)
+      // The fast reader made the window grow; the slow one made it shrink back.
+      expect(phases.windowAtSlowStart).toBeGreaterThan(STREAM_WINDOW)
+      expect(phases.windowAtSlowEnd).toBeLessThan(phases.windowAtSlowStart)
+      // The reader really was slow: the window filled up and the writer waited for credit…
       expect(seen.stalledSamples).toBeGreaterThan(0)
       // …while the second stream on the same connection kept delivering.
       expect(sideSeqOk).toBe(true)
@@ -202,8 +219,9 @@ describe('streams: flow control', () => {
 
       const fastMs = t1 - result.fastFrom
       console.log(
-        `[streams] 100 MB in ${((t1 - t0) / 1000).toFixed(2)} s overall (slow reader for ${SLOW_MS} ms); ` +
-          `fast phase ${(result.fastBytes / MiB / (fastMs / 1000)).toFixed(0)} MiB/s (${(result.fastBytes / MiB).toFixed(1)} MiB in ${(fastMs / 1000).toFixed(2)} s); ` +
+        `[streams] 100 MB in ${((t1 - t0) / 1000).toFixed(2)} s overall (slow reader for ${SLOW_MS} ms after ${FAST_BYTES / MiB} MiB, ${phases.slowFrames} frames); ` +
+          `last fast phase ${(result.fastBytes / MiB / (fastMs / 1000)).toFixed(0)} MiB/s (${(result.fastBytes / MiB).toFixed(1)} MiB in ${(fastMs / 1000).toFixed(2)} s); ` +
+          `stream window ${STREAM_WINDOW} → ${phases.windowAtSlowStart} (max ${seen.maxWindow}) → ${phases.windowAtSlowEnd} after the slow phase; ` +
           `samples ${seen.samples}, max unread stream ${seen.maxStreamUnread} / conn ${seen.maxConnUnread}, max in flight ${seen.maxInFlight}, ` +
           `max socket buffered ${seen.maxBuffered}, max writer queue ${seen.maxQueued}; side frames ${sideFrames} (${sideWhileStalled} while bulk stalled)`,
       )
@@ -223,7 +241,8 @@ describe('streams: flow control', () => {
     const writers: StreamWriter<Buffer>[] = []
     const hashes = new Map<string, string>()
     const { server, client } = await startPair({
-      server: { streamWindow: STREAM_WINDOW, connectionWindow: CONN },
+      // Tuning off (max = initial): this test is about the connection window's bound itself.
+      server: { streamWindow: 64 * KiB, maxStreamWindow: 64 * KiB, connectionWindow: CONN, maxConnectionWindow: CONN },
       setup(server) {
         server.streams.handle('slow', async (stream: StreamReader<Buffer>, ctx) => {
           serverSession = ctx.session
@@ -266,7 +285,7 @@ describe('streams: flow control', () => {
       expect(hashes).toEqual(expected)
       // Four windows of 64 KiB would be 256 KiB: the connection window (160 KiB) was the binding limit.
       expect(maxConnUnread).toBeLessThanOrEqual(CONN)
-      expect(maxConnUnread).toBeGreaterThan(2 * STREAM_WINDOW)
+      expect(maxConnUnread).toBeGreaterThan(2 * 64 * KiB)
       expect(connectionStalls).toBeGreaterThan(0)
       console.log(`[streams] 4 slow streams: max connection unread ${maxConnUnread} of ${CONN}; ${connectionStalls} samples with a writer waiting for connection credit`)
       expect(client.streams.stats().send.window).toBe(CONN)
@@ -340,7 +359,7 @@ describe('streams: semantics', () => {
     // receiver → sender: writes pending on credit reject with the receiver's code
     const w2 = await client.streams.open<Buffer>('cancelled')
     const pending: Array<Promise<void>> = []
-    for (let i = 0; i < 8; i++) pending.push(w2.write(Buffer.alloc(16 * KiB, i)))
+    for (let i = 0; i * 16 * KiB < 2 * STREAM_WINDOW; i++) pending.push(w2.write(Buffer.alloc(16 * KiB, i)))
     await until(() => w2.stats().waitingFor === 'stream-credit', 5000, 'the writer to run out of credit')
     cancelNow.resolve()
     const error = await rejection(Promise.all(pending))
@@ -390,7 +409,7 @@ describe('streams: semantics', () => {
     // writes that wait for credit when the connection drops
     const hold = await client.streams.open<Buffer>('hold')
     const waits: Array<Promise<void>> = []
-    for (let i = 0; i < 6; i++) waits.push(hold.write(Buffer.alloc(16 * KiB)))
+    for (let i = 0; i * 16 * KiB < 1.5 * STREAM_WINDOW; i++) waits.push(hold.write(Buffer.alloc(16 * KiB)))
     await until(() => hold.stats().waitingFor === 'stream-credit', 5000, 'the writer to run out of credit')
 
     session.close('test closes the session')
@@ -479,7 +498,7 @@ describe('streams: semantics', () => {
     const from = raw.messages.length
     raw.send(['stream.open', 3, 'sink'])
     await raw.frame('stream.accept', from)
-    for (let seq = 0; seq < 3; seq++) raw.send(['stream.data', 3, null, [seq, 0, Buffer.alloc(30 * KiB)]])
+    for (let seq = 0; seq * 30 * KiB <= STREAM_WINDOW; seq++) raw.send(['stream.data', 3, null, [seq, 0, Buffer.alloc(30 * KiB)]])
     const abort3 = await raw.frame('stream.abort', from)
     expect(abort3[1]).toBe(3)
     expect(abort3[3]).toMatchObject({ code: 'E_FLOW_CONTROL', message: expect.stringMatching(/credit/) })
@@ -533,17 +552,18 @@ describe('streams: semantics', () => {
       },
     })
     const FRAMES = 300
+    const FRAME = 4 * KiB
     const writer = await client.streams.open<Buffer>('media', undefined, { policy: 'drop-oldest', highWaterMark: 8 * KiB })
     const started = performance.now()
-    for (let i = 0; i < FRAMES; i++) await writer.write(Buffer.alloc(KiB, i % 256))
+    for (let i = 0; i < FRAMES; i++) await writer.write(Buffer.alloc(FRAME, i % 256))
     const elapsed = performance.now() - started
-    // 300 KiB into a 64 KiB window with nobody reading: a blocking writer would hang here.
+    // 1.2 MB into a 256 KiB window with nobody reading: a blocking writer would hang here.
     expect(elapsed).toBeLessThan(5000)
     await until(() => writer.stats().waitingFor === 'stream-credit', 5000, 'the window to fill')
     const stats = writer.stats()
     expect(stats.droppedFrames).toBeGreaterThan(FRAMES / 2)
     expect(stats.queuedBytes).toBeLessThanOrEqual(8 * KiB)
-    expect(stats.droppedBytes).toBe(stats.droppedFrames * KiB)
+    expect(stats.droppedBytes).toBe(stats.droppedFrames * FRAME)
     release.resolve()
     await writer.end()
     const frames = await got.promise
@@ -553,6 +573,19 @@ describe('streams: semantics', () => {
     // What was dropped is a run of the oldest queued frames: the newest frame always arrives.
     expect(seqs.at(-1)).toBe(FRAMES - 1)
     for (const frame of frames) expect(frame.data[0]).toBe(frame.seq % 256)
+  })
+
+  it('window options must nest (initial <= max, stream <= connection): otherwise E_CONFIG naming both', async () => {
+    const bad: Array<[Partial<StreamsOptions>, RegExp]> = [
+      [{ streamWindow: 2 * MiB, connectionWindow: 1 * MiB }, /connectionWindow .* must be at least streamWindow/],
+      [{ streamWindow: 1 * MiB, maxStreamWindow: 512 * KiB }, /maxStreamWindow .* must be at least streamWindow/],
+      [{ maxConnectionWindow: 512 * KiB }, /maxConnectionWindow .* must be at least connectionWindow/],
+      [{ maxStreamWindow: 32 * MiB }, /maxConnectionWindow .* must be at least maxStreamWindow/],
+    ]
+    for (const [options, message] of bad) {
+      const error = await rejection(createServer({ plugins: [transportWs, codecMsgpack, streams], options: { 'transport-ws': { host: '127.0.0.1', port: 0 }, streams: options } }).then(track))
+      expect(error).toMatchObject({ code: 'E_CONFIG', message: expect.stringMatching(message) })
+    }
   })
 
   it('defineStream handler modules register through the config', async () => {
@@ -633,7 +666,7 @@ describe('streams: adapters', () => {
     expect(await got.promise).toBe(sent.digest('hex'))
     expect(refused).toBeGreaterThan(0) // write() returned false: backpressure reached the producer
     expect(maxLength).toBeLessThanOrEqual(writer.highWaterMark + 60 * KiB)
-    expect(maxUnread).toBeLessThanOrEqual(STREAM_WINDOW)
+    expect(maxUnread).toBeLessThanOrEqual(MAX_STREAM_WINDOW)
     expect(reader!.stats().state).toBe('done')
   })
 
@@ -669,7 +702,7 @@ describe('streams: adapters', () => {
     await web.close()
     expect(await got.promise).toBe(sent.digest('hex'))
     expect(waited).toBeGreaterThan(0) // `ready` held the producer back
-    expect(maxUnread).toBeLessThanOrEqual(STREAM_WINDOW)
+    expect(maxUnread).toBeLessThanOrEqual(MAX_STREAM_WINDOW)
   })
 
   it('a Readable.from source piped into the Node adapter, and frames mode, keep data and order', async () => {

@@ -95,7 +95,7 @@ export function createStreamsApi(kernel: EchoKernel, ctx: StreamsContext, handle
           writers: 0,
           readers: 0,
           send: { sentOffset: 0, maxOffset: 0, window: 0 },
-          receive: { receivedOffset: 0, consumedOffset: 0, unreadBytes: 0, maxOffset: ctx.options.connectionWindow, window: ctx.options.connectionWindow },
+          receive: { receivedOffset: 0, consumedOffset: 0, unreadBytes: 0, maxOffset: ctx.options.connectionWindow, window: ctx.options.connectionWindow, rttMs: 0 },
           bufferedAmount: 0,
         }
       }

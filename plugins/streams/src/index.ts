@@ -38,9 +38,7 @@ export default definePlugin<StreamsOptions>({
   wire: STREAMS_WIRE_VERSION,
   schema,
   setup(kernel, options) {
-    if (options.connectionWindow < options.streamWindow) {
-      throw streamsError(StreamsErrorCodes.E_CONFIG, `options.streams.connectionWindow (${options.connectionWindow}) must be at least streamWindow (${options.streamWindow}); raise connectionWindow.`)
-    }
+    checkWindows(options)
     // The kernel itself, not the recording scope: hot paths read `kernel.codec`/`kernel.clock` per frame.
     const raw = kernel.api
     const handlers = new Map<string, StreamHandler>()
@@ -94,6 +92,21 @@ export default definePlugin<StreamsOptions>({
     }
   },
 })
+
+/** The window options must nest: streamWindow <= connectionWindow <= maxConnectionWindow, streamWindow <= maxStreamWindow <= maxConnectionWindow. */
+function checkWindows(options: StreamsOptions): void {
+  const rules: Array<[keyof StreamsOptions, keyof StreamsOptions]> = [
+    ['connectionWindow', 'streamWindow'],
+    ['maxStreamWindow', 'streamWindow'],
+    ['maxConnectionWindow', 'connectionWindow'],
+    ['maxConnectionWindow', 'maxStreamWindow'],
+  ]
+  for (const [larger, smaller] of rules) {
+    if (options[larger] < options[smaller]) {
+      throw streamsError(StreamsErrorCodes.E_CONFIG, `options.streams.${larger} (${options[larger]}) must be at least ${smaller} (${options[smaller]}); raise ${larger} or lower ${smaller}.`)
+    }
+  }
+}
 
 /** A stream handler for a handler module (`handlers: ['./streams/audio.ts']` in the config). */
 export function defineStream<T = any, M = any>(name: string, handler: StreamHandler<T, M>): HandlerDefinition<'stream', StreamHandler<T, M>, Record<string, never>> {

@@ -16,6 +16,16 @@ import { StreamReader } from './reader.js'
 import { StreamWriter } from './writer.js'
 import { ReadyList } from './ready-list.js'
 import type { OpenOptions, SessionStreamStats, StreamContext, StreamHandler, StreamPolicy } from './types.js'
+import { ReceiveWindow, RoundTrip } from './window.js'
+
+/**
+ * The socket is below its high-water mark: kernel v2's `session.writable`; a kernel without it
+ * tells only whether anything is buffered.
+ */
+function writable(session: Session): boolean {
+  const flag = (session as { writable?: boolean }).writable
+  return flag === undefined ? session.bufferedAmount === 0 : flag
+}
 
 /** What every session's mux shares: the kernel, the options and the handlers. */
 export interface StreamsContext {
@@ -46,6 +56,9 @@ export class StreamMux {
   connReceived = 0
   connConsumed = 0
   connGranted: number
+  /** Receiving: the credit round trip (window.ts), shared by the connection's and every stream's window. */
+  readonly rtt = new RoundTrip()
+  readonly #connWindow: ReceiveWindow
 
   readonly #ctx: StreamsContext
   readonly #peerParity: 0 | 1
@@ -73,7 +86,9 @@ export class StreamMux {
     const client = ctx.kernel.role === 'client'
     this.#nextId = client ? 1 : 2
     this.#peerParity = client ? 0 : 1
-    this.connGranted = ctx.options.connectionWindow
+    const { options } = ctx
+    this.#connWindow = new ReceiveWindow(options.connectionWindow, options.maxConnectionWindow, this.rtt, performance.now())
+    this.connGranted = this.#connWindow.size
   }
 
   get codec(): Codec | undefined {
@@ -166,7 +181,8 @@ export class StreamMux {
     if (this.#readers.size >= options.maxStreams) {
       return this.#refuse(id, streamsError(StreamsErrorCodes.E_STREAM_LIMIT, `Stream '${name}' refused: this session already has ${options.maxStreams} incoming streams open (maxStreams). End or cancel some first, or raise options.streams.maxStreams.`))
     }
-    const reader = new StreamReader<never>(this, id, name, meta, options.streamWindow)
+    const window = new ReceiveWindow(options.streamWindow, options.maxStreamWindow, this.rtt, performance.now())
+    const reader = new StreamReader<never>(this, id, name, meta, window)
     this.#readers.set(id, reader)
     if (!this.#connAnnounced) {
       this.#connAnnounced = true
@@ -203,6 +219,7 @@ export class StreamMux {
     }
     const charge = this.#chargeOfReceived(data)
     this.connReceived += charge
+    if (this.#connWindow.crosses(this.connReceived)) this.#connWindow.crossed(performance.now())
     if (this.connReceived > this.connGranted) {
       this.consumed(charge)
       return this.#violation(reader, StreamsErrorCodes.E_FLOW_CONTROL, `The sender exceeded the connection's flow-control credit (${this.connGranted} bytes granted, ${this.connReceived} received): stream ${id} aborted. Senders must wait for stream.conncredit.`)
@@ -232,8 +249,12 @@ export class StreamMux {
   }
 
   onConnBlocked(frame: Frame): void {
-    if (creditOffset(frame) < this.connGranted) return // stale: our newer grant is on its way
+    const limit = creditOffset(frame)
+    this.#connWindow.blockedAt(limit)
+    if (limit < this.connGranted) return // stale: our newer grant is on its way
     this.#connPeerBlocked = true
+    // Everything was read and the sender waits at our limit: the window is what holds it back.
+    if (this.connConsumed === this.connReceived) this.#connWindow.grow()
     this.#maybeGrantConn()
   }
 
@@ -268,6 +289,23 @@ export class StreamMux {
     if (!this.#pumping) void this.#pump()
   }
 
+  /**
+   * A write can go out at once, skipping the queue and the pump: no other writer waits for its
+   * turn, the stream's and the connection's credit cover it, and the socket is below its
+   * high-water mark. (The common case of a bulk writer that is not blocked: no promise, no
+   * queue entry per chunk.)
+   */
+  canSendNow(writer: StreamWriter<unknown>, charge: number): boolean {
+    return (
+      this.#ready.size === 0 &&
+      writer.sentOffset + charge <= writer.maxOffset &&
+      this.connSent + charge <= this.connMax &&
+      this.#closed === undefined &&
+      this.session.state === 'open' &&
+      writable(this.session)
+    )
+  }
+
   /** A data frame leaves: count it against the connection. */
   sendData(frame: Frame, charge: number): void {
     this.connSent += charge
@@ -298,6 +336,14 @@ export class StreamMux {
   consumed(charge: number): void {
     this.connConsumed += charge
     this.#maybeGrantConn()
+  }
+
+  /**
+   * A stream's window is now `size`: the connection's stays at least twice the largest, so one
+   * stream that stops reading with its window full never takes all of the connection's credit.
+   */
+  streamWindow(size: number): void {
+    this.#connWindow.atLeast(2 * size)
   }
 
   forgetWriter(writer: StreamWriter<never> | StreamWriter<unknown>): void {
@@ -353,7 +399,8 @@ export class StreamMux {
         consumedOffset: this.connConsumed,
         unreadBytes: this.connReceived - this.connConsumed,
         maxOffset: this.connGranted,
-        window: this.#ctx.options.connectionWindow,
+        window: this.#connWindow.size,
+        rttMs: this.rtt.ms,
       },
       bufferedAmount: this.session.state === 'open' ? this.session.bufferedAmount : 0,
     }
@@ -365,10 +412,10 @@ export class StreamMux {
     if (this.#pumping) return
     this.#pumping = true
     try {
-      for (;;) {
-        // Below everything: the socket's own buffer (resolves at once while below its high-water
-        // mark). With nothing buffered there is nothing to wait for: no microtask per frame.
-        if (this.session.bufferedAmount > 0) await this.session.whenWritable()
+      while (this.#ready.size > 0) {
+        // Below everything: the socket's own buffer. Below its high-water mark there is nothing
+        // to wait for: no microtask per frame.
+        if (!writable(this.session)) await this.session.whenWritable()
         if (this.#closed || this.session.state !== 'open') return
         const writer = this.#pick()
         if (!writer) return
@@ -421,18 +468,22 @@ export class StreamMux {
   }
 
   /**
-   * Grants connConsumed + window once half the window was read since the last grant, or at once
-   * when the peer reports it is blocked: streams that hold unread data can keep the connection
-   * below the half-window threshold while the blocked stream's data was all read. At most one
-   * grant per report, and the sender reports once per limit.
+   * Grants connConsumed + window once half the window was read since the last grant (tuning the
+   * window first, window.ts), or at once when the peer reports it is blocked: streams that hold
+   * unread data can keep the connection below the half-window threshold while the blocked
+   * stream's data was all read. At most one grant per report, and the sender reports once per limit.
    */
   #maybeGrantConn(): void {
-    const next = this.connConsumed + this.#ctx.options.connectionWindow
-    if (next - this.connGranted >= this.#ctx.options.connectionWindow / 2 || (this.#connPeerBlocked && next > this.connGranted)) {
-      this.connGranted = next
-      this.#connPeerBlocked = false
-      if (this.#connAnnounced) this.sendFrame({ kind: StreamFrames.connCredit, payload: next })
-    }
+    const window = this.#connWindow
+    const consumed = this.connConsumed
+    if (consumed + window.size - this.connGranted < window.size / 2 && !(this.#connPeerBlocked && consumed + window.size > this.connGranted)) return
+    const now = performance.now()
+    const next = consumed + window.update(consumed, now)
+    if (next <= this.connGranted) return
+    window.granted(this.connGranted, now)
+    this.connGranted = next
+    this.#connPeerBlocked = false
+    if (this.#connAnnounced) this.sendFrame({ kind: StreamFrames.connCredit, payload: next })
   }
 
   #run(handler: StreamHandler, reader: StreamReader<never>, ctx: StreamContext): void {

@@ -1,9 +1,13 @@
 /** The streams plugin's options: this schema is the README's option table. */
 export interface StreamsOptions {
-  /** Credit bytes this side grants per stream the peer opens to it (its receive window per stream). */
+  /** Initial (and smallest) receive window per stream the peer opens to this side, credit bytes. */
   streamWindow: number
-  /** Credit bytes this side grants per session over all streams the peer opens to it. */
+  /** Initial (and smallest) receive window per session over all streams the peer opens to this side, credit bytes. */
   connectionWindow: number
+  /** The most an auto-tuned stream window grows to, credit bytes. */
+  maxStreamWindow: number
+  /** The most an auto-tuned connection window grows to, credit bytes: the cap on unread stream data held per session. */
+  maxConnectionWindow: number
   /** Streams the peer may have open to this side at once, per session. */
   maxStreams: number
   /** Default bytes a writer queues locally (drop-oldest bound; Node/Web writable adapters' highWaterMark). */
@@ -22,16 +26,31 @@ export const schema = {
       type: 'integer',
       minimum: 1024,
       maximum: 1073741824,
-      default: 65536,
+      default: 262144,
       description:
-        'Receive window per stream, in credit bytes: at most this much unread data per stream is held for the application. Also the largest single write the peer can make. Keep it below transport-ws maxPayload.',
+        'Initial and smallest receive window per stream, in credit bytes (encoded bytes of the data messages). Also the largest single write the peer can make. Auto-tuning grows it up to maxStreamWindow while the application reads fast and shrinks it back while it reads slowly.',
     },
     connectionWindow: {
       type: 'integer',
       minimum: 1024,
       maximum: 4294967296,
       default: 1048576,
-      description: 'Receive window per session over all incoming streams, in credit bytes. Must be >= streamWindow.',
+      description: 'Initial and smallest receive window per session over all incoming streams, in credit bytes. Must be >= streamWindow. Auto-tuned up to maxConnectionWindow.',
+    },
+    maxStreamWindow: {
+      type: 'integer',
+      minimum: 1024,
+      maximum: 1073741824,
+      default: 8388608,
+      description: 'The most one stream window grows to, in credit bytes: the most unread data one stream holds. Must be >= streamWindow and <= maxConnectionWindow; equal to streamWindow turns tuning off per stream.',
+    },
+    maxConnectionWindow: {
+      type: 'integer',
+      minimum: 1024,
+      maximum: 4294967296,
+      default: 16777216,
+      description:
+        'The most the connection window grows to, in credit bytes: the cap on unread stream data this side holds per session (all incoming streams together). Must be >= connectionWindow and >= maxStreamWindow; equal to connectionWindow turns tuning off.',
     },
     maxStreams: {
       type: 'integer',

@@ -11,10 +11,14 @@ import { toNodeReadable, toWebReadable, type NodeReadableOptions, type WebReadab
 import { StreamPlayout, type StreamPlayoutOptions } from './stream-playout.js'
 import type { StreamMux } from './mux.js'
 import type { ReaderState, ReaderStats, StreamFrame } from './types.js'
+import type { ReceiveWindow } from './window.js'
+import { FrameQueue } from './frame-queue.js'
 
+/** A pending `read()` (resolved with a frame or undefined) or iterator `next()` (with an IteratorResult). */
 interface Waiter<T> {
-  resolve(frame: StreamFrame<T> | undefined): void
+  resolve(value: StreamFrame<T> | undefined | IteratorResult<StreamFrame<T>, undefined>): void
   reject(error: EchoError): void
+  readonly iterating: boolean
 }
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined })
@@ -24,34 +28,37 @@ export class StreamReader<T = unknown> implements AsyncIterable<StreamFrame<T>> 
   readonly name: string
   readonly meta: unknown
   readonly session: Session
-  /** This stream's window: the most unread credit bytes it holds. */
-  readonly window: number
   /** @internal credit bytes received / read by the application / granted to the sender */
   receivedOffset = 0
   consumedOffset = 0
   maxOffset: number
 
   readonly #mux: StreamMux
+  /** The auto-tuned window (window.ts): the most unread credit bytes the next grant allows. */
+  readonly #window: ReceiveWindow
   readonly #abort = new AbortController()
   #state: ReaderState = 'open'
   #error: EchoError | undefined
-  #frames: Array<StreamFrame<T> | undefined> = []
-  #charges: number[] = []
-  #head = 0
+  #frames = new FrameQueue<StreamFrame<T>>()
   #waiters: Array<Waiter<T>> = []
   #framesReceived = 0
   /** The sender said it is blocked at our current maxOffset: grant at the next read, whatever the threshold. */
   #peerBlocked = false
 
   /** @internal made by the session's mux when it accepts the peer's open */
-  constructor(mux: StreamMux, id: number, name: string, meta: unknown, window: number) {
+  constructor(mux: StreamMux, id: number, name: string, meta: unknown, window: ReceiveWindow) {
     this.#mux = mux
     this.session = mux.session
     this.id = id
     this.name = name
     this.meta = meta
-    this.window = window
-    this.maxOffset = window
+    this.#window = window
+    this.maxOffset = window.size
+  }
+
+  /** This stream's current window (auto-tuned between `streamWindow` and `maxStreamWindow`): the most unread credit bytes a grant allows. */
+  get window(): number {
+    return this.#window.size
   }
 
   get state(): ReaderState {
@@ -65,15 +72,23 @@ export class StreamReader<T = unknown> implements AsyncIterable<StreamFrame<T>> 
 
   /** The next frame; `undefined` once the sender ended (or this side cancelled). Rejects with the stream's error. */
   read(): Promise<StreamFrame<T> | undefined> {
-    if (this.#head < this.#frames.length) return Promise.resolve(this.#take())
+    if (this.#frames.size > 0) return Promise.resolve(this.#take())
     if (this.#error) return Promise.reject(this.#error)
     if (this.#state !== 'open') return Promise.resolve(undefined)
-    return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }))
+    return new Promise((resolve, reject) => this.#waiters.push({ resolve: resolve as Waiter<T>['resolve'], reject, iterating: false }))
+  }
+
+  /** `read()` as an iterator step: one promise per frame, settled with the IteratorResult itself. */
+  #next(): Promise<IteratorResult<StreamFrame<T>, undefined>> {
+    if (this.#frames.size > 0) return Promise.resolve({ done: false, value: this.#take() })
+    if (this.#error) return Promise.reject(this.#error)
+    if (this.#state !== 'open') return Promise.resolve(DONE)
+    return new Promise((resolve, reject) => this.#waiters.push({ resolve: resolve as Waiter<T>['resolve'], reject, iterating: true }))
   }
 
   [Symbol.asyncIterator](): AsyncIterator<StreamFrame<T>, undefined> & AsyncIterable<StreamFrame<T>> {
     const iterator = {
-      next: (): Promise<IteratorResult<StreamFrame<T>, undefined>> => this.read().then((frame) => (frame === undefined ? DONE : { done: false as const, value: frame })),
+      next: (): Promise<IteratorResult<StreamFrame<T>, undefined>> => this.#next(),
       /**
        * Leaving a `for await` loop early cancels the stream (as Node's readable iterator destroys
        * its stream). Deferred one turn, so a handler that left by throwing cancels with its own code.
@@ -100,7 +115,7 @@ export class StreamReader<T = unknown> implements AsyncIterable<StreamFrame<T>> 
     if (this.#state === 'open') this.#mux.sendFrame({ kind: StreamFrames.abort, id: this.id, payload: { code: error.code, message: error.message } })
     this.#state = 'cancelled'
     this.#discard()
-    for (const waiter of this.#waiters.splice(0)) waiter.resolve(undefined)
+    this.#endWaiters()
     this.#mux.forgetReader(this)
     this.#abort.abort(error)
   }
@@ -113,9 +128,9 @@ export class StreamReader<T = unknown> implements AsyncIterable<StreamFrame<T>> 
       receivedOffset: this.receivedOffset,
       consumedOffset: this.consumedOffset,
       unreadBytes: this.receivedOffset - this.consumedOffset,
-      unreadFrames: this.#frames.length - this.#head,
+      unreadFrames: this.#frames.size,
       maxOffset: this.maxOffset,
-      window: this.window,
+      window: this.#window.size,
       framesReceived: this.#framesReceived,
     }
   }
@@ -144,23 +159,24 @@ export class StreamReader<T = unknown> implements AsyncIterable<StreamFrame<T>> 
   push(frame: StreamFrame<T>, charge: number): boolean {
     if (this.receivedOffset + charge > this.maxOffset) return false
     this.receivedOffset += charge
+    if (this.#window.crosses(this.receivedOffset)) this.#window.crossed(performance.now())
     this.#framesReceived++
     const waiter = this.#waiters.shift()
     if (waiter) {
       this.#consume(charge)
-      waiter.resolve(frame)
-    } else {
-      this.#frames.push(frame)
-      this.#charges.push(charge)
-    }
+      waiter.resolve(waiter.iterating ? { done: false, value: frame } : frame)
+    } else this.#frames.push(frame, charge)
     return true
   }
 
   /** @internal `stream.blocked` arrived: the sender waits for credit beyond `limit` */
   blocked(limit: number): void {
+    this.#window.blockedAt(limit)
     // A stale report (our newer grant crossed it on the wire) needs no answer.
     if (this.#state !== 'open' || limit < this.maxOffset) return
     this.#peerBlocked = true
+    // Everything was read and the sender waits at our limit: the window is what holds it back.
+    if (this.consumedOffset === this.receivedOffset) this.#window.grow()
     this.#maybeGrant()
   }
 
@@ -168,7 +184,7 @@ export class StreamReader<T = unknown> implements AsyncIterable<StreamFrame<T>> 
   end(): void {
     if (this.#state !== 'open') return
     this.#state = 'ended'
-    if (this.#head === this.#frames.length) this.#finish()
+    if (this.#frames.size === 0) this.#finish()
   }
 
   /** @internal the peer aborted, the session closed, or the peer broke flow control */
@@ -187,21 +203,17 @@ export class StreamReader<T = unknown> implements AsyncIterable<StreamFrame<T>> 
   // ---------------------------------------------------------------- queue
 
   #take(): StreamFrame<T> {
-    const frame = this.#frames[this.#head]!
-    const charge = this.#charges[this.#head]!
-    this.#frames[this.#head++] = undefined
-    if (this.#head === this.#frames.length) {
-      this.#frames.length = 0
-      this.#charges.length = 0
-      this.#head = 0
-      if (this.#state === 'ended') this.#finish()
-    } else if (this.#head > 1024 && this.#head * 2 > this.#frames.length) {
-      this.#frames = this.#frames.slice(this.#head)
-      this.#charges = this.#charges.slice(this.#head)
-      this.#head = 0
-    }
+    const frames = this.#frames
+    const frame = frames.shift()!
+    const charge = frames.charge
+    if (frames.size === 0 && this.#state === 'ended') this.#finish()
     this.#consume(charge)
     return frame
+  }
+
+  /** Settles every pending read with the end of the stream. */
+  #endWaiters(): void {
+    for (const waiter of this.#waiters.splice(0)) waiter.resolve(waiter.iterating ? DONE : undefined)
   }
 
   /** The application took `charge` bytes: return them to the stream and the connection. */
@@ -213,26 +225,30 @@ export class StreamReader<T = unknown> implements AsyncIterable<StreamFrame<T>> 
 
   /**
    * Raises maxOffset to consumed + window once half the window was read since the last grant (few
-   * credit frames). And when the sender reports it is blocked and the application has read
-   * everything: nothing more can arrive then, so a write larger than the remaining half window
-   * would otherwise wait forever. (Granting on every read while blocked would send one credit
-   * frame per data frame.)
+   * credit frames), tuning the window first (window.ts). And when the sender reports it is
+   * blocked and the application has read everything: nothing more can arrive then, so a write
+   * larger than the remaining half window would otherwise wait forever. (Granting on every read
+   * while blocked would send one credit frame per data frame.)
    */
   #maybeGrant(): void {
-    const next = this.consumedOffset + this.window
-    if (next - this.maxOffset >= this.window / 2 || (this.#peerBlocked && this.consumedOffset === this.receivedOffset && next > this.maxOffset)) {
-      this.maxOffset = next
-      this.#peerBlocked = false
-      this.#mux.sendFrame({ kind: StreamFrames.credit, id: this.id, payload: next })
-    }
+    const window = this.#window
+    const consumed = this.consumedOffset
+    if (consumed + window.size - this.maxOffset < window.size / 2 && !(this.#peerBlocked && consumed === this.receivedOffset)) return
+    const now = performance.now()
+    const next = consumed + window.update(consumed, now)
+    this.#mux.streamWindow(window.size)
+    // A window that shrank may have nothing to grant yet.
+    if (next <= this.maxOffset) return
+    window.granted(this.maxOffset, now)
+    this.maxOffset = next
+    this.#peerBlocked = false
+    this.#mux.sendFrame({ kind: StreamFrames.credit, id: this.id, payload: next })
   }
 
   /** Drops unread frames, returning their credit to the connection. */
   #discard(): void {
     const unread = this.receivedOffset - this.consumedOffset
-    this.#frames = []
-    this.#charges = []
-    this.#head = 0
+    this.#frames.clear()
     if (unread > 0) {
       this.consumedOffset = this.receivedOffset
       this.#mux.consumed(unread)
@@ -241,6 +257,6 @@ export class StreamReader<T = unknown> implements AsyncIterable<StreamFrame<T>> 
 
   #finish(): void {
     this.#state = 'done'
-    for (const waiter of this.#waiters.splice(0)) waiter.resolve(undefined)
+    this.#endWaiters()
   }
 }

@@ -87,7 +87,7 @@ export interface ReaderStats {
   consumedOffset: number
   unreadBytes: number
   unreadFrames: number
-  /** Credit granted to the sender (absolute), and this stream's window. */
+  /** Credit granted to the sender (absolute), and this stream's current (auto-tuned) window. */
   maxOffset: number
   window: number
   framesReceived: number
@@ -100,8 +100,12 @@ export interface SessionStreamStats {
   readers: number
   /** Sending: credit bytes sent over all streams, the peer's connection limit and window. */
   send: { sentOffset: number; maxOffset: number; window: number }
-  /** Receiving: credit bytes received and consumed over all streams, unread, granted limit, window. */
-  receive: { receivedOffset: number; consumedOffset: number; unreadBytes: number; maxOffset: number; window: number }
+  /**
+   * Receiving: credit bytes received and consumed over all streams, unread, granted limit, the
+   * connection's current (auto-tuned) window, and the smoothed credit round trip in ms (0 before
+   * the first sample).
+   */
+  receive: { receivedOffset: number; consumedOffset: number; unreadBytes: number; maxOffset: number; window: number; rttMs: number }
   /** Bytes in the socket's send buffer (transport backpressure). */
   bufferedAmount: number
 }

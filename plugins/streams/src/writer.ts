@@ -107,6 +107,11 @@ export class StreamWriter<T = unknown> {
     else if (typeof options.wallTime === 'number' && Number.isFinite(options.wallTime)) wallTime = options.wallTime
     else return Promise.reject(streamsError(StreamsErrorCodes.E_INVALID_ARGUMENT, `write(data, { wallTime }): wallTime must be a finite number of µs, got ${describe(options.wallTime)}.`))
     const seq = this.#seq++
+    // Nothing queued ahead, credit and socket allow it: sent now, with no queue entry and no promise.
+    if (this.#head === this.#queue.length && this.#mux.canSendNow(this, charge)) {
+      this.#send(value, seq, wallTime, charge)
+      return RESOLVED
+    }
     if (this.policy === 'drop-oldest') {
       this.#enqueue({ data: value, seq, wallTime, charge })
       this.#dropExcess()
@@ -189,11 +194,15 @@ export class StreamWriter<T = unknown> {
     this.#queue[this.#head++] = undefined
     this.#compact()
     this.#queuedBytes -= entry.charge
-    this.sentOffset += entry.charge
-    const frame: Frame = { kind: StreamFrames.data, id: this.id, payload: [entry.seq, entry.wallTime, entry.data] }
-    this.#mux.sendData(frame, entry.charge)
+    this.#send(entry.data, entry.seq, entry.wallTime, entry.charge)
     entry.resolve?.()
     this.finishIfDrained()
+  }
+
+  #send(data: unknown, seq: number, wallTime: number, charge: number): void {
+    this.sentOffset += charge
+    const frame: Frame = { kind: StreamFrames.data, id: this.id, payload: [seq, wallTime, data] }
+    this.#mux.sendData(frame, charge)
   }
 
   /** @internal a credit update: absolute, so a repeated or reordered one changes nothing */

@@ -44,7 +44,18 @@ function harness(role: 'server' | 'client', options: Partial<StreamsOptions> = {
   const kernel = { role, codec, hooks: { authorize: { taps: [] } } } as unknown as EchoKernel
   const ctx: StreamsContext = {
     kernel,
-    options: { streamWindow: 64 * KiB, connectionWindow: 256 * KiB, maxStreams: 10, writeHighWaterMark: 64 * KiB, openTimeoutMs: 1000, maxNameLength: 64, ...options },
+    // Tuning off unless a test turns it on (max = initial): these tests count exact grants.
+    options: {
+      streamWindow: 64 * KiB,
+      connectionWindow: 256 * KiB,
+      maxStreams: 10,
+      writeHighWaterMark: 64 * KiB,
+      openTimeoutMs: 1000,
+      maxNameLength: 64,
+      ...options,
+      maxStreamWindow: options.maxStreamWindow ?? options.streamWindow ?? 64 * KiB,
+      maxConnectionWindow: options.maxConnectionWindow ?? options.connectionWindow ?? 256 * KiB,
+    },
     handlers: new Map([['s', handler ?? ((reader) => void readers.push(reader))]]),
     logger: { info() {}, warn() {}, error() {} },
   }

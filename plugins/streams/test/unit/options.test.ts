@@ -7,8 +7,10 @@ import { schema } from '../../src/options.js'
 describe('options', () => {
   it('fills every default and refuses unknown or out-of-range options', () => {
     expect(validateOptions(schema, undefined, "plugin 'streams'", "options['streams']")).toEqual({
-      streamWindow: 65536,
+      streamWindow: 262144,
       connectionWindow: 1048576,
+      maxStreamWindow: 8388608,
+      maxConnectionWindow: 16777216,
       maxStreams: 100,
       writeHighWaterMark: 65536,
       openTimeoutMs: 10000,

@@ -1,0 +1,155 @@
+/**
+ * A client→server stream of 64 KiB chunks between two processes (the server is a child process),
+ * echostream at default options against raw ws on the same loopback, alternating: MB/s, and CPU
+ * time per MiB on each side (`process.cpuUsage()`, far steadier than MB/s on a shared machine),
+ * plus the receiver's tuned windows and credit round trip. A development probe; `pnpm bench` is
+ * the record.
+ *
+ *   node --conditions=development --import tsx plugins/streams/scripts/stream-probe.ts [MiB=256] [rounds=3]
+ *
+ * STREAMS_OPTIONS='{"maxStreamWindow":…}' overrides the streams options on both sides.
+ */
+import { fork, spawnSync, type ChildProcess } from 'node:child_process'
+import { createRequire } from 'node:module'
+import { fileURLToPath } from 'node:url'
+import { createClient, createServer } from '@echostream/kernel'
+import transportWs from '../../transport-ws/src/index.js'
+import codecMsgpack from '../../codec-msgpack/src/index.js'
+import streams, { type StreamReader } from '../src/index.js'
+
+const CHUNK = 64 * 1024
+const options = JSON.parse(process.env.STREAMS_OPTIONS ?? '{}') as Record<string, number>
+const require = createRequire(new URL('../../transport-ws/package.json', import.meta.url))
+const { WebSocketServer, WebSocket } = require('ws') as typeof import('ws')
+
+type Cpu = NodeJS.CpuUsage
+const cpuMs = (from: Cpu) => {
+  const d = process.cpuUsage(from)
+  return (d.user + d.system) / 1000
+}
+
+/** Server child: both servers; answers { bytes, cpuMs, stats } when asked after each run. */
+async function serve(): Promise<void> {
+  let bytes = 0
+  let target = Infinity
+  let cpu0 = process.cpuUsage()
+  let stats: unknown
+  let reply: (() => void) | undefined
+  const counted = () => {
+    if (bytes >= target && reply) {
+      const r = reply
+      reply = undefined
+      r()
+    }
+  }
+  const server = await createServer({ plugins: [transportWs, codecMsgpack, streams], options: { 'transport-ws': { host: '127.0.0.1', port: 0 }, streams: options } })
+  server.streams.handle('bulk', async (stream: StreamReader<Buffer>, ctx) => {
+    for await (const frame of stream) {
+      bytes += frame.data.byteLength
+      if (bytes >= target) {
+        const s = server.streams.stats(ctx.session)
+        stats = { window: stream.window, connWindow: s.receive.window, rttMs: s.receive.rttMs }
+        counted()
+      }
+    }
+  })
+  await server.start()
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false, maxPayload: 1 << 20 })
+  wss.on('connection', (ws) => {
+    ws.binaryType = 'nodebuffer'
+    ws.on('message', (data: Buffer) => {
+      bytes += data.length
+      counted()
+    })
+  })
+  await new Promise((resolve) => wss.once('listening', resolve))
+  process.on('message', (msg: { type: string; total?: number }) => {
+    if (msg.type === 'start') {
+      bytes = 0
+      target = msg.total!
+      stats = undefined
+      cpu0 = process.cpuUsage()
+      reply = () => process.send!({ type: 'done', bytes, cpuMs: cpuMs(cpu0), stats })
+      process.send!({ type: 'ready' })
+    } else if (msg.type === 'exit') process.exit(0)
+  })
+  process.send!({ type: 'ports', echostream: server.url, raw: `ws://127.0.0.1:${(wss.address() as { port: number }).port}` })
+}
+
+function next(child: ChildProcess, type: string): Promise<any> {
+  return new Promise((resolve) => {
+    const on = (msg: { type: string }) => {
+      if (msg.type !== type) return
+      child.off('message', on)
+      resolve(msg)
+    }
+    child.on('message', on)
+  })
+}
+
+async function main(): Promise<void> {
+  const mib = Number(process.argv[2] ?? 256)
+  const rounds = Number(process.argv[3] ?? 3)
+  const total = mib * 1024 * 1024
+  const pin = spawnSync('taskset', ['--version'], { stdio: 'ignore' }).status === 0
+  const child = fork(fileURLToPath(import.meta.url), ['serve'], { execArgv: process.execArgv })
+  const ports = await next(child, 'ports')
+  if (pin) {
+    spawnSync('taskset', ['-a', '-p', '-c', '0', String(child.pid)], { stdio: 'ignore' })
+    spawnSync('taskset', ['-a', '-p', '-c', '1', String(process.pid)], { stdio: 'ignore' })
+  }
+  const chunk = Buffer.alloc(CHUNK)
+  for (let i = 0; i < CHUNK; i += 4) chunk.writeUInt32LE((i * 2654435761) >>> 0, i)
+
+  const client = await createClient({ url: ports.echostream, plugins: [transportWs, codecMsgpack, streams], options: { streams: options } })
+  await client.start()
+  const ws = new WebSocket(ports.raw, { perMessageDeflate: false })
+  await new Promise((resolve) => ws.once('open', resolve))
+  const raw = (ws as unknown as { _socket: NodeJS.EventEmitter })._socket
+
+  const peers: Record<string, (n: number) => Promise<void>> = {
+    raw: async (n) => {
+      for (let i = 0; i < n; i++) {
+        ws.send(chunk, { binary: true })
+        if (ws.bufferedAmount > 1 << 20) await new Promise((resolve) => raw.once('drain', resolve))
+      }
+    },
+    echostream: async (n) => {
+      const writer = await client.streams.open<Buffer>('bulk')
+      for (let i = 0; i < n; i++) await writer.write(chunk)
+      await writer.end()
+    },
+  }
+  if (process.env.PROBE_ONLY) for (const name of Object.keys(peers)) if (name !== process.env.PROBE_ONLY) delete peers[name]
+  const results: Record<string, Array<{ mbs: number; clientMsPerMiB: number; serverMsPerMiB: number; stats?: unknown }>> = { raw: [], echostream: [] }
+  for (let r = 0; r < rounds + 1; r++) {
+    for (const [name, send] of Object.entries(peers)) {
+      child.send({ type: 'start', total })
+      await next(child, 'ready')
+      const done = next(child, 'done')
+      const cpu0 = process.cpuUsage()
+      const t0 = performance.now()
+      await send(total / CHUNK)
+      const server = await done
+      const ms = performance.now() - t0
+      const clientMs = cpuMs(cpu0)
+      if (r === 0) continue // warm-up round
+      results[name]!.push({ mbs: total / 1e6 / (ms / 1000), clientMsPerMiB: clientMs / mib, serverMsPerMiB: server.cpuMs / mib, stats: server.stats })
+    }
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+  for (const [name, rs] of Object.entries(results)) {
+    if (!rs.length) continue
+    console.log(
+      `${name.padEnd(10)} ${median(rs.map((x) => x.mbs)).toFixed(0).padStart(5)} MB/s (${rs.map((x) => x.mbs.toFixed(0)).join(', ')}); ` +
+        `CPU per MiB: client ${median(rs.map((x) => x.clientMsPerMiB)).toFixed(3)} ms, server ${median(rs.map((x) => x.serverMsPerMiB)).toFixed(3)} ms` +
+        (rs[0]?.stats ? `; ${JSON.stringify(rs.at(-1)!.stats)}` : ''),
+    )
+  }
+  ws.terminate()
+  await client.stop()
+  child.send({ type: 'exit' })
+}
+
+if (process.argv[2] === 'serve') await serve()
+else await main()
