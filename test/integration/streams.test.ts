@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest'
 import { createClient, createServer, definePlugin, EchoError, ErrorCodes, type EchoKernel, type PluginDefinition, type Session } from '@echostream/kernel'
 import transportWs from '@echostream/plugin-transport-ws'
 import codecMsgpack from '@echostream/plugin-codec-msgpack'
-import streams, { defineStream, localNow, schema, type StreamFrame, type StreamReader, type StreamWriter, type StreamsOptions } from '@echostream/plugin-streams'
+import streams, { defineStream, FRAME_OVERHEAD, localNow, schema, STREAMS_WIRE_VERSION, type StreamFrame, type StreamReader, type StreamWriter, type StreamsOptions } from '@echostream/plugin-streams'
 import { sleep, track, until } from '../helpers/fixtures.js'
 import { rawClient, rejection } from '../helpers/wire.js'
 
@@ -90,8 +90,8 @@ describe('streams: flow control', () => {
     const CHUNK = 64 * KiB
     /** The reader is fast up to FAST_BYTES, then slow for SLOW_MS (one chunk per SLOW_EVERY_MS), then fast again. */
     const FAST_BYTES = 24 * MiB
-    const SLOW_MS = 1500
-    const SLOW_EVERY_MS = 5
+    const SLOW_MS = 2000
+    const SLOW_EVERY_MS = 8
     const violations: string[] = []
     const seen = { maxStreamUnread: 0, maxConnUnread: 0, maxInFlight: 0, maxBuffered: 0, maxQueued: 0, samples: 0, stalledSamples: 0, maxWindow: 0 }
     const phases = { windowAtSlowStart: 0, windowAtSlowEnd: 0, slowFrames: 0 }
@@ -454,7 +454,7 @@ describe('streams: semantics', () => {
     const big = await rejection(again.write(Buffer.alloc(STREAM_WINDOW + 1)))
     expect(big.code).toBe('E_PAYLOAD_TOO_LARGE')
     expect(big.message).toMatch(/streamWindow|smaller chunks/)
-    await again.write(Buffer.alloc(STREAM_WINDOW)) // exactly the window is fine
+    await again.write(Buffer.alloc(STREAM_WINDOW - FRAME_OVERHEAD)) // the window, framing included, is fine
   })
 
   it('a raw peer that sends beyond its credit gets E_FLOW_CONTROL on that stream; the server keeps serving', async () => {
@@ -477,7 +477,7 @@ describe('streams: semantics', () => {
       },
     })
     const raw = await rawClient(server.url!)
-    const welcome = await raw.hello({ protocol: 2, limits: { maxPayload: 1048576 }, codec: 'msgpack', plugins: { streams: 1 } })
+    const welcome = await raw.hello({ protocol: 2, limits: { maxPayload: 1048576 }, codec: 'msgpack', plugins: { streams: STREAMS_WIRE_VERSION } })
     expect(welcome[0]).toBe('welcome')
 
     // stream 1: one frame larger than the whole window

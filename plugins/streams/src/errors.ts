@@ -42,12 +42,3 @@ export type StreamsErrorCode = (typeof StreamsErrorCodes)[keyof typeof StreamsEr
 export function streamsError(code: string, message: string, cause?: unknown): EchoError {
   return createError(code, message, cause === undefined ? undefined : { cause })
 }
-
-/** A short, safe description of an untrusted value for error messages. */
-export function describe(value: unknown): string {
-  if (value === null) return 'nil'
-  if (value === undefined) return 'nothing'
-  if (typeof value === 'string') return `a string of length ${value.length}`
-  if (ArrayBuffer.isView(value)) return 'binary'
-  return Array.isArray(value) ? 'an array' : `a ${typeof value}`
-}

@@ -4,7 +4,8 @@
  * payload is a bare array `[seq, wallTime, data]`.
  */
 import type { Frame, WireError } from '@echostream/kernel'
-import { describe, streamsError, StreamsErrorCodes } from './errors.js'
+import { describe } from '@echostream/kernel'
+import { streamsError, StreamsErrorCodes } from './errors.js'
 
 export const StreamFrames = {
   /** opener → peer: `{ id, name, payload?: { meta } }`. */
@@ -31,14 +32,11 @@ export const StreamFrames = {
   abort: 'stream.abort',
 } as const
 
-/** The wire version of these frames, compared in the handshake. */
-export const STREAMS_WIRE_VERSION = 1
-
 /**
- * Every data frame costs at least this many credit bytes, about its own framing on the wire, so a
- * peer cannot queue an unbounded number of empty frames inside a byte window.
+ * The wire version of these frames, compared in the handshake. 2: credit counts the encoded
+ * message (version 1 counted the data alone, re-measured by the receiver).
  */
-export const MIN_FRAME_CHARGE = 32
+export const STREAMS_WIRE_VERSION = 2
 
 export function openFrame(id: number, name: string, meta: unknown): Frame {
   return meta === undefined ? { kind: StreamFrames.open, id, name } : { kind: StreamFrames.open, id, name, payload: { meta } }

@@ -60,7 +60,15 @@ export default definePlugin<StreamsOptions>({
     })
     kernel.route(StreamFrames.open, on((mux, frame) => mux.onOpen(frame)))
     kernel.route(StreamFrames.accept, on((mux, frame) => mux.onAccept(frame)))
-    kernel.route(StreamFrames.data, on((mux, frame) => mux.onData(frame)))
+    kernel.route(StreamFrames.data, {
+      // The hot path: the charge is the size of the message that carried the frame (wire 2).
+      handler(frame: Frame, session: Session, size: number) {
+        muxes.of(session)?.onData(frame, size)
+      },
+      onError(error: Parameters<StreamMux['onErrorFrame']>[0], id: number | undefined, session: Session) {
+        muxes.of(session)?.onErrorFrame(error, id)
+      },
+    })
     kernel.route(StreamFrames.credit, on((mux, frame) => mux.onCredit(frame)))
     kernel.route(StreamFrames.connCredit, on((mux, frame) => mux.onConnCredit(frame)))
     kernel.route(StreamFrames.blocked, on((mux, frame) => mux.onBlocked(frame)))
@@ -114,7 +122,9 @@ export function defineStream<T = any, M = any>(name: string, handler: StreamHand
 }
 
 export { schema, type StreamsOptions } from './options.js'
-export { StreamFrames, STREAMS_WIRE_VERSION, MIN_FRAME_CHARGE } from './frames.js'
+export { StreamFrames, STREAMS_WIRE_VERSION } from './frames.js'
+export { FRAME_OVERHEAD } from './byte-size.js'
+export { FRAME_BOOKKEEPING } from './window.js'
 export { StreamsErrorCodes, type StreamsErrorCode } from './errors.js'
 export { StreamWriter } from './writer.js'
 export { StreamReader } from './reader.js'

@@ -7,9 +7,9 @@
  * socket has bytes buffered, so the socket's buffer stays near its high-water mark and a stream
  * without credit never holds up another.
  */
-import { authorize, EchoError, type Codec, type EchoKernel, type Frame, type Logger, type Session } from '@echostream/kernel'
-import { chargeOf, dataSize } from './byte-size.js'
-import { describe, streamsError, StreamsErrorCodes } from './errors.js'
+import { authorize, describe, EchoError, messageOf, type Codec, type EchoKernel, type Frame, type Logger, type Session } from '@echostream/kernel'
+import { FRAME_OVERHEAD } from './byte-size.js'
+import { streamsError, StreamsErrorCodes } from './errors.js'
 import { abortReason, creditOffset, openMeta, StreamFrames, streamId, openFrame } from './frames.js'
 import type { StreamsOptions } from './options.js'
 import { StreamReader } from './reader.js'
@@ -17,15 +17,6 @@ import { StreamWriter } from './writer.js'
 import { ReadyList } from './ready-list.js'
 import type { OpenOptions, SessionStreamStats, StreamContext, StreamHandler, StreamPolicy } from './types.js'
 import { ReceiveWindow, RoundTrip } from './window.js'
-
-/**
- * The socket is below its high-water mark: kernel v2's `session.writable`; a kernel without it
- * tells only whether anything is buffered.
- */
-function writable(session: Session): boolean {
-  const flag = (session as { writable?: boolean }).writable
-  return flag === undefined ? session.bufferedAmount === 0 : flag
-}
 
 /** What every session's mux shares: the kernel, the options and the handlers. */
 export interface StreamsContext {
@@ -52,6 +43,11 @@ export class StreamMux {
   connSent = 0
   connMax = 0
   peerConnWindow = 0
+  /**
+   * Sending: the most bytes the framing of a data frame adds to its data, for the credit check
+   * before sending (byte-size.ts); raised if a sent message ever turns out larger.
+   */
+  frameOverhead = FRAME_OVERHEAD
   /** Receiving, connection level: credit bytes received, consumed, granted. */
   connReceived = 0
   connConsumed = 0
@@ -204,11 +200,14 @@ export class StreamMux {
     pending.resolve(writer)
   }
 
-  /** The hot path: validate, charge the connection and the stream, queue for the reader. */
-  onData(frame: Frame): void {
+  /**
+   * The hot path: validate, charge the connection and the stream with `size` (the byte length of
+   * the message that carried the frame), queue for the reader.
+   */
+  onData(frame: Frame, size: number): void {
     const id = frame.id ?? 0
     const reader = this.#readers.get(id)
-    if (!reader) return this.#dataForGone(frame)
+    if (!reader) return this.#dataForGone(frame, size)
     const payload = frame.payload as [unknown, unknown, unknown] | undefined
     if (!Array.isArray(payload) || payload.length !== 3) {
       return this.#violation(reader, StreamsErrorCodes.E_PROTOCOL, `Malformed 'stream.data' on stream ${id}: the payload must be [seq, wallTime, data], got ${describe(payload)}.`)
@@ -217,9 +216,11 @@ export class StreamMux {
     if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0 || typeof wallTime !== 'number' || !Number.isFinite(wallTime)) {
       return this.#violation(reader, StreamsErrorCodes.E_PROTOCOL, `Malformed 'stream.data' on stream ${id}: seq must be a non-negative integer and wallTime a finite number (µs).`)
     }
-    const charge = this.#chargeOfReceived(data)
+    const charge = size
     this.connReceived += charge
-    if (this.#connWindow.crosses(this.connReceived)) this.#connWindow.crossed(performance.now())
+    const connWindow = this.#connWindow
+    connWindow.arrived(charge)
+    if (connWindow.crosses(this.connReceived)) connWindow.crossed(performance.now())
     if (this.connReceived > this.connGranted) {
       this.consumed(charge)
       return this.#violation(reader, StreamsErrorCodes.E_FLOW_CONTROL, `The sender exceeded the connection's flow-control credit (${this.connGranted} bytes granted, ${this.connReceived} received): stream ${id} aborted. Senders must wait for stream.conncredit.`)
@@ -302,14 +303,24 @@ export class StreamMux {
       this.connSent + charge <= this.connMax &&
       this.#closed === undefined &&
       this.session.state === 'open' &&
-      writable(this.session)
+      this.session.writable
     )
   }
 
-  /** A data frame leaves: count it against the connection. */
-  sendData(frame: Frame, charge: number): void {
-    this.connSent += charge
-    this.sendFrame(frame)
+  /**
+   * A data frame leaves (its credit checked with the upper bound `estimate`): returns its charge,
+   * the byte length `session.send` encoded, and counts it against the connection. Throws what
+   * `send` throws (nothing was sent then).
+   */
+  sendData(frame: Frame, estimate: number): number {
+    const size = this.session.send(frame)
+    this.connSent += size
+    if (size > estimate) {
+      // An outbound tap made it larger than framing can: bound the next ones by what we saw.
+      this.frameOverhead += size - estimate
+      this.#ctx.logger.warn(`streams: a '${frame.kind}' message was ${size - estimate} bytes larger than its bound; an outbound tap that enlarges stream data can break flow control.`)
+    }
+    return size
   }
 
   /**
@@ -328,7 +339,7 @@ export class StreamMux {
     try {
       this.session.send(frame)
     } catch (error) {
-      this.#ctx.logger.error(`streams: cannot send '${frame.kind}' on session ${this.session.id}: ${(error as Error)?.message}`)
+      this.#ctx.logger.error(`streams: cannot send '${frame.kind}' on session ${this.session.id}: ${messageOf(error)}`)
     }
   }
 
@@ -415,7 +426,7 @@ export class StreamMux {
       while (this.#ready.size > 0) {
         // Below everything: the socket's own buffer. Below its high-water mark there is nothing
         // to wait for: no microtask per frame.
-        if (!writable(this.session)) await this.session.whenWritable()
+        if (!this.session.writable) await this.session.whenWritable()
         if (this.#closed || this.session.state !== 'open') return
         const writer = this.#pick()
         if (!writer) return
@@ -425,7 +436,7 @@ export class StreamMux {
         this.schedule(writer)
       }
     } catch (error) {
-      this.#ctx.logger.error(`streams: send pump failed on session ${this.session.id}: ${(error as Error)?.message}`)
+      this.#ctx.logger.error(`streams: send pump failed on session ${this.session.id}: ${messageOf(error)}`)
     } finally {
       this.#pumping = false
     }
@@ -476,7 +487,8 @@ export class StreamMux {
   #maybeGrantConn(): void {
     const window = this.#connWindow
     const consumed = this.connConsumed
-    if (consumed + window.size - this.connGranted < window.size / 2 && !(this.#connPeerBlocked && consumed + window.size > this.connGranted)) return
+    const credit = window.credit
+    if (consumed + credit - this.connGranted < credit / 2 && !(this.#connPeerBlocked && consumed + credit > this.connGranted)) return
     const now = performance.now()
     const next = consumed + window.update(consumed, now)
     if (next <= this.connGranted) return
@@ -513,22 +525,15 @@ export class StreamMux {
     reader.fail(error)
   }
 
-  /** Data for a stream this side already closed (in flight when it ended): count it, drop it. */
-  #dataForGone(frame: Frame): void {
+  /**
+   * Data for a stream this side already closed or refused (in flight when it ended): count its
+   * size, drop it. Nothing in it is looked at.
+   */
+  #dataForGone(frame: Frame, size: number): void {
     const id = frame.id
     if (id === undefined || !this.#wasPeerStream(id)) throw this.#protocol(frame, `stream ${describe(id)} was never opened by this peer`)
-    const payload = frame.payload
-    const charge = this.#chargeOfReceived(Array.isArray(payload) ? payload[2] : payload)
-    this.connReceived += charge
-    this.consumed(charge)
-  }
-
-  #chargeOfReceived(data: unknown): number {
-    try {
-      return chargeOf(dataSize(data, this.codec))
-    } catch {
-      return chargeOf(0)
-    }
+    this.connReceived += size
+    this.consumed(size)
   }
 
   #wasPeerStream(id: number): boolean {

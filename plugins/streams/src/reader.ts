@@ -159,7 +159,9 @@ export class StreamReader<T = unknown> implements AsyncIterable<StreamFrame<T>> 
   push(frame: StreamFrame<T>, charge: number): boolean {
     if (this.receivedOffset + charge > this.maxOffset) return false
     this.receivedOffset += charge
-    if (this.#window.crosses(this.receivedOffset)) this.#window.crossed(performance.now())
+    const window = this.#window
+    window.arrived(charge)
+    if (window.crosses(this.receivedOffset)) window.crossed(performance.now())
     this.#framesReceived++
     const waiter = this.#waiters.shift()
     if (waiter) {
@@ -233,7 +235,8 @@ export class StreamReader<T = unknown> implements AsyncIterable<StreamFrame<T>> 
   #maybeGrant(): void {
     const window = this.#window
     const consumed = this.consumedOffset
-    if (consumed + window.size - this.maxOffset < window.size / 2 && !(this.#peerBlocked && consumed === this.receivedOffset)) return
+    const credit = window.credit
+    if (consumed + credit - this.maxOffset < credit / 2 && !(this.#peerBlocked && consumed === this.receivedOffset)) return
     const now = performance.now()
     const next = consumed + window.update(consumed, now)
     this.#mux.streamWindow(window.size)

@@ -67,10 +67,10 @@ export interface WriterStats {
   maxOffset: number
   /** The peer's per-stream window (its initial credit). */
   window: number
-  /** Writes waiting to be sent, and their credit bytes. */
+  /** Writes waiting to be sent, and their data bytes. */
   queuedFrames: number
   queuedBytes: number
-  /** Frames a 'drop-oldest' writer dropped, and their credit bytes. */
+  /** Frames a 'drop-oldest' writer dropped, and their data bytes. */
   droppedFrames: number
   droppedBytes: number
   /** Why the queue head is not sent: no stream credit, no connection credit, the socket is above its high-water mark, or nothing is queued. */

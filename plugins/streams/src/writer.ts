@@ -4,10 +4,10 @@
  * pump decides; see mux.ts). `write()` resolves once its frame is handed to the socket.
  */
 import type { Writable } from 'node:stream'
-import type { EchoError, Frame, Session } from '@echostream/kernel'
-import { asBytes, chargeOf, dataSize } from './byte-size.js'
+import { describe, EchoError, messageOf, type Frame, type Session } from '@echostream/kernel'
+import { asBytes, dataSize } from './byte-size.js'
 import { wallNow } from './clock.js'
-import { describe, streamsError, StreamsErrorCodes } from './errors.js'
+import { streamsError, StreamsErrorCodes } from './errors.js'
 import { StreamFrames } from './frames.js'
 import { toNodeWritable, toWebWritable, type NodeWritableOptions, type WebWritableOptions } from './adapters.js'
 import type { StreamMux } from './mux.js'
@@ -18,7 +18,10 @@ interface PendingWrite {
   readonly data: unknown
   readonly seq: number
   readonly wallTime: number
+  /** The upper bound of its charge (data + framing), for the credit check; the charge is what `send` encodes. */
   readonly charge: number
+  /** Its data's bytes (what `queuedBytes`, `droppedBytes` and `highWaterMark` count). */
+  readonly size: number
   readonly resolve?: () => void
   readonly reject?: (error: EchoError) => void
 }
@@ -39,7 +42,7 @@ export class StreamWriter<T = unknown> {
   maxOffset: number
   /** @internal the maxOffset we last reported being blocked at (one `stream.blocked` per limit) */
   blockedAt = -1
-  /** The peer's window for this stream (its initial credit): the largest single write. */
+  /** The peer's initial window for this stream (its first credit): a single write must fit it, framing included. */
   readonly window: number
 
   readonly #mux: StreamMux
@@ -90,18 +93,12 @@ export class StreamWriter<T = unknown> {
     try {
       size = dataSize(value, this.#mux.codec)
     } catch (error) {
-      return Promise.reject(streamsError(StreamsErrorCodes.E_CODEC, `Cannot write ${describe(value)} to stream '${this.name}': the codec cannot encode it (${(error as Error)?.message}). Write binary, strings or plain data.`, error))
+      return Promise.reject(streamsError(StreamsErrorCodes.E_CODEC, `Cannot write ${describe(value)} to stream '${this.name}': the codec cannot encode it (${messageOf(error)}). Write binary, strings or plain data.`, error))
     }
-    const charge = chargeOf(size)
-    const limit = Math.min(this.window, this.#mux.peerConnWindow)
-    if (charge > limit) {
-      return Promise.reject(
-        streamsError(
-          StreamsErrorCodes.E_PAYLOAD_TOO_LARGE,
-          `A write of ${charge} bytes to stream '${this.name}' exceeds the receiver's ${charge > this.window ? `stream window (${this.window} bytes)` : `connection window (${this.#mux.peerConnWindow} bytes)`}: write smaller chunks, or raise the receiver's options.streams.${charge > this.window ? 'streamWindow' : 'connectionWindow'}.`,
-        ),
-      )
-    }
+    // Checked against credit before sending: the data plus the most its framing can add.
+    const charge = size + this.#mux.frameOverhead
+    const tooLarge = this.#tooLarge(charge)
+    if (tooLarge) return Promise.reject(tooLarge)
     let wallTime: number
     if (options?.wallTime === undefined) wallTime = wallNow(this.#mux.kernel)
     else if (typeof options.wallTime === 'number' && Number.isFinite(options.wallTime)) wallTime = options.wallTime
@@ -109,17 +106,17 @@ export class StreamWriter<T = unknown> {
     const seq = this.#seq++
     // Nothing queued ahead, credit and socket allow it: sent now, with no queue entry and no promise.
     if (this.#head === this.#queue.length && this.#mux.canSendNow(this, charge)) {
-      this.#send(value, seq, wallTime, charge)
-      return RESOLVED
+      const failed = this.#send(value, seq, wallTime, charge)
+      return failed ? Promise.reject(failed) : RESOLVED
     }
     if (this.policy === 'drop-oldest') {
-      this.#enqueue({ data: value, seq, wallTime, charge })
+      this.#enqueue({ data: value, seq, wallTime, charge, size })
       this.#dropExcess()
       this.#mux.schedule(this)
       return RESOLVED
     }
     return new Promise<void>((resolve, reject) => {
-      this.#enqueue({ data: value, seq, wallTime, charge, resolve, reject })
+      this.#enqueue({ data: value, seq, wallTime, charge, size, resolve, reject })
       this.#mux.schedule(this)
     })
   }
@@ -193,16 +190,42 @@ export class StreamWriter<T = unknown> {
     if (!entry) return
     this.#queue[this.#head++] = undefined
     this.#compact()
-    this.#queuedBytes -= entry.charge
-    this.#send(entry.data, entry.seq, entry.wallTime, entry.charge)
+    this.#queuedBytes -= entry.size
+    const failed = this.#send(entry.data, entry.seq, entry.wallTime, entry.charge)
+    if (failed) return entry.reject?.(failed)
     entry.resolve?.()
     this.finishIfDrained()
   }
 
-  #send(data: unknown, seq: number, wallTime: number, charge: number): void {
-    this.sentOffset += charge
+  /**
+   * Sends one data frame and charges what it encoded to. When the kernel refuses it (nothing was
+   * sent), the stream cannot go on with a hole in it: it is aborted with that error, which is returned.
+   */
+  #send(data: unknown, seq: number, wallTime: number, estimate: number): EchoError | undefined {
     const frame: Frame = { kind: StreamFrames.data, id: this.id, payload: [seq, wallTime, data] }
-    this.#mux.sendData(frame, charge)
+    let size: number
+    try {
+      size = this.#mux.sendData(frame, estimate)
+    } catch (error) {
+      const echo = EchoError.from(error, StreamsErrorCodes.E_INTERNAL)
+      this.abort(echo.code, `Stream '${this.name}' aborted: a frame could not be sent (${echo.message}).`)
+      return this.#error ?? echo
+    }
+    this.sentOffset += size
+    return undefined
+  }
+
+  /** E_PAYLOAD_TOO_LARGE when a write of `charge` bytes can never be sent, naming the limit to raise. */
+  #tooLarge(charge: number): EchoError | undefined {
+    const limits: Array<[number, string]> = [
+      [this.window, `the receiver's stream window (${this.window} bytes): write smaller chunks, or raise the receiver's options.streams.streamWindow`],
+      [this.#mux.peerConnWindow, `the receiver's connection window (${this.#mux.peerConnWindow} bytes): write smaller chunks, or raise the receiver's options.streams.connectionWindow`],
+      [this.session.peerMaxPayload, `the largest message the peer accepts (${this.session.peerMaxPayload} bytes, its transport's maxPayload): write smaller chunks`],
+    ]
+    for (const [limit, what] of limits) {
+      if (charge > limit) return streamsError(StreamsErrorCodes.E_PAYLOAD_TOO_LARGE, `A write of ${charge} bytes (data and framing) to stream '${this.name}' exceeds ${what}.`)
+    }
+    return undefined
   }
 
   /** @internal a credit update: absolute, so a repeated or reordered one changes nothing */
@@ -242,7 +265,7 @@ export class StreamWriter<T = unknown> {
 
   #enqueue(entry: PendingWrite): void {
     this.#queue.push(entry)
-    this.#queuedBytes += entry.charge
+    this.#queuedBytes += entry.size
   }
 
   /** 'drop-oldest': keep the queue within highWaterMark, never dropping the newest frame. */
@@ -250,9 +273,9 @@ export class StreamWriter<T = unknown> {
     while (this.#queuedBytes > this.highWaterMark && this.#queue.length - this.#head > 1) {
       const oldest = this.#queue[this.#head]!
       this.#queue[this.#head++] = undefined
-      this.#queuedBytes -= oldest.charge
+      this.#queuedBytes -= oldest.size
       this.#dropped++
-      this.#droppedBytes += oldest.charge
+      this.#droppedBytes += oldest.size
     }
     this.#compact()
   }

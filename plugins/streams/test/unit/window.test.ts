@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { EchoError, type Codec, type EchoKernel, type Frame, type Session } from '@echostream/kernel'
-import { GROW_RTTS, ReceiveWindow, RoundTrip, SHRINK_RTTS } from '../../src/window.js'
+import { FRAME_BOOKKEEPING, GROW_RTTS, ReceiveWindow, RoundTrip, SHRINK_RTTS } from '../../src/window.js'
 import { StreamMux, type StreamsContext } from '../../src/mux.js'
 import { StreamFrames } from '../../src/frames.js'
 import type { StreamReader } from '../../src/reader.js'
@@ -180,7 +180,7 @@ describe('auto-tuning through the mux', () => {
         sender.sent += CHUNK
         const seq = sender.seq++
         at(clock + path.oneWayMs, () => {
-          h.mux.onData({ kind: StreamFrames.data, id: 1, payload: [seq, 0, new Uint8Array(CHUNK)] })
+          h.mux.onData({ kind: StreamFrames.data, id: 1, payload: [seq, 0, new Uint8Array(CHUNK)] }, CHUNK)
           read()
         })
       }
@@ -239,16 +239,17 @@ describe('auto-tuning through the mux', () => {
 
   it('a sender blocked at the limit while everything was read: the window doubles at once', async () => {
     const h = setup()
-    h.mux.onData({ kind: StreamFrames.data, id: 1, payload: [0, 0, new Uint8Array(100 * KiB)] })
+    h.mux.onData({ kind: StreamFrames.data, id: 1, payload: [0, 0, new Uint8Array(100 * KiB)] }, 100 * KiB)
     await h.reader.read()
     h.mux.onBlocked({ kind: StreamFrames.blocked, id: 1, payload: 256 * KiB })
     expect(h.reader.window).toBe(512 * KiB)
-    expect(h.sent.filter((f) => f.kind === StreamFrames.credit).map((f) => f.payload)).toEqual([100 * KiB + 512 * KiB])
+    const credit = Math.floor((512 * KiB * 100 * KiB) / (100 * KiB + FRAME_BOOKKEEPING))
+    expect(h.sent.filter((f) => f.kind === StreamFrames.credit).map((f) => f.payload)).toEqual([100 * KiB + credit])
   })
 
   it('a reader that is behind when the sender blocks does not grow the window', () => {
     const h = setup()
-    for (let seq = 0; seq < 4; seq++) h.mux.onData({ kind: StreamFrames.data, id: 1, payload: [seq, 0, new Uint8Array(CHUNK)] })
+    for (let seq = 0; seq < 4; seq++) h.mux.onData({ kind: StreamFrames.data, id: 1, payload: [seq, 0, new Uint8Array(CHUNK)] }, CHUNK)
     h.mux.onBlocked({ kind: StreamFrames.blocked, id: 1, payload: 256 * KiB })
     expect(h.reader.window).toBe(256 * KiB)
   })
