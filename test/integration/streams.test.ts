@@ -390,6 +390,67 @@ describe('streams: semantics', () => {
     }
   })
 
+  it('a handler that throws or rejects with an odd value (null-prototype object, Proxy with throwing traps, Error whose message getter throws) cancels the stream with E_INTERNAL; the process stays up', async () => {
+    const hostileProxy = new Proxy(
+      {},
+      {
+        get() {
+          throw new Error('trap')
+        },
+        getPrototypeOf() {
+          throw new Error('trap')
+        },
+        ownKeys() {
+          throw new Error('trap')
+        },
+      },
+    )
+    const badMessage = new Error('x')
+    Object.defineProperty(badMessage, 'message', {
+      get() {
+        throw new Error('getter')
+      },
+    })
+    const odd: Record<string, () => unknown> = {
+      nullProto: () => Object.create(null),
+      proxy: () => hostileProxy,
+      badMessage: () => badMessage,
+      symbol: () => Symbol('s'),
+    }
+    const unhandled: unknown[] = []
+    const onUnhandled = (reason: unknown) => unhandled.push(reason)
+    process.on('unhandledRejection', onUnhandled)
+    try {
+      const { client } = await startPair({
+        setup(server) {
+          for (const [name, make] of Object.entries(odd)) {
+            server.streams.handle(`reject-${name}`, async (stream) => {
+              await stream.read()
+              throw make()
+            })
+            server.streams.handle(`throw-${name}`, () => {
+              throw make()
+            })
+          }
+        },
+      })
+      for (const name of Object.keys(odd)) {
+        for (const how of ['reject', 'throw']) {
+          const writer = await client.streams.open(`${how}-${name}`)
+          await writer.write('first').catch(() => {}) // may already be cancelled
+          await until(() => writer.signal.aborted, 5000, `${how}-${name} to be cancelled`)
+          const reason = writer.signal.reason as EchoError
+          expect(reason.code, `${how}-${name}`).toBe('E_INTERNAL')
+          expect(typeof reason.message).toBe('string')
+        }
+      }
+      await sleep(20)
+      expect(unhandled).toEqual([])
+    } finally {
+      process.off('unhandledRejection', onUnhandled)
+    }
+  })
+
   it('a disconnect aborts every stream of the session with E_CLOSED, in both directions', async () => {
     const serverSide = deferred<EchoError | undefined>()
     const { server, client } = await startPair({

@@ -44,11 +44,15 @@ function asChunk(frame: StreamFrame<unknown>, name: string): Uint8Array {
   throw streamsError(StreamsErrorCodes.E_INVALID_ARGUMENT, `Stream '${name}' carried a non-binary frame (seq ${frame.seq}); read it with { mode: 'frames' }.`)
 }
 
-/** The code and message to send when a consumer tears an adapter down with `reason`. */
+/**
+ * The code and message to send when a consumer tears an adapter down with `reason`: its own code
+ * if it is an EchoError, else E_CANCELLED with its message or description. Never throws (a reason
+ * can be anything: a Proxy, an Error whose message getter throws).
+ */
 function abortArgs(reason: unknown): [string, string | undefined] {
-  if (EchoError.is(reason)) return [reason.code, reason.message]
-  if (reason instanceof Error) return [StreamsErrorCodes.E_CANCELLED, reason.message]
-  return [StreamsErrorCodes.E_CANCELLED, undefined]
+  if (reason === undefined || reason === null) return [StreamsErrorCodes.E_CANCELLED, undefined]
+  const error = EchoError.from(reason, StreamsErrorCodes.E_CANCELLED)
+  return [error.code, error.message]
 }
 
 export function toNodeReadable<T>(reader: StreamReader<T>, options: NodeReadableOptions = {}): Readable {

@@ -5,6 +5,7 @@
  */
 import { JitterBuffer, playout, type JitterBufferOptions, type JitterEvent, type JitterMetrics } from './jitter/index.js'
 import { playoutClock } from './clock.js'
+import { messageOf } from '@echostream/kernel'
 import { streamsError, StreamsErrorCodes } from './errors.js'
 import type { StreamReader } from './reader.js'
 
@@ -52,7 +53,7 @@ export class StreamPlayout<T> implements AsyncIterable<JitterEvent<T>> {
     try {
       this.#buffer = new JitterBuffer<T>(jitterOptions)
     } catch (error) {
-      throw streamsError(StreamsErrorCodes.E_CONFIG, `stream.playout(): ${(error as Error)?.message}. Fix the playout options.`, error)
+      throw streamsError(StreamsErrorCodes.E_CONFIG, `stream.playout(): ${messageOf(error)}. Fix the playout options.`, error)
     }
     const outer = options.signal
     if (outer) {
