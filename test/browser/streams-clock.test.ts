@@ -69,8 +69,9 @@ describe('streams and clock sync in a page', () => {
     const window_ = 64 * 1024
     const server: EchoKernel = track(await startServer({ streams: { streamWindow: window_ } }))
     const { page, errors } = await harness.newPage()
-    await page.evaluate(async (url) => {
-      const client = (window.client = await window.echostream.createClient({ url }))
+    await page.evaluate(async ({ url, window_ }) => {
+      // The page receives: its window is the one that counts, fixed here (tuning off: max = initial).
+      const client = (window.client = await window.echostream.createClient({ url, options: { streams: { streamWindow: window_, maxStreamWindow: window_ } } }))
       window.seen = [{ bytes: 0, frames: 0, maxUnread: 0, window: 0 }]
       client.streams.handle('download', async (stream: AsyncIterable<{ data: Uint8Array }> & { stats(): { unreadBytes: number; window: number } }) => {
         const tally = window.seen[0]
@@ -85,7 +86,7 @@ describe('streams and clock sync in a page', () => {
         tally.done = true
       })
       await client.start()
-    }, server.url!)
+    }, { url: server.url!, window_ })
     const session: Session = server.sessions()[0]!
     const writer = await session.openStream('download')
     let maxQueued = 0
