@@ -2,9 +2,17 @@
  * The msgpack codec end to end over a real WebSocket: binary stays binary both ways (any typed
  * array arrives as its exact bytes), the bytes on the wire are the documented plain-MessagePack
  * array, and a value that cannot be encoded fails the send with E_CODEC without harming the session.
+ * Hostile frames (issue 10, items 1 and 2): a cyclic structured-clone frame, 24 bytes declaring a
+ * 2^25-element array, and the stream variant get E_CODEC, and a good client is answered at once.
  */
 import { describe, expect, it } from 'vitest'
-import { rawClient, rejection, startClient, startServer, type WireFrame } from '../helpers/wire.js'
+import { Packr } from 'msgpackr'
+import { createClient, PROTOCOL_VERSION } from '@echostream/kernel'
+import rpc from '@echostream/plugin-rpc'
+import events from '@echostream/plugin-events'
+import streams from '@echostream/plugin-streams'
+import { track } from '../helpers/fixtures.js'
+import { codecMsgpack, rawClient, rejection, startClient, startServer, transportWs, type WireFrame } from '../helpers/wire.js'
 
 describe('codec-msgpack over a real socket', () => {
   it('binary payloads round-trip as bytes, client → server → client, nested and large', async () => {
@@ -58,5 +66,81 @@ describe('codec-msgpack over a real socket', () => {
     expect(error.message).toMatch(/plain data/)
     expect((await probe.ping(client.session!, 'after')).payload).toBe('after')
     expect(server.sessions()).toHaveLength(1)
+  })
+})
+
+describe('codec-msgpack: hostile frames cost nothing (issue 10, items 1 and 2)', () => {
+  /** `a = [1, a]` as msgpackr's structured clone writes it: an id record (0x69) and a pointer (0x70). */
+  function cyclicFrame(frame: unknown[]): Buffer {
+    const a: unknown[] = [1]
+    a.push(a)
+    return new Packr({ structuredClone: true }).pack([...frame, a])
+  }
+
+  it('the cyclic frame, the 2^25-element array bomb and the stream variant get E_CODEC; a good call right after is answered as fast as before', async () => {
+    const { server } = await startServer({ plugins: [rpc, events, streams] })
+    server.rpc.handle('echo', (params: unknown) => params)
+    // The listener that emits the data back (one of the issue's hangs).
+    server.events.on('echo', (data: unknown, session) => session.emit('echo', data))
+    const client = track(await createClient({ url: server.url!, plugins: [transportWs, codecMsgpack, rpc, events, streams] }))
+    await client.start()
+    const call = async () => {
+      const started = performance.now()
+      expect(await client.rpc.request('echo', { n: 1 })).toEqual({ n: 1 })
+      return performance.now() - started
+    }
+    const before: number[] = []
+    for (let i = 0; i < 20; i++) before.push(await call())
+
+    const raw = await rawClient(server.url!)
+    const welcome = await raw.hello({ protocol: PROTOCOL_VERSION, codec: 'msgpack', plugins: { rpc: 1, events: 1, streams: 1 } })
+    expect(welcome[0]).toBe('welcome')
+    const from = raw.messages.length
+    // Item 1: ["rpc.req", 1, "echo", a] with a = [1, a]; the event listener variant.
+    raw.send(cyclicFrame(['rpc.req', 1, 'echo']))
+    raw.send(cyclicFrame(['events.emit', null, 'echo']))
+    // The stream variant: an open nobody handles, then data carrying the cycle.
+    raw.send(['stream.open', 1, 'nobody'])
+    raw.send(cyclicFrame(['stream.data', 1, null, [0, 0]])) // the cycle as meta
+    const streamData = new Packr({ structuredClone: true })
+    const b: unknown[] = [1]
+    b.push(b)
+    raw.send(streamData.pack(['stream.data', 1, null, [0, 0, b]]))
+    // Item 2: 24 bytes declaring a 2^25-element array, 100 times (2.4 KB in all).
+    const bomb = Buffer.from('94a77270632e72657101a46563686fdd0200000000000000', 'hex')
+    expect(bomb.byteLength).toBe(24)
+    for (let i = 0; i < 100; i++) raw.send(bomb)
+
+    const after = await call()
+    const errors = () => raw.messages.slice(from).filter((m): m is WireFrame => Array.isArray(m) && m[0] === 'error')
+    // 2 cyclic frames + the cyclic meta frame + the stream data + 100 bombs, each refused with E_CODEC.
+    await expect.poll(() => errors().length, { timeout: 5000 }).toBe(104)
+    expect(errors().every((e) => (e[3] as { code: string }).code === 'E_CODEC')).toBe(true)
+    expect(raw.closeInfo).toBeUndefined()
+    // The refused open answered as usual: the session is untouched.
+    expect((await raw.frame('stream.abort', from))[3]).toMatchObject({ code: 'E_NO_HANDLER' })
+    // Without the fix the cyclic frame never returns (the server hangs: this call times out) and
+    // the bombs allocate 256 MiB each (seconds). Bounds are loose for a busy machine: the first
+    // call within a second, and the next ones at their usual latency.
+    expect(after).toBeLessThan(1000)
+    const median = (list: number[]) => [...list].sort((x, y) => x - y)[Math.floor(list.length / 2)]!
+    const next: number[] = []
+    for (let i = 0; i < 9; i++) next.push(await call())
+    expect(median(next)).toBeLessThan(Math.max(3 * median(before), 20))
+  })
+
+  it('a handler that returns a cyclic value: the caller gets an error, the server keeps answering', async () => {
+    const { server } = await startServer({ plugins: [rpc] })
+    server.rpc.handle('loop', () => {
+      const a: unknown[] = [1]
+      a.push(a)
+      return a
+    })
+    server.rpc.handle('ok', () => 'ok')
+    const client = track(await createClient({ url: server.url!, plugins: [transportWs, codecMsgpack, rpc] }))
+    await client.start()
+    const error = await rejection(client.rpc.request('loop'))
+    expect(error.message).toMatch(/cycle/)
+    expect(await client.rpc.request('ok')).toBe('ok')
   })
 })

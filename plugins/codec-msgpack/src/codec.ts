@@ -3,99 +3,77 @@
  * absent fields left off (PROTOCOL.md), in plain MessagePack (no msgpackr records or extensions),
  * so a client in any language can speak it. Binary payloads stay `bin`, never base64.
  */
-import { C1, Packr, Unpackr } from 'msgpackr'
-import { EchoError, ErrorCodes, type Codec, type DecodeResult, type Frame } from '@echostream/kernel'
+import { Packr, Unpackr } from 'msgpackr'
+import { EchoError, type Codec, type DecodeResult, type Frame } from '@echostream/kernel'
+import { codecErrors } from './errors.js'
 import { toFrame } from './frame-shape.js'
+import { DEFAULT_MAX_DEPTH, maxDepthOf, type MsgpackCodecOptions } from './options.js'
+import { createPreparer } from './prepare.js'
+import { createScanner } from './scan.js'
 
-export interface MsgpackCodecOptions {
-  /** Decode 64-bit integers beyond 2^53 as BigInt instead of (lossy) numbers. */
-  bigint?: boolean
-}
+export { DEFAULT_MAX_DEPTH, type MsgpackCodecOptions }
 
-/**
- * msgpackr decodes 0xc1 (a byte MessagePack never uses) to a sentinel object instead of failing, so
- * garbage would pass as data. One walk over containers; binary payloads are not entered.
- */
-function containsC1(value: unknown): boolean {
-  if (value === C1) return true
-  if (typeof value !== 'object' || value === null || ArrayBuffer.isView(value)) return false
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) if (containsC1(value[i])) return true
-    return false
-  }
-  for (const key in value) if (containsC1((value as Record<string, unknown>)[key])) return true
-  return false
-}
-
-/** `value`, unless it holds the C1 sentinel (looked for only when the message may hold a 0xc1 byte). */
-function checked(value: unknown, mayHoldC1: boolean): unknown {
-  if (mayHoldC1 && containsC1(value)) throw new Error('byte 0xc1 is never used in MessagePack')
-  return value
-}
+/** What `unpack` returns for bytes the scanner refused (msgpackr can never produce this object). */
+const REFUSED = Symbol('refused')
 
 /** Messages up to this size are decoded from a scratch copy (see `unpack` in createMsgpackCodec). */
 const SCRATCH_SIZE = 1024
-/** Messages up to this size are copied to the scratch buffer byte by byte, looking for 0xc1 on the way. */
-const SCAN_BYTES = 64
+/** Messages up to this size are copied to the scratch buffer byte by byte (cheaper than `set` for a few dozen bytes). */
+const COPY_BYTES = 64
+/** Zeros kept after the scratch area: more than a short message's over-read can reach (see `unpack`). */
+const SCRATCH_SLACK = 16 * 1024
 
 /**
- * msgpackr (without `moreTypes`) writes a typed array other than Uint8Array as a bin of its
- * byteLength filled element by element: values are truncated to bytes and the rest of the bin is
- * whatever its shared output buffer held before. A DataView comes out empty. So every binary view
- * is re-viewed as a Uint8Array over the same bytes; a container is copied only when something in it changed.
+ * Header bytes that declare a variable length (bin/str 8/16/32, array/map 16/32), an extension,
+ * or 0xc1. A short message with none of these bytes anywhere (see `unpack`) skips the scan —
+ * except array16/map16 whose count fits in the bytes after it: msgpackr writes every map as map16.
  */
-function binaryAsBytes(value: unknown): unknown {
-  if (typeof value !== 'object' || value === null) return value
-  if (ArrayBuffer.isView(value)) return value instanceof Uint8Array ? value : new Uint8Array(value.buffer, value.byteOffset, value.byteLength)
-  if (Array.isArray(value)) {
-    let copy: unknown[] | undefined
-    for (let i = 0; i < value.length; i++) {
-      const item: unknown = value[i]
-      const bytes = binaryAsBytes(item)
-      if (bytes !== item) (copy ??= value.slice())[i] = bytes
-    }
-    return copy ?? value
-  }
-  const proto = Object.getPrototypeOf(value)
-  if (proto !== Object.prototype && proto !== null) return value
-  let copy: Record<string, unknown> | undefined
-  for (const key in value) {
-    const item = (value as Record<string, unknown>)[key]
-    const bytes = binaryAsBytes(item)
-    if (bytes !== item) (copy ??= { ...(value as Record<string, unknown>) })[key] = bytes
-  }
-  return copy ?? value
-}
+const RISKY = new Uint8Array(256)
+for (const byte of [0xc1, 0xc4, 0xc5, 0xc6, 0xc7, 0xc8, 0xc9, 0xd4, 0xd5, 0xd6, 0xd7, 0xd8, 0xd9, 0xda, 0xdb, 0xdc, 0xdd, 0xde, 0xdf]) RISKY[byte] = 1
 
 /** A binary at least this large that ends a payload is written into the message by the codec itself. */
 const LARGE_BINARY = 4096
 const EMPTY_BINARY = new Uint8Array(0)
 
+/** How far into nested arrays the tail is looked for: a stream chunk's binary is one level in (`[seq, wallTime, data]`). */
+const TAIL_LEVELS = 3
+
 /**
  * The binary a payload ends with — the payload itself, or the last element of its (last nested)
- * array, as a stream chunk ends `[seq, wallTime, data]` — when it is large enough to be written
- * apart; undefined otherwise.
+ * array, at most TAIL_LEVELS arrays in — when it is large enough to be written apart; undefined
+ * otherwise. Bounded by TAIL_LEVELS, so even a value that changes under it (an index getter) cannot
+ * keep it walking; it runs on a prepared payload, where binary views are already Uint8Arrays.
  */
 function largeTail(value: unknown): Uint8Array | undefined {
-  for (;;) {
-    if (ArrayBuffer.isView(value)) {
-      if (value.byteLength < LARGE_BINARY) return undefined
-      return value instanceof Uint8Array ? value : new Uint8Array(value.buffer, value.byteOffset, value.byteLength)
-    }
+  for (let level = 0; level <= TAIL_LEVELS; level++) {
+    if (ArrayBuffer.isView(value)) return value.byteLength < LARGE_BINARY ? undefined : (value as Uint8Array)
     if (!Array.isArray(value) || value.length === 0) return undefined
     value = value[value.length - 1]
   }
+  return undefined
 }
 
-/** `value` with the binary it ends with replaced by an empty one (the arrays on the way are copied, the caller's are not changed). */
-function withEmptyTail(value: unknown): unknown {
-  if (!Array.isArray(value)) return EMPTY_BINARY
+/** `value` with the binary it ends with (found by `largeTail`) replaced by an empty one; the arrays on the way are copied, the caller's are not changed. */
+function withEmptyTail(value: unknown, level = 0): unknown {
+  if (!Array.isArray(value) || level > TAIL_LEVELS) return EMPTY_BINARY
   const copy = value.slice()
-  copy[copy.length - 1] = withEmptyTail(copy[copy.length - 1])
+  copy[copy.length - 1] = withEmptyTail(copy[copy.length - 1], level + 1)
   return copy
 }
 
+/** A thrown value's message for an error text; never throws. */
+function reasonOf(error: unknown): string {
+  try {
+    const message = error instanceof Error ? error.message : String(error)
+    if (error instanceof RangeError && /call stack/i.test(message)) return 'the value is nested too deeply, or changed while it was read'
+    return typeof message === 'string' && message ? message.slice(0, 200) : 'an unknown failure'
+  } catch {
+    return 'a value threw while it was read'
+  }
+}
+
 export function createMsgpackCodec(options: MsgpackCodecOptions = {}): Codec {
+  const maxDepth = maxDepthOf(options)
   const packrOptions = {
     useRecords: false,
     moreTypes: false,
@@ -105,6 +83,8 @@ export function createMsgpackCodec(options: MsgpackCodecOptions = {}): Codec {
   }
   // One Packr for the codec's lifetime: msgpackr reuses its buffers across calls.
   const packr = new Packr(packrOptions)
+  const scanner = createScanner(maxDepth)
+  const preparer = createPreparer(maxDepth)
 
   /*
    * msgpackr builds a DataView over each source it reads (and caches it on the source), which costs
@@ -112,37 +92,47 @@ export function createMsgpackCodec(options: MsgpackCodecOptions = {}): Codec {
    * a small message is copied into one scratch buffer, whose DataView is made once, and decoded from
    * there; the binary values in it are copied out (copyBuffers: they are small). A larger message
    * (a stream chunk) is decoded where it is, its binary values staying zero-copy views.
-   * Past the message, the scratch holds zeros (`dirty` tracks what earlier, longer messages left
-   * there): a truncated message over-reads into zeros and then fails as running past its end, never
-   * into an earlier message of another session.
+   *
+   * Every message is scanned (scan.ts) before msgpackr reads it — except one of at most COPY_BYTES
+   * (and at most maxDepth) bytes that passes a cheaper check while it is copied: no RISKY byte
+   * anywhere, but for 0xdc/0xde followed by a count that fits in the bytes after them. Such a
+   * message holds no extension and no 0xc1, no more levels than bytes (so no deeper than
+   * maxDepth), and no header declaring more than 64 elements (a fix header at most 15 elements,
+   * 15 entries or 31 bytes; a 16-bit one, if it is a header at all, at most what follows it).
+   * msgpackr then allocates at most a few small arrays, and a truncated one over-reads at most
+   * 64 headers × 128 values — zeros, as the scratch is zeroed past the message (`dirty` tracks
+   * what earlier, longer messages left there) and has SCRATCH_SLACK zeros after it — before it
+   * fails as running past the end. The copy visits every byte anyway, so the check costs about one
+   * compare per byte, where scanning a call frame costs ~40 ns, 15–25 % of decoding it (calls and
+   * events are a few dozen bytes: the hot path).
    */
-  const scratch = typeof Buffer === 'function' ? Buffer.alloc(SCRATCH_SIZE) : new Uint8Array(SCRATCH_SIZE)
+  const scratch = typeof Buffer === 'function' ? Buffer.alloc(SCRATCH_SIZE + SCRATCH_SLACK) : new Uint8Array(SCRATCH_SIZE + SCRATCH_SLACK)
   const smallUnpackr = new Unpackr({ ...packrOptions, copyBuffers: true })
+  const fastLength = Math.min(COPY_BYTES, maxDepth)
   let dirty = 0
 
-  /**
-   * msgpackr can only produce the C1 sentinel from a 0xc1 byte, so a short message is scanned while
-   * it is copied (the common case: calls and events are a few dozen bytes) and walked only if the
-   * byte is there; a longer one is walked (the walk does not enter binary values).
-   */
-  function unpack(bytes: Uint8Array): unknown {
-    const length = bytes.byteLength
-    if (length === 0 || length > SCRATCH_SIZE) return checked(packr.unpack(bytes), true)
-    let c1 = true
-    if (length <= SCAN_BYTES) {
-      c1 = false
+  /** `bytes` decoded, or REFUSED with the scanner's fault set. Throws only if msgpackr does. */
+  function unpack(bytes: Uint8Array, length: number): unknown {
+    if (length > SCRATCH_SIZE) return scanner.scan(bytes, length) ? packr.unpack(bytes) : REFUSED
+    let risky = 0
+    if (length <= fastLength) {
       for (let i = 0; i < length; i++) {
         const byte = bytes[i]!
         scratch[i] = byte
-        if (byte === 0xc1) c1 = true
+        // Every RISKY byte is in 0xc1–0xdf: one compare for most bytes.
+        if (byte >= 0xc1 && byte <= 0xdf && RISKY[byte] === 1 && !((byte === 0xde || byte === 0xdc) && ((bytes[i + 1]! << 8) | bytes[i + 2]!) * (byte === 0xde ? 2 : 1) <= length - i - 3)) risky = 1
       }
-    } else scratch.set(bytes, 0)
+    } else {
+      scratch.set(bytes, 0)
+      risky = 1
+    }
     if (dirty > length) {
-      if (dirty - length > SCAN_BYTES) scratch.fill(0, length, dirty)
+      if (dirty - length > COPY_BYTES) scratch.fill(0, length, dirty)
       else for (let i = length; i < dirty; i++) scratch[i] = 0
     }
     dirty = length
-    return checked(smallUnpackr.unpack(scratch, length), c1)
+    if (length === 0 || (risky !== 0 && !scanner.scan(scratch, length))) return REFUSED
+    return smallUnpackr.unpack(scratch, length)
   }
 
   /*
@@ -180,28 +170,45 @@ export function createMsgpackCodec(options: MsgpackCodecOptions = {}): Codec {
     return out
   }
 
+  function pack(frame: Frame): Uint8Array {
+    // A fresh array literal per frame is cheaper than refilling a shared one (V8 allocates it inline).
+    const { kind, id, name, payload: rawPayload, meta: rawMeta } = frame
+    const payload = rawPayload === undefined ? undefined : preparer.field(rawPayload, 'payload', true)
+    if (rawMeta !== undefined) return packr.pack([kind, id ?? null, name ?? null, payload ?? null, preparer.field(rawMeta, 'meta', payload === undefined)])
+    if (payload !== undefined) {
+      const tail = largeTail(payload)
+      if (tail !== undefined) return packWithTail([kind, id ?? null, name ?? null, withEmptyTail(payload)], tail)
+      return packr.pack([kind, id ?? null, name ?? null, payload])
+    }
+    // Trailing absent fields are left off.
+    if (name !== undefined && name !== null) return packr.pack([kind, id ?? null, name])
+    if (id !== undefined && id !== null) return packr.pack([kind, id])
+    return packr.pack([kind])
+  }
+
   return {
     name: 'msgpack',
+    /** Throws an E_CODEC EchoError (and nothing else) for a value the protocol does not carry. */
     encode(frame: Frame): Uint8Array {
-      // A fresh array literal per frame is cheaper than refilling a shared one (V8 allocates it inline).
-      const { kind, id, name, payload, meta } = frame
-      if (meta !== undefined) return packr.pack([kind, id ?? null, name ?? null, binaryAsBytes(payload) ?? null, binaryAsBytes(meta)])
-      if (payload !== undefined) {
-        const tail = largeTail(payload)
-        if (tail !== undefined) return packWithTail([kind, id ?? null, name ?? null, binaryAsBytes(withEmptyTail(payload))], tail)
-        return packr.pack([kind, id ?? null, name ?? null, binaryAsBytes(payload)])
+      try {
+        return pack(frame)
+      } catch (error) {
+        if (EchoError.is(error)) throw error
+        throw codecErrors.encodeFailed(reasonOf(error))
       }
-      // Trailing absent fields are left off.
-      if (name !== undefined && name !== null) return packr.pack([kind, id ?? null, name])
-      if (id !== undefined && id !== null) return packr.pack([kind, id])
-      return packr.pack([kind])
     },
     decode(bytes: Uint8Array): DecodeResult {
       let value: unknown
       try {
-        value = unpack(bytes)
+        value = unpack(bytes, bytes.byteLength)
       } catch (error) {
-        return { ok: false, error: new EchoError(ErrorCodes.E_CODEC, `Cannot decode message as MessagePack (${(error as Error)?.message ?? error}); is the peer using the msgpack codec?`, { cause: error }) }
+        // A short message that skipped the scan: the scan says precisely what is wrong with it.
+        if (!scanner.scan(bytes, bytes.byteLength)) return { ok: false, error: codecErrors.malformed(scanner) }
+        return { ok: false, error: codecErrors.decodeFailed(reasonOf(error)) }
+      }
+      if (value === REFUSED) {
+        if (bytes.byteLength === 0) scanner.scan(bytes, 0)
+        return { ok: false, error: codecErrors.malformed(scanner) }
       }
       return toFrame(value)
     },

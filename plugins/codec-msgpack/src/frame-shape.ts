@@ -2,10 +2,11 @@
  * The shape check every decoded message goes through, shared by the Node codec (msgpackr) and
  * the browser codec: untrusted input, so every field is checked (PROTOCOL.md, "Codec msgpack").
  */
-import { EchoError, ErrorCodes, type DecodeResult, type Frame } from '@echostream/kernel'
+import type { DecodeResult, Frame } from '@echostream/kernel'
+import { codecErrors } from './errors.js'
 
 export function notAFrame(why: string): DecodeResult {
-  return { ok: false, error: new EchoError(ErrorCodes.E_PROTOCOL, `Not an echostream frame: ${why}. A frame is a MessagePack array [kind, id, name, payload, meta] (PROTOCOL.md).`) }
+  return { ok: false, error: codecErrors.notAFrame(why) }
 }
 
 /** Checks a decoded value's shape; untrusted input, so every field is checked. */

@@ -20,3 +20,5 @@ export default definePlugin<MsgpackCodecOptions>({
 })
 
 export { createMsgpackCodec, type MsgpackCodecOptions }
+export { DEFAULT_MAX_DEPTH } from './options.js'
+export { CodecErrorCodes, codecErrors } from './errors.js'

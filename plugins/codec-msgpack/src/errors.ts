@@ -1,0 +1,100 @@
+/**
+ * Every error the msgpack codec makes, from one table (STYLE rule 7, the shape of
+ * `plugins/rpc/src/errors.ts`). Decode failures are returned as results, never thrown; encode
+ * failures are thrown to the kernel, which fails the send. Messages say what to do next.
+ */
+import { createError, ErrorCodes, type EchoError } from '@echostream/kernel'
+import { Fault, type Scanner } from './scan.js'
+
+export const CodecErrorCodes = {
+  /** Bytes that are not plain, bounded MessagePack (decode), or a value the protocol does not carry (encode). */
+  E_CODEC: ErrorCodes.E_CODEC,
+  /** MessagePack that is not a frame array, or a frame field of the wrong type. */
+  E_PROTOCOL: ErrorCodes.E_PROTOCOL,
+} as const
+
+const C = CodecErrorCodes
+
+const DECODE_HINT = 'Send one plain MessagePack value per message, as the msgpack codec writes it (PROTOCOL.md); is the peer using the msgpack codec?'
+const PLAIN_DATA = 'objects, arrays, strings, numbers, booleans, null, binary'
+
+function scanMessage(scanner: Scanner): string {
+  const at = scanner.offset
+  switch (scanner.fault) {
+    case Fault.empty:
+      return 'the message is empty'
+    case Fault.truncated:
+      return `the message ends inside a value (byte ${at})`
+    case Fault.trailing:
+      return `${scanner.detail} bytes follow the value (from byte ${at}); a message holds exactly one`
+    case Fault.neverUsed:
+      return `byte 0xc1 at ${at} is never used in MessagePack`
+    case Fault.tooLong: {
+      const unit = scanner.what === 'map' ? 'entries' : scanner.what === 'array' ? 'elements' : 'bytes'
+      return `the ${scanner.what} at byte ${at} declares ${scanner.detail} ${unit}, more than the message holds`
+    }
+    case Fault.badKey:
+      return `the map key at byte ${at} is a container or binary; keys must be strings (or numbers, booleans, nil)`
+    default:
+      return `unexpected fault ${scanner.fault} at byte ${at}`
+  }
+}
+
+/** The one factory: each entry builds one error, named by what happened. */
+export const codecErrors = {
+  /** Bytes that are not one plain, bounded MessagePack value (from the scanner's fault). */
+  malformed: (scanner: Scanner): EchoError => {
+    if (scanner.fault === Fault.extension) {
+      const type = scanner.detail === 256 ? '(cut off)' : String(scanner.detail)
+      return createError(
+        C.E_CODEC,
+        `Cannot decode the message: it holds a MessagePack extension (type ${type}) at byte ${scanner.offset}. The protocol carries plain MessagePack only — no timestamps, no msgpackr records, bundled strings or structured-clone references: send dates as strings and binary as bin.`,
+        { data: { offset: scanner.offset, extension: scanner.detail } },
+      )
+    }
+    if (scanner.fault === Fault.tooDeep) {
+      return createError(
+        C.E_CODEC,
+        `Cannot decode the message: arrays/maps nest deeper than ${scanner.maxDepth} levels (byte ${scanner.offset}; the frame array is level 1). Send flatter data, or raise the msgpack codec's maxDepth option on both sides.`,
+        { data: { offset: scanner.offset, maxDepth: scanner.maxDepth } },
+      )
+    }
+    return createError(C.E_CODEC, `Cannot decode the message as MessagePack: ${scanMessage(scanner)}. ${DECODE_HINT}`, { data: { offset: scanner.offset } })
+  },
+
+  /** msgpackr failed on bytes the scanner accepted (not expected; kept so decode can never throw). */
+  decodeFailed: (reason: string): EchoError => createError(C.E_CODEC, `Cannot decode the message as MessagePack (${reason}). ${DECODE_HINT}`),
+
+  notAFrame: (why: string): EchoError =>
+    createError(C.E_PROTOCOL, `Not an echostream frame: ${why}. A frame is a MessagePack array [kind, id, name, payload, meta] (PROTOCOL.md).`),
+
+  /** A Symbol, a function, a Map, a class instance without toJSON… somewhere in a frame. */
+  notCarried: (what: string, path: string): EchoError =>
+    createError(
+      C.E_CODEC,
+      `Cannot encode ${what} at ${path}: the protocol carries plain data only (${PLAIN_DATA}). Convert it first — e.g. String(value), Object.fromEntries(map), [...set], error.message — or give its class a toJSON() method.`,
+      { data: { path } },
+    ),
+
+  /** Deeper than maxDepth — which is also how a value that contains itself shows. */
+  tooDeep: (maxDepth: number, path: string): EchoError =>
+    createError(
+      C.E_CODEC,
+      `Cannot encode the value at ${path}: it nests deeper than ${maxDepth} levels (the frame array is level 1), or it contains itself (a cycle). Send a tree of plain data — break the cycle or flatten it — or raise the msgpack codec's maxDepth option on both sides.`,
+      { data: { path, maxDepth } },
+    ),
+
+  bigintRange: (path: string): EchoError =>
+    createError(C.E_CODEC, `Cannot encode the BigInt at ${path}: it is beyond the 64-bit range of MessagePack integers. Send it as a string (value.toString()).`, { data: { path } }),
+
+  tooManyValues: (limit: number): EchoError =>
+    createError(
+      C.E_CODEC,
+      `Cannot encode the frame: it holds more than ${limit} values (a huge or sparse array, or sub-objects shared many times). Send large numeric data as binary (a typed array), or split it across frames.`,
+      { data: { limit } },
+    ),
+
+  /** A getter, Proxy trap or toJSON threw while the value was read, or msgpackr failed. */
+  encodeFailed: (reason: string): EchoError =>
+    createError(C.E_CODEC, `Cannot encode the frame: ${reason}. Send plain data (${PLAIN_DATA}).`),
+} satisfies Record<string, (...args: never[]) => EchoError>
