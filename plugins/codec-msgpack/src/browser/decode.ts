@@ -1,9 +1,10 @@
 /**
  * A strict MessagePack decoder for untrusted bytes (the browser codec's half; see encode.ts for
  * why not a library). Every length is checked against the bytes left before anything is read or
- * allocated; what MessagePack does not define (0xc1), extension types other than the timestamp,
- * map keys that are not strings or numbers, and bytes after the value are errors. It throws; the
- * codec turns every throw into E_CODEC. Binary values are views of the message, not copies.
+ * allocated; what MessagePack does not define (0xc1), extension types, map keys that are
+ * containers or binary, and bytes after the value are errors. It throws; the codec turns every
+ * throw into E_CODEC. Binary values are views of the message, not copies. The codec runs the scan
+ * (scan.ts) first, which also bounds the depth; these checks stay as a second line.
  */
 
 const utf8 = new TextDecoder()
@@ -66,12 +67,6 @@ export class Decoder {
         return this.#binary(this.#u16())
       case 0xc6:
         return this.#binary(this.#u32())
-      case 0xc7:
-        return this.#ext(this.#u8())
-      case 0xc8:
-        return this.#ext(this.#u16())
-      case 0xc9:
-        return this.#ext(this.#u32())
       case 0xca:
         return view.getFloat32(this.#take(4))
       case 0xcb:
@@ -96,16 +91,6 @@ export class Decoder {
         const at = this.#take(8)
         return this.bigint ? view.getBigInt64(at) : view.getInt32(at) * 0x100000000 + view.getUint32(at + 4)
       }
-      case 0xd4:
-        return this.#ext(1)
-      case 0xd5:
-        return this.#ext(2)
-      case 0xd6:
-        return this.#ext(4)
-      case 0xd7:
-        return this.#ext(8)
-      case 0xd8:
-        return this.#ext(16)
       case 0xd9:
         return this.#string(this.#u8())
       case 0xda:
@@ -121,7 +106,8 @@ export class Decoder {
       case 0xdf:
         return this.#map(this.#u32())
       default:
-        throw new Error(`byte 0x${type.toString(16)} is never used in MessagePack`)
+        // 0xc1, and the extensions 0xc7–0xc9, 0xd4–0xd8: not plain MessagePack
+        throw new Error(`byte 0x${type.toString(16)} is not plain MessagePack`)
     }
   }
 
@@ -151,26 +137,13 @@ export class Decoder {
     this.#count(count, 2)
     const out: Record<string, unknown> = {}
     for (let i = 0; i < count; i++) {
-      const key = this.#read()
-      if (typeof key !== 'string' && typeof key !== 'number') throw new Error('map keys must be strings or numbers')
-      // As msgpackr: a key that would set the prototype is renamed.
+      const read = this.#read()
+      // As msgpackr: scalar keys become their text (the scan refused the others); a key that
+      // would set the prototype is renamed.
+      if (typeof read === 'object' && read !== null) throw new Error('map keys must be strings, numbers, booleans or nil')
+      const key = String(read)
       out[key === '__proto__' ? '__proto_' : key] = this.#read()
     }
     return out
-  }
-
-  /** Only the timestamp extension (-1) is part of plain MessagePack as echostream speaks it. */
-  #ext(length: number): Date {
-    const type = this.#view.getInt8(this.#take(1))
-    const at = this.#take(length)
-    if (type !== -1) throw new Error(`MessagePack extension type ${type} is not supported`)
-    const view = this.#view
-    if (length === 4) return new Date(view.getUint32(at) * 1000)
-    if (length === 8) {
-      const high = view.getUint32(at)
-      return new Date(((high & 0x3) * 0x100000000 + view.getUint32(at + 4)) * 1000 + (high >>> 2) / 1e6)
-    }
-    if (length === 12) return new Date(Number(view.getBigInt64(at + 4)) * 1000 + view.getUint32(at) / 1e6)
-    return new Date(NaN)
   }
 }

@@ -9,10 +9,9 @@
  * msgpackr's choices reproduced here: integers in the 32-bit ranges in the smallest form, every
  * other number as float64; strings by UTF-8 length (under 64 characters encoded by hand, lone
  * surrogates included, as msgpackr does; longer ones by TextEncoder, as Node's Buffer does);
- * plain and class objects as map16 of their own enumerable keys (`toJSON` first when present);
- * Map with the smallest header; Set as an array; Error as [name, message, cause]; RegExp as
- * [source, flags]; Date as the timestamp extension (-1); binary views and ArrayBuffers as bin;
- * undefined and functions as nil; bigint as int64 (uint64 above it).
+ * plain objects as map16 of their own enumerable keys; Map with the smallest header; binary views
+ * as bin; undefined as nil; bigint as int64 (uint64 above it). It is given only what prepare.ts
+ * lets through (Dates already strings; Sets, functions, class instances and cycles refused).
  */
 
 const utf8 = new TextEncoder()
@@ -74,7 +73,6 @@ export class Encoder {
       case 'bigint':
         return this.#bigint(value)
       case 'undefined':
-      case 'function':
         return this.#byte(0xc0)
       case 'object':
         return value === null ? this.#byte(0xc0) : this.#object(value)
@@ -164,12 +162,10 @@ export class Encoder {
     for (let i = 0; i < items.length; i++) this.#pack(items[i])
   }
 
-  /** In msgpackr's order: exact Object/Array/Map constructors, then its extension classes, then toJSON. */
+  /** Arrays, Maps (prepare.ts's form of an object with odd `constructor`/`toJSON` keys), binary, plain objects. */
   #object(value: object): void {
-    const proto = value.constructor
-    if (proto === Object) return this.#map16(value as Record<string, unknown>)
-    if (proto === Array) return this.#array(value as unknown[])
-    if (proto === Map) {
+    if (Array.isArray(value)) return this.#array(value)
+    if (value instanceof Map) {
       const map = value as Map<unknown, unknown>
       this.#length(0x80, 0x10, 0, 0xde, 0xdf, map.size)
       for (const [k, v] of map) {
@@ -178,18 +174,7 @@ export class Encoder {
       }
       return
     }
-    if (value instanceof Date) return this.#date(value)
-    if (value instanceof Set) return this.#array(Array.from(value))
-    if (value instanceof Error) return this.#array([value.name, value.message, (value as { cause?: unknown }).cause])
-    if (value instanceof RegExp) return this.#array([value.source, value.flags])
-    if (value instanceof ArrayBuffer) return this.#bytes(new Uint8Array(value))
     if (ArrayBuffer.isView(value)) return this.#bytes(new Uint8Array(value.buffer, value.byteOffset, value.byteLength))
-    if (Array.isArray(value)) return this.#array(value)
-    const toJSON = (value as { toJSON?: unknown }).toJSON
-    if (toJSON) {
-      const json = (toJSON as () => unknown).call(value)
-      if (json !== value) return this.#pack(json)
-    }
     this.#map16(value as Record<string, unknown>)
   }
 
@@ -207,36 +192,5 @@ export class Encoder {
     }
     if (size > 0xffff) throw new Error('Object is too large to serialize with a 16-bit map size')
     this.#view.setUint16(at, size)
-  }
-
-  #date(date: Date): void {
-    const ms = date.getTime()
-    const seconds = ms / 1000
-    this.#room(15)
-    const buf = this.#buf
-    const view = this.#view
-    if (date.getMilliseconds() === 0 && seconds >= 0 && seconds < 0x100000000) {
-      buf[this.#pos++] = 0xd6
-      buf[this.#pos++] = 0xff
-      view.setUint32(this.#pos, seconds)
-      this.#pos += 4
-    } else if (seconds > 0 && seconds < 0x100000000) {
-      buf[this.#pos++] = 0xd7
-      buf[this.#pos++] = 0xff
-      view.setUint32(this.#pos, date.getMilliseconds() * 4000000 + ((seconds / 1000 / 0x100000000) >> 0))
-      view.setUint32(this.#pos + 4, seconds)
-      this.#pos += 8
-    } else if (Number.isNaN(seconds)) {
-      buf[this.#pos++] = 0xd4
-      buf[this.#pos++] = 0xff
-      buf[this.#pos++] = 0xff
-    } else {
-      buf[this.#pos++] = 0xc7
-      buf[this.#pos++] = 12
-      buf[this.#pos++] = 0xff
-      view.setUint32(this.#pos, date.getMilliseconds() * 1000000)
-      view.setBigInt64(this.#pos + 4, BigInt(Math.floor(seconds)))
-      this.#pos += 12
-    }
   }
 }

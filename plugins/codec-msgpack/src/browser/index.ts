@@ -1,39 +1,64 @@
 /**
  * The codec-msgpack plugin as a browser bundler sees it (the package's `browser` export
  * condition): the same name, options and bytes on the wire as the Node plugin, without msgpackr
- * (see encode.ts for the measurement behind that).
+ * (see encode.ts for the measurement behind that). The same scan (scan.ts) refuses what is not
+ * plain, bounded MessagePack before anything is decoded, and the same walk (prepare.ts) decides
+ * what a payload may hold before anything is encoded, with the same errors.
  */
-import { definePlugin, EchoError, ErrorCodes, type Codec, type DecodeResult, type Frame } from '@echostream/kernel'
+import { definePlugin, EchoError, type Codec, type DecodeResult, type Frame } from '@echostream/kernel'
+import { codecErrors } from '../errors.js'
 import { toFrame } from '../frame-shape.js'
-import { schema } from '../options.js'
+import { maxDepthOf, schema, type MsgpackCodecOptions } from '../options.js'
+import { createPreparer } from '../prepare.js'
+import { createScanner } from '../scan.js'
 import { version } from '../version.js'
 import { Decoder } from './decode.js'
 import { Encoder } from './encode.js'
 
-export interface MsgpackCodecOptions {
-  /** Decode 64-bit integers as BigInt instead of (lossy beyond 2^53) numbers. */
-  bigint?: boolean
+export type { MsgpackCodecOptions }
+
+function reasonOf(error: unknown): string {
+  try {
+    const message = error instanceof Error ? error.message : String(error)
+    return typeof message === 'string' && message ? message.slice(0, 200) : 'an unknown failure'
+  } catch {
+    return 'a value threw while it was read'
+  }
 }
 
 export function createMsgpackCodec(options: MsgpackCodecOptions = {}): Codec {
+  const maxDepth = maxDepthOf(options)
   const encoder = new Encoder()
   const decoder = new Decoder(options.bigint === true)
+  const scanner = createScanner(maxDepth)
+  const preparer = createPreparer(maxDepth)
+  function pack(frame: Frame): Uint8Array {
+    const { kind, id, name } = frame
+    const payload = frame.payload === undefined ? undefined : preparer.field(frame.payload, 'payload', true)
+    // Trailing absent fields are left off, as the Node codec does.
+    if (frame.meta !== undefined) return encoder.encode([kind, id ?? null, name ?? null, payload ?? null, preparer.field(frame.meta, 'meta', payload === undefined)])
+    if (payload !== undefined) return encoder.encode([kind, id ?? null, name ?? null, payload])
+    if (name !== undefined && name !== null) return encoder.encode([kind, id ?? null, name])
+    if (id !== undefined && id !== null) return encoder.encode([kind, id])
+    return encoder.encode([kind])
+  }
   return {
     name: 'msgpack',
-    encode({ kind, id, name, payload, meta }: Frame): Uint8Array {
-      // Trailing absent fields are left off, as the Node codec does.
-      if (meta !== undefined) return encoder.encode([kind, id ?? null, name ?? null, payload ?? null, meta])
-      if (payload !== undefined) return encoder.encode([kind, id ?? null, name ?? null, payload])
-      if (name !== undefined && name !== null) return encoder.encode([kind, id ?? null, name])
-      if (id !== undefined && id !== null) return encoder.encode([kind, id])
-      return encoder.encode([kind])
+    encode(frame: Frame): Uint8Array {
+      try {
+        return pack(frame)
+      } catch (error) {
+        if (EchoError.is(error)) throw error
+        throw codecErrors.encodeFailed(reasonOf(error))
+      }
     },
     decode(bytes: Uint8Array): DecodeResult {
+      if (!scanner.scan(bytes, bytes.byteLength)) return { ok: false, error: codecErrors.malformed(scanner) }
       let value: unknown
       try {
         value = decoder.decode(bytes)
       } catch (error) {
-        return { ok: false, error: new EchoError(ErrorCodes.E_CODEC, `Cannot decode message as MessagePack (${(error as Error)?.message ?? error}); is the peer using the msgpack codec?`, { cause: error }) }
+        return { ok: false, error: codecErrors.decodeFailed(reasonOf(error)) }
       }
       return toFrame(value)
     },
