@@ -7,12 +7,12 @@
  */
 import { describe, expect, it } from 'vitest'
 import { Packr } from 'msgpackr'
-import { createClient, PROTOCOL_VERSION } from '@echostream/kernel'
+import { createClient } from '@echostream/kernel'
 import rpc from '@echostream/plugin-rpc'
 import events from '@echostream/plugin-events'
 import streams from '@echostream/plugin-streams'
 import { track } from '../helpers/fixtures.js'
-import { codecMsgpack, rawClient, rejection, startClient, startServer, transportWs, type WireFrame } from '../helpers/wire.js'
+import { codecMsgpack, HELLO, rawClient, rejection, startClient, startServer, transportWs, type WireFrame } from '../helpers/wire.js'
 
 describe('codec-msgpack over a real socket', () => {
   it('binary payloads round-trip as bytes, client → server → client, nested and large', async () => {
@@ -93,7 +93,7 @@ describe('codec-msgpack: hostile frames cost nothing (issue 10, items 1 and 2)',
     for (let i = 0; i < 20; i++) before.push(await call())
 
     const raw = await rawClient(server.url!)
-    const welcome = await raw.hello({ protocol: PROTOCOL_VERSION, codec: 'msgpack', plugins: { rpc: 1, events: 1, streams: 1 } })
+    const welcome = await raw.hello({ ...HELLO, plugins: server.wirePlugins() })
     expect(welcome[0]).toBe('welcome')
     const from = raw.messages.length
     // Item 1: ["rpc.req", 1, "echo", a] with a = [1, a]; the event listener variant.

@@ -5,7 +5,7 @@
  */
 import { Packr, Unpackr } from 'msgpackr'
 import { EchoError, type Codec, type DecodeResult, type Frame } from '@echostream/kernel'
-import { codecErrors } from './errors.js'
+import { codecErrors, frameLabel } from './errors.js'
 import { toFrame } from './frame-shape.js'
 import { DEFAULT_MAX_DEPTH, maxDepthOf, type MsgpackCodecOptions } from './options.js'
 import { createPreparer } from './prepare.js'
@@ -62,6 +62,15 @@ function withEmptyTail(value: unknown, level = 0): unknown {
 }
 
 /** A thrown value's message for an error text; never throws. */
+/** `frame.kind`, unless reading it throws. */
+function kindOf(frame: Frame): unknown {
+  try {
+    return frame.kind
+  } catch {
+    return undefined
+  }
+}
+
 function reasonOf(error: unknown): string {
   try {
     const message = error instanceof Error ? error.message : String(error)
@@ -173,8 +182,8 @@ export function createMsgpackCodec(options: MsgpackCodecOptions = {}): Codec {
   function pack(frame: Frame): Uint8Array {
     // A fresh array literal per frame is cheaper than refilling a shared one (V8 allocates it inline).
     const { kind, id, name, payload: rawPayload, meta: rawMeta } = frame
-    const payload = rawPayload === undefined ? undefined : preparer.field(rawPayload, 'payload', true)
-    if (rawMeta !== undefined) return packr.pack([kind, id ?? null, name ?? null, payload ?? null, preparer.field(rawMeta, 'meta', payload === undefined)])
+    const payload = rawPayload === undefined ? undefined : preparer.field(rawPayload, 'payload', true, kind)
+    if (rawMeta !== undefined) return packr.pack([kind, id ?? null, name ?? null, payload ?? null, preparer.field(rawMeta, 'meta', payload === undefined, kind)])
     if (payload !== undefined) {
       const tail = largeTail(payload)
       if (tail !== undefined) return packWithTail([kind, id ?? null, name ?? null, withEmptyTail(payload)], tail)
@@ -194,7 +203,7 @@ export function createMsgpackCodec(options: MsgpackCodecOptions = {}): Codec {
         return pack(frame)
       } catch (error) {
         if (EchoError.is(error)) throw error
-        throw codecErrors.encodeFailed(reasonOf(error))
+        throw codecErrors.encodeFailed(reasonOf(error), frameLabel(kindOf(frame)))
       }
     },
     decode(bytes: Uint8Array): DecodeResult {

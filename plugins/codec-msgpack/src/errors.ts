@@ -40,7 +40,12 @@ function scanMessage(scanner: Scanner): string {
   }
 }
 
-/** The one factory: each entry builds one error, named by what happened. */
+/** `a 'rpc.res' frame`, for messages; never throws. */
+export function frameLabel(kind: unknown): string {
+  return typeof kind === 'string' && kind.length > 0 ? `a '${kind.length > 60 ? `${kind.slice(0, 60)}…` : kind}' frame` : 'the frame'
+}
+
+/** The one factory: each entry builds one error, named by what happened. Encode paths read `payload.a[3] of a 'rpc.res' frame`. */
 export const codecErrors = {
   /** Bytes that are not one plain, bounded MessagePack value (from the scanner's fault). */
   malformed: (scanner: Scanner): EchoError => {
@@ -87,14 +92,14 @@ export const codecErrors = {
   bigintRange: (path: string): EchoError =>
     createError(C.E_CODEC, `Cannot encode the BigInt at ${path}: it is beyond the 64-bit range of MessagePack integers. Send it as a string (value.toString()).`, { data: { path } }),
 
-  tooManyValues: (limit: number): EchoError =>
+  tooManyValues: (limit: number, frame: string): EchoError =>
     createError(
       C.E_CODEC,
-      `Cannot encode the frame: it holds more than ${limit} values (a huge or sparse array, or sub-objects shared many times). Send large numeric data as binary (a typed array), or split it across frames.`,
+      `Cannot encode ${frame}: it holds more than ${limit} values (a huge or sparse array, or sub-objects shared many times). Send large numeric data as binary (a typed array), or split it across frames.`,
       { data: { limit } },
     ),
 
   /** A getter, Proxy trap or toJSON threw while the value was read, or msgpackr failed. */
-  encodeFailed: (reason: string): EchoError =>
-    createError(C.E_CODEC, `Cannot encode the frame: ${reason}. Send plain data (${PLAIN_DATA}).`),
+  encodeFailed: (reason: string, frame: string): EchoError =>
+    createError(C.E_CODEC, `Cannot encode ${frame}: ${reason}. Send plain data (${PLAIN_DATA}).`),
 } satisfies Record<string, (...args: never[]) => EchoError>

@@ -24,13 +24,16 @@
  * on the way out of a failure.
  */
 import type { EchoError } from '@echostream/kernel'
-import { codecErrors } from './errors.js'
+import { codecErrors, frameLabel } from './errors.js'
 
 /** Array elements + objects per frame: each encodes to at least one byte, so this is 16× the default maxPayload (1 MiB). */
 export const MAX_VALUES = 2 ** 24
 
 const MIN_INT64 = -(2n ** 63n)
 const MAX_UINT64 = 2n ** 64n - 1n
+
+/** Too many values: thrown out of the walk, made into an EchoError (naming the frame) by `field`. */
+class TooMany {}
 
 /** A refusal travelling out of the walk, collecting the path on the way. */
 class Refusal {
@@ -92,10 +95,11 @@ export interface Preparer {
   readonly maxDepth: number
   /**
    * `value` as msgpackr should write it (the value itself when nothing needed converting), for the
-   * frame field `field` ('payload' or 'meta', at level 2). Throws an E_CODEC EchoError naming the path.
-   * `fresh`: the first field of a frame (resets the per-frame value count).
+   * frame field `field` ('payload' or 'meta', at level 2) of a frame of `kind`. Throws an E_CODEC
+   * EchoError naming the path and the frame. `fresh`: the first field of a frame (resets the
+   * per-frame value count).
    */
-  field(value: unknown, field: string, fresh: boolean): unknown
+  field(value: unknown, field: string, fresh: boolean, kind: unknown): unknown
 }
 
 /*
@@ -129,7 +133,7 @@ export function createPreparer(maxDepth: number): Preparer {
   function prepareArray(value: unknown[], depth: number): unknown[] {
     if (depth > maxDepth) throw tooDeep()
     const length = value.length
-    if ((values += length) > MAX_VALUES) throw codecErrors.tooManyValues(MAX_VALUES)
+    if ((values += length) > MAX_VALUES) throw new TooMany()
     let copy: unknown[] | undefined
     let i = 0
     try {
@@ -147,7 +151,7 @@ export function createPreparer(maxDepth: number): Preparer {
   function prepareObject(value: Record<string, unknown>, depth: number): unknown {
     if (depth > maxDepth) throw tooDeep()
     // Counted per container, not per key: only revisiting containers (a DAG) can blow up.
-    if (++values > MAX_VALUES) throw codecErrors.tooManyValues(MAX_VALUES)
+    if (++values > MAX_VALUES) throw new TooMany()
     let copy: Record<string, unknown> | undefined
     let key = ''
     try {
@@ -181,12 +185,13 @@ export function createPreparer(maxDepth: number): Preparer {
 
   return {
     maxDepth,
-    field(value, field, fresh) {
+    field(value, field, fresh, kind) {
       if (fresh) values = 0
       try {
         return prepare(value, 2)
       } catch (error) {
-        if (error instanceof Refusal) throw error.make(pathText(field, error.path))
+        if (error instanceof Refusal) throw error.make(`${pathText(field, error.path)} of ${frameLabel(kind)}`)
+        if (error instanceof TooMany) throw codecErrors.tooManyValues(MAX_VALUES, frameLabel(kind))
         throw error
       }
     },

@@ -6,7 +6,7 @@
  * what a payload may hold before anything is encoded, with the same errors.
  */
 import { definePlugin, EchoError, type Codec, type DecodeResult, type Frame } from '@echostream/kernel'
-import { codecErrors } from '../errors.js'
+import { codecErrors, frameLabel } from '../errors.js'
 import { toFrame } from '../frame-shape.js'
 import { maxDepthOf, schema, type MsgpackCodecOptions } from '../options.js'
 import { createPreparer } from '../prepare.js'
@@ -16,6 +16,15 @@ import { Decoder } from './decode.js'
 import { Encoder } from './encode.js'
 
 export type { MsgpackCodecOptions }
+
+/** `frame.kind`, unless reading it throws. */
+function kindOf(frame: Frame): unknown {
+  try {
+    return frame.kind
+  } catch {
+    return undefined
+  }
+}
 
 function reasonOf(error: unknown): string {
   try {
@@ -34,9 +43,9 @@ export function createMsgpackCodec(options: MsgpackCodecOptions = {}): Codec {
   const preparer = createPreparer(maxDepth)
   function pack(frame: Frame): Uint8Array {
     const { kind, id, name } = frame
-    const payload = frame.payload === undefined ? undefined : preparer.field(frame.payload, 'payload', true)
+    const payload = frame.payload === undefined ? undefined : preparer.field(frame.payload, 'payload', true, kind)
     // Trailing absent fields are left off, as the Node codec does.
-    if (frame.meta !== undefined) return encoder.encode([kind, id ?? null, name ?? null, payload ?? null, preparer.field(frame.meta, 'meta', payload === undefined)])
+    if (frame.meta !== undefined) return encoder.encode([kind, id ?? null, name ?? null, payload ?? null, preparer.field(frame.meta, 'meta', payload === undefined, kind)])
     if (payload !== undefined) return encoder.encode([kind, id ?? null, name ?? null, payload])
     if (name !== undefined && name !== null) return encoder.encode([kind, id ?? null, name])
     if (id !== undefined && id !== null) return encoder.encode([kind, id])
@@ -49,7 +58,7 @@ export function createMsgpackCodec(options: MsgpackCodecOptions = {}): Codec {
         return pack(frame)
       } catch (error) {
         if (EchoError.is(error)) throw error
-        throw codecErrors.encodeFailed(reasonOf(error))
+        throw codecErrors.encodeFailed(reasonOf(error), frameLabel(kindOf(frame)))
       }
     },
     decode(bytes: Uint8Array): DecodeResult {

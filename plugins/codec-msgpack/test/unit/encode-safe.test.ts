@@ -46,7 +46,7 @@ describe('codec-msgpack encode: cycles and depth', () => {
     const error = encodeError({ kind: 'rpc.res', id: 1, payload: a })
     expect(error.message).toMatch(/contains itself \(a cycle\)/)
     expect(error.message).toMatch(/^Cannot encode the value at payload\[1\]\[1\]/)
-    expect(error.message).toMatch(/levels down/)
+    expect(error.message).toMatch(/levels down\) of a 'rpc\.res' frame:/)
   })
 
   it.each([
@@ -99,7 +99,7 @@ describe('codec-msgpack encode: values the protocol does not carry', () => {
     { name: 'a function', payload: { onDone: function done() {} }, says: /^Cannot encode the function done at payload\.onDone/ },
     { name: 'an arrow function', payload: [() => 1], says: /^Cannot encode (a function|the function) at payload\[0\]/ },
     { name: 'a Map', payload: { m: new Map([[1, 2]]) }, says: /^Cannot encode a Map at payload\.m.*Object\.fromEntries/ },
-    { name: 'a Set', payload: new Set([1]), says: /^Cannot encode a Set at payload:.*\[\.\.\.set\]/ },
+    { name: 'a Set', payload: new Set([1]), says: /^Cannot encode a Set at payload of a 'k' frame:.*\[\.\.\.set\]/ },
     { name: 'an Error', payload: { e: new Error('x') }, says: /^Cannot encode an Error at payload\.e.*error\.message/ },
     { name: 'a RegExp', payload: /x/g, says: /^Cannot encode a RegExp at payload/ },
     { name: 'a Promise', payload: { p: Promise.resolve(1) }, says: /^Cannot encode a Promise at payload\.p/ },
