@@ -41,6 +41,12 @@ export class StreamReader<T = unknown> implements AsyncIterable<StreamFrame<T>> 
   #error: EchoError | undefined
   #frames = new FrameQueue<StreamFrame<T>>()
   #waiters: Array<Waiter<T>> = []
+  /**
+   * The pending iterator step, when it is the only waiter (the `for await` case): kept in fields
+   * rather than a Waiter object per chunk. Always older than anything in #waiters.
+   */
+  #stepResolve: ((result: unknown) => void) | undefined
+  #stepReject: ((error: EchoError) => void) | undefined
   #framesReceived = 0
   /** The sender said it is blocked at our current maxOffset: grant at the next read, whatever the threshold. */
   #peerBlocked = false
@@ -83,6 +89,12 @@ export class StreamReader<T = unknown> implements AsyncIterable<StreamFrame<T>> 
     if (this.#frames.size > 0) return Promise.resolve({ done: false, value: this.#take() })
     if (this.#error) return Promise.reject(this.#error)
     if (this.#state !== 'open') return Promise.resolve(DONE)
+    if (this.#stepResolve === undefined && this.#waiters.length === 0) {
+      return new Promise((resolve, reject) => {
+        this.#stepResolve = resolve as (result: unknown) => void
+        this.#stepReject = reject
+      })
+    }
     return new Promise((resolve, reject) => this.#waiters.push({ resolve: resolve as Waiter<T>['resolve'], reject, iterating: true }))
   }
 
@@ -163,6 +175,13 @@ export class StreamReader<T = unknown> implements AsyncIterable<StreamFrame<T>> 
     window.arrived(charge)
     if (window.crosses(this.receivedOffset)) window.crossed(performance.now())
     this.#framesReceived++
+    const step = this.#stepResolve
+    if (step) {
+      this.#stepResolve = this.#stepReject = undefined
+      this.#consume(charge)
+      step({ done: false, value: frame })
+      return true
+    }
     const waiter = this.#waiters.shift()
     if (waiter) {
       this.#consume(charge)
@@ -197,6 +216,9 @@ export class StreamReader<T = unknown> implements AsyncIterable<StreamFrame<T>> 
     this.#state = 'aborted'
     this.#error = error
     this.#discard()
+    const step = this.#stepReject
+    this.#stepResolve = this.#stepReject = undefined
+    step?.(error)
     for (const waiter of this.#waiters.splice(0)) waiter.reject(error)
     this.#mux.forgetReader(this)
     this.#abort.abort(error)
@@ -215,6 +237,9 @@ export class StreamReader<T = unknown> implements AsyncIterable<StreamFrame<T>> 
 
   /** Settles every pending read with the end of the stream. */
   #endWaiters(): void {
+    const step = this.#stepResolve
+    this.#stepResolve = this.#stepReject = undefined
+    step?.(DONE)
     for (const waiter of this.#waiters.splice(0)) waiter.resolve(waiter.iterating ? DONE : undefined)
   }
 

@@ -217,15 +217,16 @@ export class StreamWriter<T = unknown> {
 
   /** E_PAYLOAD_TOO_LARGE when a write of `charge` bytes can never be sent, naming the limit to raise. */
   #tooLarge(charge: number): EchoError | undefined {
-    const limits: Array<[number, string]> = [
-      [this.window, `the receiver's stream window (${this.window} bytes): write smaller chunks, or raise the receiver's options.streams.streamWindow`],
-      [this.#mux.peerConnWindow, `the receiver's connection window (${this.#mux.peerConnWindow} bytes): write smaller chunks, or raise the receiver's options.streams.connectionWindow`],
-      [this.session.peerMaxPayload, `the largest message the peer accepts (${this.session.peerMaxPayload} bytes, its transport's maxPayload): write smaller chunks`],
-    ]
-    for (const [limit, what] of limits) {
-      if (charge > limit) return streamsError(StreamsErrorCodes.E_PAYLOAD_TOO_LARGE, `A write of ${charge} bytes (data and framing) to stream '${this.name}' exceeds ${what}.`)
-    }
-    return undefined
+    const connWindow = this.#mux.peerConnWindow
+    const maxPayload = this.session.peerMaxPayload
+    if (charge <= this.window && charge <= connWindow && charge <= maxPayload) return undefined // the hot path: no strings built
+    const what =
+      charge > this.window
+        ? `the receiver's stream window (${this.window} bytes): write smaller chunks, or raise the receiver's options.streams.streamWindow`
+        : charge > connWindow
+          ? `the receiver's connection window (${connWindow} bytes): write smaller chunks, or raise the receiver's options.streams.connectionWindow`
+          : `the largest message the peer accepts (${maxPayload} bytes, its transport's maxPayload): write smaller chunks`
+    return streamsError(StreamsErrorCodes.E_PAYLOAD_TOO_LARGE, `A write of ${charge} bytes (data and framing) to stream '${this.name}' exceeds ${what}.`)
   }
 
   /** @internal a credit update: absolute, so a repeated or reordered one changes nothing */
