@@ -35,6 +35,7 @@ describe('clean stop with reconnect loaded', () => {
     await client.stop()
     await until(() => disconnects.length === 1, 1000, 'the server to run disconnect')
     expect(disconnects[0]!.id).toBe(id)
+    expect(disconnects[0]!.info.code).toBe(1000) // a deliberate end on the wire
     expect(disconnects[0]!.at - stoppedAt).toBeLessThan(1000)
     expect(suspended).toEqual([])
     expect(server.sessions()).toEqual([])

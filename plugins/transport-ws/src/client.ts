@@ -1,8 +1,8 @@
 /**
- * The client side: Node uses ws (TLS verification on by default, a private CA if given); a browser
- * uses its own WebSocket (see browser-connection.ts). Liveness: the server pings; once the
- * welcome says how often, a client that hears no ping for that long assumes the link is dead
- * (liveness.ts, armed by the plugin's `connect`/`resumed` taps).
+ * The Node client, on ws (TLS verification on by default, a private CA if given); a browser
+ * bundles browser/ instead (the package's `browser` export condition). Liveness: the server
+ * pings; once the welcome says how often (the kernel calls `expectPings`), a client that hears no
+ * ping for that long assumes the link is dead (liveness.ts).
  */
 import type { EchoError } from '@echostream/kernel'
 import { transportErrors } from './errors.js'

@@ -1,15 +1,10 @@
-import { createRequire } from 'node:module'
 import { definePlugin, type Transport, type TransportLimits } from '@echostream/kernel'
 import { schema, type WsTransportOptions } from './options.js'
 import { WsServer } from './server.js'
 import { connectNode } from './client.js'
-import { connectBrowser } from './browser-connection.js'
+import { version } from './version.js'
 
-const { version } = createRequire(import.meta.url)('../package.json') as { version: string }
-
-const inBrowser = () => typeof (globalThis as { window?: unknown }).window !== 'undefined' && typeof globalThis.WebSocket === 'function'
-
-/** WebSocket transport (ws), provides the `transport` capability. */
+/** WebSocket transport (ws), provides the `transport` capability. Browsers get browser/index.ts (the package's `browser` condition). */
 export default definePlugin<WsTransportOptions>({
   name: 'transport-ws',
   version,
@@ -27,7 +22,7 @@ export default definePlugin<WsTransportOptions>({
       name: 'ws',
       listen: (onConnection) => server!.listen(onConnection),
       close: async () => server?.close(),
-      connect: (url) => (inBrowser() ? connectBrowser(url, options.highWaterMark) : connectNode(url, options, kernel.baseDir)),
+      connect: (url) => connectNode(url, options, kernel.baseDir),
       limits: () => limits,
     }
     kernel.provide('transport', transport)
