@@ -3,7 +3,7 @@
  * estimator, and reads time through a slewing clock that never runs backwards. The server is the
  * reference timebase: its `clock.now()` is its own monotonic clock.
  */
-import { definePlugin, monotonicMicros, type Session } from '@echostream/kernel'
+import { definePlugin, messageOf, monotonicMicros, type Session } from '@echostream/kernel'
 import { clockErrors } from './errors.js'
 import { ClockEstimator } from './estimator.js'
 import { SlewingClock } from './slewing-clock.js'
@@ -182,7 +182,7 @@ export default definePlugin<ClockSyncOptions>({
           try {
             listener(r)
           } catch (error) {
-            kernel.logger.error(`clock-sync listener failed: ${(error as Error)?.message}`)
+            kernel.logger.error(`clock-sync listener failed: ${messageOf(error)}`)
           }
         }
       },

@@ -4,6 +4,8 @@
 import { defineErrors, ErrorCodes } from '@echostream/kernel'
 
 export const ReconnectErrorCodes = {
+  /** A server-only method called on a client. */
+  E_STATE: ErrorCodes.E_STATE,
   /** A send while offline with the offline queue full (retryable), or a resume the server refused. */
   E_CLOSED: ErrorCodes.E_CLOSED,
   /** A malformed `reconnect.ack` from the peer. */
@@ -21,6 +23,10 @@ export const reconnectErrors = defineErrors({
     code: ReconnectErrorCodes.E_CLOSED,
     message: (kind: string, maxFrames: number, maxBytes: number) =>
       `'${kind}' was not queued: this session is suspended and its replay buffer is full (${maxFrames} frames or ${maxBytes} bytes), so it ends now and its client will start a new session (recovered: false). Raise options.reconnect.maxQueuedFrames/maxQueuedBytes to keep more for a resume.`,
+  },
+  serverOnly: {
+    code: ReconnectErrorCodes.E_STATE,
+    message: (method: string) => `reconnect.${method}() works on a server only; this kernel is a client.`,
   },
   badAck: {
     code: ReconnectErrorCodes.E_PROTOCOL,

@@ -1,9 +1,10 @@
-import { definePlugin, EchoError, ErrorCodes, type Session } from '@echostream/kernel'
+import { definePlugin, messageOf, type Session } from '@echostream/kernel'
 import { schema, type ReconnectOptions } from './options.js'
 import { setupServer, type AdoptedState } from './server.js'
 import { setupClient } from './client.js'
 import type { Tracked } from './counting.js'
 import { version } from './version.js'
+import { reconnectErrors } from './errors.js'
 
 export type ReconnectEvent = 'reconnecting' | 'reconnected' | 'reconnect_failed' | 'suspended' | 'resumed'
 
@@ -56,7 +57,7 @@ export default definePlugin<ReconnectOptions>({
         try {
           listener(data as Record<string, unknown>)
         } catch (error) {
-          kernel.logger.error(`reconnect '${event}' listener failed: ${(error as Error)?.message}`)
+          kernel.logger.error(`reconnect '${event}' listener failed: ${messageOf(error)}`)
         }
       }
     }
@@ -74,7 +75,7 @@ export default definePlugin<ReconnectOptions>({
         return outbox && { frames: outbox.size, bytes: outbox.bytes, evicted: outbox.evicted, sent: outbox.sent, received: outbox.received }
       },
       adopt(session, state) {
-        if (!server) throw new EchoError(ErrorCodes.E_STATE, 'reconnect.adopt works on a server only.')
+        if (!server) throw reconnectErrors.serverOnly('adopt')
         server.adopt(session, state)
       },
     })
