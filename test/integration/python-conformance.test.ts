@@ -174,7 +174,7 @@ async function startServer(): Promise<EchoKernel> {
 
 function runPeer(url: string): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(PYTHON, [PEER, url, '--offset-ms', String(OFFSET_MS)], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(PYTHON, ['-B', PEER, url, '--offset-ms', String(OFFSET_MS)], { stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk))
