@@ -92,6 +92,10 @@ const CONNECTION_MODES = {
   paused: 5,
   /** accepts messages of at most 2 KiB (closes with 1009 on larger ones) */
   'small-reader': 3,
+  /** announces an odd `limits.maxPayload` in hello (tiny, zero, negative, not a number) */
+  'odd-limits': 3,
+  /** stops reading and asks for ~20 MiB of replies: more than the server's outbound budget (8 MiB) and the socket buffers */
+  'slow-consumer': 2,
 } as const
 
 interface WorkerState {
@@ -398,7 +402,8 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
         } else {
           const subset = connRng.chance(0.2)
           const plugins = subset ? Object.fromEntries(Object.entries(listening.plugins).filter(() => connRng.chance(0.5))) : listening.plugins
-          const hello: Record<string, unknown> = { protocol: listening.protocol, codec: 'msgpack', plugins, limits: { maxPayload: mode === 'small-reader' ? 2048 : 64 * 1024 * 1024 } }
+          const limits = mode === 'odd-limits' ? connRng.pick([{ maxPayload: connRng.pick([0, 1, 16, 64, 200, -1, 1.5, Number.NaN, 2 ** 60, '1000', null]) }, {}, null, 'limits', [1]]) : { maxPayload: mode === 'small-reader' ? 2048 : 64 * 1024 * 1024 }
+          const hello: Record<string, unknown> = { protocol: listening.protocol, codec: 'msgpack', plugins, limits }
           if (resuming) hello.resume = { sessionId: resuming.sessionId, token: resuming.token, received: connRng.chance(0.8) ? resuming.received : connRng.pick([0, -1, 2 ** 53, resuming.received + 1000, 1.5]) }
           ws.send(plainPackr.pack(['hello', null, null, hello]))
           report.framesSent++
@@ -406,7 +411,16 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
           if (!welcomed) return
         }
         // A paused reader stops reading its socket for the burst: the server's replies pile up.
-        if (mode === 'paused') ws.pause()
+        if (mode === 'paused' || mode === 'slow-consumer') ws.pause()
+        if (mode === 'slow-consumer') {
+          const big = Buffer.alloc(Math.min(200 * 1024, maxPayload - 1024), 7)
+          for (let i = 0; i < 100 && !closed; i++) {
+            ws.send(plainPackr.pack(['rpc.req', 500_000 + i, 'echo', big]))
+            report.framesSent++
+            bump(report.cases, 'slow-consumer:echo')
+            if (i % 8 === 7) await yieldTurn()
+          }
+        }
         const burst = connRng.int(5, 80)
         for (let i = 0; i < burst && !closed && more(); i++) {
           sendCase(drawCase(ctx))
@@ -415,8 +429,8 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
             while (!closed && ws.bufferedAmount > 1024 * 1024) await sleep(5)
           }
         }
-        if (mode === 'paused') {
-          await sleep(connRng.int(10, 500))
+        if (mode === 'paused' || mode === 'slow-consumer') {
+          await Promise.race([sleep(mode === 'slow-consumer' ? 1500 : connRng.int(10, 500)), closedPromise, server.dead])
           ws.resume()
         }
         if (!closed && welcomed) {
@@ -481,8 +495,13 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
 
 const MiB = 1024 * 1024
 
-/** Bounds on the server's memory: heap after GC, and RSS at its peak, over the run's start. */
-export const MEMORY_BOUNDS = { heapGrowth: 32 * MiB, peakRssGrowth: 256 * MiB }
+/**
+ * Bounds on the server's memory over the run's start: the heap after GC (hostile sessions gone:
+ * ~2–3 MiB measured), and RSS at its peak (+110–135 MiB measured: slow consumers each hold up to
+ * their 8 MiB outbound budget plus socket buffers, and RSS keeps what the allocator got). One
+ * 2^25-element array bomb cost 256 MiB before the codec's scan; 100 of them tripled RSS.
+ */
+export const MEMORY_BOUNDS = { heapGrowth: 32 * MiB, peakRssGrowth: 320 * MiB }
 
 /**
  * What went wrong, as lines (empty: the run passed): a server stall, hang, crash, uncaught

@@ -32,7 +32,7 @@ describe('fuzz: hostile peers against a real server process', () => {
     expect(report.probes.answered).toBeGreaterThan(100)
     for (const { kind } of activeGenerators()) expect(report.cases[`frame:${kind}`], `frame kind ${kind} was generated`).toBeGreaterThan(0)
     for (const name of Object.keys(CASE_WEIGHTS)) expect(Object.keys(report.cases).some((c) => c === name || c.startsWith(`${name}:`)), `case ${name} was generated`).toBe(true)
-    for (const mode of ['normal', 'handshake', 'resume', 'paused', 'small-reader']) expect(report.modes[mode], `connection mode ${mode}`).toBeGreaterThan(0)
+    for (const mode of ['normal', 'handshake', 'resume', 'paused', 'small-reader', 'odd-limits', 'slow-consumer']) expect(report.modes[mode], `connection mode ${mode}`).toBeGreaterThan(0)
     expect(report.errorFrames.E_CODEC).toBeGreaterThan(1000)
     expect(report.errorFrames.E_PROTOCOL).toBeGreaterThan(1000)
     expect(report.serverCloses['1007']).toBeGreaterThan(0)
