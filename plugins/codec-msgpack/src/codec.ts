@@ -5,7 +5,7 @@
  */
 import { Packr, Unpackr } from 'msgpackr'
 import { EchoError, type Codec, type DecodeResult, type Frame } from '@echostream/kernel'
-import { codecErrors, frameLabel } from './errors.js'
+import { codecErrors, frameLabel, kindOf, reasonOf } from './errors.js'
 import { toFrame } from './frame-shape.js'
 import { DEFAULT_MAX_DEPTH, maxDepthOf, type MsgpackCodecOptions } from './options.js'
 import { createPreparer } from './prepare.js'
@@ -59,26 +59,6 @@ function withEmptyTail(value: unknown, level = 0): unknown {
   const copy = value.slice()
   copy[copy.length - 1] = withEmptyTail(copy[copy.length - 1], level + 1)
   return copy
-}
-
-/** A thrown value's message for an error text; never throws. */
-/** `frame.kind`, unless reading it throws. */
-function kindOf(frame: Frame): unknown {
-  try {
-    return frame.kind
-  } catch {
-    return undefined
-  }
-}
-
-function reasonOf(error: unknown): string {
-  try {
-    const message = error instanceof Error ? error.message : String(error)
-    if (error instanceof RangeError && /call stack/i.test(message)) return 'the value is nested too deeply, or changed while it was read'
-    return typeof message === 'string' && message ? message.slice(0, 200) : 'an unknown failure'
-  } catch {
-    return 'a value threw while it was read'
-  }
 }
 
 export function createMsgpackCodec(options: MsgpackCodecOptions = {}): Codec {

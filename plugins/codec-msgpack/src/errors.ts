@@ -1,9 +1,9 @@
 /**
- * Every error the msgpack codec makes, from one table (STYLE rule 7, the shape of
- * `plugins/rpc/src/errors.ts`). Decode failures are returned as results, never thrown; encode
+ * Every error the msgpack codec makes, from one table (STYLE rule 7, the kernel's defineErrors):
+ * throw sites pass only arguments. Decode failures are returned as results, never thrown; encode
  * failures are thrown to the kernel, which fails the send. Messages say what to do next.
  */
-import { createError, ErrorCodes, type EchoError } from '@echostream/kernel'
+import { defineErrors, ErrorCodes, messageOf, type Frame } from '@echostream/kernel'
 import { Fault, type Scanner } from './scan.js'
 
 export const CodecErrorCodes = {
@@ -40,66 +40,93 @@ function scanMessage(scanner: Scanner): string {
   }
 }
 
+/** A thrown value's message for an error text (kernel's messageOf: never throws), clipped. */
+export function reasonOf(error: unknown): string {
+  const message = messageOf(error)
+  if (error instanceof RangeError && /call stack/i.test(message)) return 'the value is nested too deeply, or changed while it was read'
+  return message.length > 200 ? `${message.slice(0, 200)}…` : message
+}
+
+/** `frame.kind`, unless reading it throws. */
+export function kindOf(frame: Frame): unknown {
+  try {
+    return frame.kind
+  } catch {
+    return undefined
+  }
+}
+
 /** `a 'rpc.res' frame`, for messages; never throws. */
 export function frameLabel(kind: unknown): string {
   return typeof kind === 'string' && kind.length > 0 ? `a '${kind.length > 60 ? `${kind.slice(0, 60)}…` : kind}' frame` : 'the frame'
 }
 
-/** The one factory: each entry builds one error, named by what happened. Encode paths read `payload.a[3] of a 'rpc.res' frame`. */
-export const codecErrors = {
+/** The one table: each entry builds one error, named by what happened. Encode paths read `payload.a[3] of a 'rpc.res' frame`. */
+export const codecErrors = defineErrors({
   /** Bytes that are not one plain, bounded MessagePack value (from the scanner's fault). */
-  malformed: (scanner: Scanner): EchoError => {
-    if (scanner.fault === Fault.extension) {
-      const type = scanner.detail === 256 ? '(cut off)' : String(scanner.detail)
-      return createError(
-        C.E_CODEC,
-        `Cannot decode the message: it holds a MessagePack extension (type ${type}) at byte ${scanner.offset}. The protocol carries plain MessagePack only — no timestamps, no msgpackr records, bundled strings or structured-clone references: send dates as strings and binary as bin.`,
-        { data: { offset: scanner.offset, extension: scanner.detail } },
-      )
-    }
-    if (scanner.fault === Fault.tooDeep) {
-      return createError(
-        C.E_CODEC,
-        `Cannot decode the message: arrays/maps nest deeper than ${scanner.maxDepth} levels (byte ${scanner.offset}; the frame array is level 1). Send flatter data, or raise the msgpack codec's maxDepth option on both sides.`,
-        { data: { offset: scanner.offset, maxDepth: scanner.maxDepth } },
-      )
-    }
-    return createError(C.E_CODEC, `Cannot decode the message as MessagePack: ${scanMessage(scanner)}. ${DECODE_HINT}`, { data: { offset: scanner.offset } })
+  malformed: {
+    code: C.E_CODEC,
+    message: (scanner: Scanner) => {
+      if (scanner.fault === Fault.extension) {
+        const type = scanner.detail === 256 ? '(cut off)' : String(scanner.detail)
+        return `Cannot decode the message: it holds a MessagePack extension (type ${type}) at byte ${scanner.offset}. The protocol carries plain MessagePack only — no timestamps, no msgpackr records, bundled strings or structured-clone references: send dates as strings and binary as bin.`
+      }
+      if (scanner.fault === Fault.tooDeep) {
+        return `Cannot decode the message: arrays/maps nest deeper than ${scanner.maxDepth} levels (byte ${scanner.offset}; the frame array is level 1). Send flatter data, or raise the msgpack codec's maxDepth option on both sides.`
+      }
+      return `Cannot decode the message as MessagePack: ${scanMessage(scanner)}. ${DECODE_HINT}`
+    },
+    data: (scanner: Scanner) =>
+      scanner.fault === Fault.extension
+        ? { offset: scanner.offset, extension: scanner.detail }
+        : scanner.fault === Fault.tooDeep
+          ? { offset: scanner.offset, maxDepth: scanner.maxDepth }
+          : { offset: scanner.offset },
   },
 
   /** msgpackr failed on bytes the scanner accepted (not expected; kept so decode can never throw). */
-  decodeFailed: (reason: string): EchoError => createError(C.E_CODEC, `Cannot decode the message as MessagePack (${reason}). ${DECODE_HINT}`),
+  decodeFailed: {
+    code: C.E_CODEC,
+    message: (reason: string) => `Cannot decode the message as MessagePack (${reason}). ${DECODE_HINT}`,
+  },
 
-  notAFrame: (why: string): EchoError =>
-    createError(C.E_PROTOCOL, `Not an echostream frame: ${why}. A frame is a MessagePack array [kind, id, name, payload, meta] (PROTOCOL.md).`),
+  notAFrame: {
+    code: C.E_PROTOCOL,
+    message: (why: string) => `Not an echostream frame: ${why}. A frame is a MessagePack array [kind, id, name, payload, meta] (PROTOCOL.md).`,
+  },
 
   /** A Symbol, a function, a Map, a class instance without toJSON… somewhere in a frame. */
-  notCarried: (what: string, path: string): EchoError =>
-    createError(
-      C.E_CODEC,
+  notCarried: {
+    code: C.E_CODEC,
+    message: (what: string, path: string) =>
       `Cannot encode ${what} at ${path}: the protocol carries plain data only (${PLAIN_DATA}). Convert it first — e.g. String(value), Object.fromEntries(map), [...set], error.message — or give its class a toJSON() method.`,
-      { data: { path } },
-    ),
+    data: (_what: string, path: string) => ({ path }),
+  },
 
   /** Deeper than maxDepth — which is also how a value that contains itself shows. */
-  tooDeep: (maxDepth: number, path: string): EchoError =>
-    createError(
-      C.E_CODEC,
+  tooDeep: {
+    code: C.E_CODEC,
+    message: (maxDepth: number, path: string) =>
       `Cannot encode the value at ${path}: it nests deeper than ${maxDepth} levels (the frame array is level 1), or it contains itself (a cycle). Send a tree of plain data — break the cycle or flatten it — or raise the msgpack codec's maxDepth option on both sides.`,
-      { data: { path, maxDepth } },
-    ),
+    data: (maxDepth: number, path: string) => ({ path, maxDepth }),
+  },
 
-  bigintRange: (path: string): EchoError =>
-    createError(C.E_CODEC, `Cannot encode the BigInt at ${path}: it is beyond the 64-bit range of MessagePack integers. Send it as a string (value.toString()).`, { data: { path } }),
+  bigintRange: {
+    code: C.E_CODEC,
+    message: (path: string) => `Cannot encode the BigInt at ${path}: it is beyond the 64-bit range of MessagePack integers. Send it as a string (value.toString()).`,
+    data: (path: string) => ({ path }),
+  },
 
-  tooManyValues: (limit: number, frame: string): EchoError =>
-    createError(
-      C.E_CODEC,
+  tooManyValues: {
+    code: C.E_CODEC,
+    message: (limit: number, frame: string) =>
       `Cannot encode ${frame}: it holds more than ${limit} values (a huge or sparse array, or sub-objects shared many times). Send large numeric data as binary (a typed array), or split it across frames.`,
-      { data: { limit } },
-    ),
+    data: (limit: number, _frame: string) => ({ limit }),
+  },
 
   /** A getter, Proxy trap or toJSON threw while the value was read, or msgpackr failed. */
-  encodeFailed: (reason: string, frame: string): EchoError =>
-    createError(C.E_CODEC, `Cannot encode ${frame}: ${reason}. Send plain data (${PLAIN_DATA}).`),
-} satisfies Record<string, (...args: never[]) => EchoError>
+  encodeFailed: {
+    code: C.E_CODEC,
+    message: (reason: string, frame: string) => `Cannot encode ${frame}: ${reason}. Send plain data (${PLAIN_DATA}).`,
+  },
+})

@@ -6,7 +6,7 @@
  * what a payload may hold before anything is encoded, with the same errors.
  */
 import { definePlugin, EchoError, type Codec, type DecodeResult, type Frame } from '@echostream/kernel'
-import { codecErrors, frameLabel } from '../errors.js'
+import { codecErrors, frameLabel, kindOf, reasonOf } from '../errors.js'
 import { toFrame } from '../frame-shape.js'
 import { maxDepthOf, schema, type MsgpackCodecOptions } from '../options.js'
 import { createPreparer } from '../prepare.js'
@@ -16,24 +16,6 @@ import { Decoder } from './decode.js'
 import { Encoder } from './encode.js'
 
 export type { MsgpackCodecOptions }
-
-/** `frame.kind`, unless reading it throws. */
-function kindOf(frame: Frame): unknown {
-  try {
-    return frame.kind
-  } catch {
-    return undefined
-  }
-}
-
-function reasonOf(error: unknown): string {
-  try {
-    const message = error instanceof Error ? error.message : String(error)
-    return typeof message === 'string' && message ? message.slice(0, 200) : 'an unknown failure'
-  } catch {
-    return 'a value threw while it was read'
-  }
-}
 
 export function createMsgpackCodec(options: MsgpackCodecOptions = {}): Codec {
   const maxDepth = maxDepthOf(options)

@@ -153,7 +153,7 @@ describe('codec-msgpack encode: values the protocol does not carry', () => {
         })(),
       },
     })
-    expect(error.message).toMatch(/threw while it was read/)
+    expect(error.message).toMatch(/its message cannot be read/)
   })
 
   it('a frame object whose own getters throw → E_CODEC', () => {
