@@ -49,8 +49,11 @@ const factories = {
   resumed: () => new SyncHook<[Session]>(['session']),
   /** A session that had connected is gone, with the close code and reason. */
   disconnect: () => new SyncHook<[Session, CloseInfo]>(['session', 'reason']),
-  /** Every decoded frame from the peer, before dispatch. Return the frame (or a new one), or `null` to drop it. */
-  inbound: () => new SyncWaterfallHook<[Frame | null, Session]>(['frame', 'session']),
+  /**
+   * Every decoded frame from the peer, before dispatch, with the byte length of the message that
+   * carried it (metrics). Return the frame (or a new one), or `null` to drop it.
+   */
+  inbound: () => new SyncWaterfallHook<[Frame | null, Session, number]>(['frame', 'session', 'size']),
   /** Every frame about to be encoded and sent. Return the frame (or a new one), or `null` to drop it. */
   outbound: () => new SyncWaterfallHook<[Frame | null, Session]>(['frame', 'session']),
   /**

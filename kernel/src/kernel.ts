@@ -918,7 +918,7 @@ export class Kernel implements SessionHost {
       return
     }
     try {
-      frame = this.#hooks.inbound.call(frame, session)
+      frame = this.#hooks.inbound.call(frame, session, bytes.byteLength)
     } catch (error) {
       // A plugin's inbound tap failed on this frame: tell the peer, keep the process and the session.
       const kind = describeKind(decoded.frame)

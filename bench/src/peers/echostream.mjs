@@ -13,6 +13,11 @@ const cwd = fileURLToPath(new URL('../..', import.meta.url))
 const PRESET = '@echostream/preset-default'
 const STREAMS = '@echostream/plugin-streams'
 const CLOCK = '@echostream/plugin-clock-sync'
+/**
+ * `BENCH_OBSERVABILITY=1 pnpm bench …` adds `@echostream/plugin-observability` to the server (metrics
+ * on, logs at warn): what counting every frame costs, against a run without it.
+ */
+const OBSERVABILITY = process.env.BENCH_OBSERVABILITY === '1' ? [['@echostream/plugin-observability', { port: 0, level: 'warn', destination: 'stderr' }]] : []
 
 /**
  * The stream metric's flow-control window, sized for its workload as the socket.io peer's is (16
@@ -21,16 +26,17 @@ const CLOCK = '@echostream/plugin-clock-sync'
  */
 const STREAM_WINDOWS = { streamWindow: 1 << 20, connectionWindow: 4 << 20 }
 
-function config(mode, extra) {
-  if (mode === 'stream') return { preset: PRESET, plugins: [[STREAMS, STREAM_WINDOWS]], ...extra }
-  return { preset: PRESET, plugins: mode === 'clock' ? [CLOCK] : [], ...extra }
+function config(mode, extra, role) {
+  const obs = role === 'server' ? OBSERVABILITY : []
+  if (mode === 'stream') return { preset: PRESET, plugins: [[STREAMS, STREAM_WINDOWS], ...obs], ...extra }
+  return { preset: PRESET, plugins: mode === 'clock' ? [CLOCK, ...obs] : obs, ...extra }
 }
 
 /** This machine's monotonic clock (CLOCK_MONOTONIC on Linux: one counter for every process), µs. */
 const monotonicUs = () => Number(process.hrtime.bigint()) / 1000
 
 export async function startServer({ mode }) {
-  const server = await createServer(config(mode, { options: { 'transport-ws': { host: '127.0.0.1', port: 0 } } }), { cwd })
+  const server = await createServer(config(mode, { options: { 'transport-ws': { host: '127.0.0.1', port: 0 } } }, 'server'), { cwd })
   server.rpc.handle('add', (params) => params.a + params.b)
   if (mode === 'stream') {
     // Per session: bytes of the stream in progress, and who waits for its end.
