@@ -47,6 +47,10 @@ server.rpc.handle('setData', (params: { key: string; value: unknown }, ctx) => {
   ctx.session.data.set(params.key, params.value as never)
   return server.cluster.save(ctx.session).then(() => true)
 })
+server.rpc.handle('login', (user: string, ctx) => {
+  server.cluster.bindUser(ctx.session, user)
+  return node
+})
 server.rpc.handle('getData', (key: string, ctx) => ctx.session.data.get(key) ?? null)
 server.events.on('up', (n: number, session: Session) => out({ type: 'up', sid: session.id, n }))
 server.cluster.on('gap', (gap) => out({ type: 'gap', ...gap }))
@@ -73,6 +77,7 @@ const commands: Record<string, (c: Command) => unknown> = {
     for (let n = 1; n <= (c.count as number); n++) session.emit(c.name as string, n)
     return session.state
   },
+  userEmit: (c) => server.cluster.user(c.user as string).emit(c.name as string, c.data),
   sessionState: (c) => server.getSession(c.sid as string)?.state ?? 'none',
   /** Emits { n } to a room every intervalMs, n = 1…count; prints { type: 'tick', n } for each. */
   ticker: (c) => {

@@ -39,7 +39,8 @@ export class Broker {
     const common: RedisOptions = { lazyConnect: true, retryStrategy, enableAutoPipelining: false, connectionName: 'echostream-cluster' }
     this.cmd = new Redis(url, { ...common, enableOfflineQueue: false, maxRetriesPerRequest: 0 })
     this.sub = new Redis(url, { ...common, autoResubscribe: true, maxRetriesPerRequest: null })
-    for (const [name, def] of Object.entries(scripts)) this.cmd.defineCommand(name, { numberOfKeys: def.keys, lua: def.lua })
+    // Prefixed: a script named `publish` or `append` would replace ioredis' own command of that name.
+    for (const [name, def] of Object.entries(scripts)) this.cmd.defineCommand(`es_${name}`, { numberOfKeys: def.keys, lua: def.lua })
     let lastError = ''
     const onConnError = (error: Error) => {
       // ioredis reports every failed reconnect attempt; say it once per distinct message.
@@ -93,7 +94,7 @@ export class Broker {
 
   /** Runs a script; its reply as strings (or Buffers with `binary`). */
   run(name: ScriptName, keys: readonly string[], args: ReadonlyArray<string | number | Buffer | Uint8Array>, binary = false): Promise<unknown> {
-    const fn = (this.cmd as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[binary ? `${name}Buffer` : name]!
+    const fn = (this.cmd as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[binary ? `es_${name}Buffer` : `es_${name}`]!
     return fn.call(this.cmd, ...keys, ...args)
   }
 

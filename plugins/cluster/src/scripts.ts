@@ -115,7 +115,7 @@ return 1`,
     keys: 3,
     lua: `
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'gone'} end
-if redis.call('HGET', KEYS[1], 'token') ~= ARGV[1] then return {'denied'} end
+if ARGV[1] == '' or redis.call('HGET', KEYS[1], 'token') ~= ARGV[1] then return {'denied'} end
 if ARGV[7] ~= '' and redis.call('HGET', KEYS[1], 'epoch') ~= ARGV[7] then return {'epoch'} end
 if tonumber(ARGV[9]) > tonumber(redis.call('HGET', KEYS[1], 'rcv') or '0') then return {'trimmed'} end
 local sent = tonumber(redis.call('HGET', KEYS[1], 'sent') or '0')

@@ -23,7 +23,9 @@ export interface TrackedSession {
   /** Frames counted as sent to / received from the client (the same numbers reconnect keeps). */
   sent: number
   received: number
-  /** The session is resumable on other nodes (reconnect gave it a token) and its Redis state is current. */
+  /** Its state hash is in Redis (every session: routing finds its node there). */
+  stored: boolean
+  /** The session is resumable on other nodes (reconnect gave it a token): its log and claims are in Redis too. */
   persist: boolean
   /** A command failed while the broker was away: the Redis state must be written again when it is back. */
   dirty: boolean
@@ -78,6 +80,7 @@ export function newTracked(session: Session): TrackedSession {
     epoch: '',
     sent: 0,
     received: 0,
+    stored: false,
     persist: false,
     dirty: false,
     moved: false,

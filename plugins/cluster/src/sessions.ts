@@ -54,7 +54,7 @@ export function setupSessions(deps: SessionsDeps) {
   // (A local resume replays with `kernel.writeEncoded`: no taps run, nothing is counted twice.)
 
   function markDirty(t: TrackedSession): void {
-    if (t.persist) t.dirty = true
+    if (t.stored) t.dirty = true
   }
 
   // ------------------------------------------------------------------ resume on this node
@@ -97,6 +97,7 @@ export function setupSessions(deps: SessionsDeps) {
     t.gen = Number(reply[1])
     t.epoch = fields.get('epoch') ?? ''
     t.token = request.token
+    t.stored = true
     const entries = (reply[3] as unknown[]).map((e) => new Uint8Array((e as [Buffer, Buffer[]])[1][1]!))
     t.sent = request.received! + entries.length
     t.received = Number(fields.get('rcv') ?? 0)
@@ -148,8 +149,10 @@ export function setupSessions(deps: SessionsDeps) {
       t.token = token
       t.epoch = randomBytes(6).toString('hex')
       t.persist = true
-      writeState(t)
     }
+    // Every session's state holds the node it is on (routing); a resumable one also its log.
+    t.stored = true
+    writeState(t)
     const cluster: Record<string, unknown> = { node: nodeId, epoch: t.epoch }
     if (t.resumeFailure) {
       cluster.recovered = false
@@ -295,8 +298,8 @@ export function setupSessions(deps: SessionsDeps) {
     const t = tracked.get(session)
     if (!t) return
     tracked.delete(session)
-    if (t.moved || !t.persist) return
-    if (kernel.state === 'stopping') {
+    if (t.moved || !t.stored) return
+    if (t.persist && kernel.state === 'stopping') {
       // This node is going away (1001): its clients resume elsewhere, so their state stays.
       return
     }
@@ -355,9 +358,10 @@ export function setupSessions(deps: SessionsDeps) {
       if (!broker.ready) return
       const pipeline = broker.cmd.pipeline()
       for (const t of tracked.values()) {
-        if (!t.persist || t.moved || t.dirty) continue
+        if (!t.stored || t.moved || t.dirty) continue
         const k = keys.session(t.id)
         pipeline.pexpire(k.state, ttl())
+        if (!t.persist) continue
         pipeline.pexpire(k.log, ttl())
         pipeline.pexpire(k.rpc, ttl())
         const data = snapshot(t.session)
@@ -370,7 +374,7 @@ export function setupSessions(deps: SessionsDeps) {
     },
     /** After a broker outage (or a Redis that lost its data): write every local session's state again. */
     resync(roomFields: (session: Session) => Array<string | number>): void {
-      for (const t of tracked.values()) if (t.persist && !t.moved) writeState(t, roomFields(t.session))
+      for (const t of tracked.values()) if (t.stored && !t.moved) writeState(t, t.persist ? roomFields(t.session) : [])
     },
     /** Sets a field of a session's state (room positions). */
     setField(session: Session, field: string, value: string): void {
@@ -393,7 +397,7 @@ export function setupSessions(deps: SessionsDeps) {
       t.user = user
       if (!broker.ready) return markDirty(t)
       broker.cmd.sadd(keys.user(user), t.id).catch(() => markDirty(t))
-      if (t.persist) broker.cmd.hset(keys.session(t.id).state, 'user', user).catch(() => markDirty(t))
+      if (t.stored) broker.cmd.hset(keys.session(t.id).state, 'user', user).catch(() => markDirty(t))
     },
     /** Saves `session.data` to Redis now (it is also saved every heartbeat when it changed). */
     async save(session: Session): Promise<void> {
