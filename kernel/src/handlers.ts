@@ -4,7 +4,7 @@
  * `handlers`. The kernel hands each definition to the plugin registered for its kind.
  */
 import type { Session } from './session.js'
-import type { JsonSchema } from './plugin.js'
+import type { Schema } from './schema.js'
 
 const HANDLER = Symbol.for('echostream.handler')
 
@@ -29,8 +29,24 @@ export interface RpcContext {
 export type RpcHandler<P = any, R = unknown> = (params: P, ctx: RpcContext) => R | Promise<R>
 
 export interface RpcHandlerOptions {
-  /** JSON schema the params must match; a mismatch answers `E_INVALID_PARAMS`. */
-  schema?: JsonSchema
+  /**
+   * The params (for a streamed input, each item): a JSON Schema or a Standard Schema validator
+   * (zod, valibot, arktype). Checked on receipt; a mismatch answers `E_INVALID_PARAMS` listing the
+   * problems, and the handler does not run.
+   */
+  params?: Schema
+  /**
+   * The result (for a streaming handler, each item). Checked before sending when the rpc plugin's
+   * `checkResults` says so (by default outside production); a mismatch answers `E_INVALID_RESULT`.
+   */
+  result?: Schema
+  /** The same as `params` (its name before rpc wire 2). */
+  schema?: Schema
+}
+
+export interface EventHandlerOptions {
+  /** The payload: a JSON Schema or a Standard Schema validator; a mismatch is refused with `E_INVALID_PAYLOAD` before any listener runs. */
+  schema?: Schema
 }
 
 export type EventHandler<D = any> = (data: D, session: Session) => void | Promise<void>
@@ -43,8 +59,8 @@ export function defineRpc<P = any, R = unknown>(method: string, handler: RpcHand
   return defineHandler('rpc', method, handler, options)
 }
 
-export function defineEvent<D = any>(event: string, handler: EventHandler<D>): HandlerDefinition<'event', EventHandler<D>, Record<string, never>> {
-  return defineHandler('event', event, handler, {})
+export function defineEvent<D = any>(event: string, handler: EventHandler<D>, options: EventHandlerOptions = {}): HandlerDefinition<'event', EventHandler<D>, EventHandlerOptions> {
+  return defineHandler('event', event, handler, options)
 }
 
 export function isHandlerDefinition(value: unknown): value is HandlerDefinition {

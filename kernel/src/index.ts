@@ -1,5 +1,6 @@
 export { EchoError, ErrorCodes, createError, defineErrors, messageOf, type ErrorCode, type EchoErrorOptions, type ErrorSpec, type WireError } from './errors.js'
 export { describe } from './describe.js'
+export { SchemaCompiler, isStandardSchema, isPending, MAX_PROBLEMS, type Schema, type SchemaOutput, type SchemaResult, type SchemaCheck, type SchemaCompilerOptions, type StandardSchemaV1 } from './schema.js'
 export { monotonicMicros } from './clock.js'
 export { kernelErrors } from './kernel-errors.js'
 export { CloseCodes, KernelFrames, PROTOCOL_VERSION, isFrame, type Frame, type HelloPayload, type WelcomePayload, type HelloLimits, type WelcomeLimits } from './frame.js'
@@ -37,6 +38,7 @@ export {
   type RpcHandler,
   type RpcHandlerOptions,
   type EventHandler,
+  type EventHandlerOptions,
 } from './handlers.js'
 export { KERNEL_VERSION } from './loader/order.js'
 export { resolveSpecifier, importFile } from './loader/resolve.js'

@@ -5,7 +5,8 @@
  * (issue #10: a broadcast threw at one suspended session with a full queue, and every session
  * after it in the loop missed the event).
  */
-import { authorize, type EchoKernel, type SendOptions, type Session } from '@echostream/kernel'
+import { authorize, type EchoKernel, type Schema, type SendOptions, type Session } from '@echostream/kernel'
+import type { EventSchemas } from './schemas.js'
 import { eventsErrors } from './errors.js'
 import { checkEventName, emitFrame } from './frames.js'
 import type { Listeners, AnyEventHandler } from './listeners.js'
@@ -67,7 +68,7 @@ function emitTo(session: Session, name: string, data: unknown, volatile: boolean
   return session.writable
 }
 
-export function createEventsApi(kernel: EchoKernel, options: Readonly<EventsOptions>, listeners: Listeners, rooms: Rooms, state: EventsState): EventsApi {
+export function createEventsApi(kernel: EchoKernel, options: Readonly<EventsOptions>, listeners: Listeners, rooms: Rooms, state: EventsState, schemas: EventSchemas): EventsApi {
   const { maxNameLength } = options
   const { stats } = state
 
@@ -132,6 +133,11 @@ export function createEventsApi(kernel: EchoKernel, options: Readonly<EventsOpti
   const api = {
     on: subscribe('on'),
     once: subscribe('once'),
+
+    schema(name: unknown, schema: Schema): () => void {
+      checkEventName(name, maxNameLength, 'schema')
+      return schemas.set(name, schema)
+    },
 
     off(name: unknown, handler?: unknown): number {
       checkEventName(name, maxNameLength, 'off')

@@ -15,6 +15,8 @@ export const EventsErrorCodes = {
   E_CONFIG: ErrorCodes.E_CONFIG,
   /** A local call with a bad argument: empty or over-long event name, non-function handler, bad room name. */
   E_INVALID_ARGUMENT: ErrorCodes.E_INVALID_ARGUMENT,
+  /** An event payload that breaks the event's schema (`events.schema`, `defineEvent(…, { schema })`); no listener ran. */
+  E_INVALID_PAYLOAD: 'E_INVALID_PAYLOAD',
 } as const
 
 export type EventsErrorCode = (typeof EventsErrorCodes)[keyof typeof EventsErrorCodes]
@@ -53,6 +55,19 @@ export const eventsErrors = defineErrors({
   badDefinition: {
     code: C.E_CONFIG,
     message: (name: string) => `defineEvent(${shown(name)}, handler): the handler must be a function; fix the handler module that exports it.`,
+  },
+  invalidPayload: {
+    code: C.E_INVALID_PAYLOAD,
+    message: (name: string, problems: string[]) => `Event ${shown(name)} refused: ${problems.join('; ')}. Send data that matches the event's schema.`,
+    data: (name: string, problems: string[]) => ({ event: name, problems }),
+  },
+  badSchema: {
+    code: C.E_CONFIG,
+    message: (name: string, why: string) => `The schema of event ${shown(name)} is unusable: ${why}. Pass a JSON Schema object or a Standard Schema validator (zod, valibot, arktype).`,
+  },
+  duplicateSchema: {
+    code: C.E_CONFIG,
+    message: (name: string) => `Event ${shown(name)} already has a schema: call the function events.schema returned to remove it first.`,
   },
   serverOnly: {
     code: C.E_STATE,

@@ -1,4 +1,5 @@
-import { authorize, definePlugin, Stage, type HandlerDefinition, type Session } from '@echostream/kernel'
+import { authorize, definePlugin, Stage, type EventHandlerOptions, type HandlerDefinition, type Session } from '@echostream/kernel'
+import { EventSchemas } from './schemas.js'
 import { eventsErrors } from './errors.js'
 import { createEventsApi, createSessionMethods, type EventsState } from './api.js'
 import { EventFrames, EVENTS_WIRE_VERSION, inboundEventName } from './frames.js'
@@ -28,7 +29,8 @@ export default definePlugin<EventsOptions>({
     // recording view of it (a Proxy that is only needed to record taps and registrations).
     const raw = kernel.api
     const state: EventsState = { stats: { volatileDropped: 0, failed: 0 }, backend: null }
-    const api = createEventsApi(raw, options, listeners, rooms, state)
+    const schemas = new EventSchemas()
+    const api = createEventsApi(raw, options, listeners, rooms, state, schemas)
     kernel.expose('events', api)
     for (const [key, method] of Object.entries(createSessionMethods(raw, options, rooms, state))) kernel.decorateSession(key, method)
 
@@ -39,7 +41,7 @@ export default definePlugin<EventsOptions>({
         const name = inboundEventName(frame, options.maxNameLength)
         const refusal = authorize(raw.hooks, { kind: 'event', name }, session)
         if (refusal) throw refusal
-        listeners.dispatch(name, frame.payload, session)
+        schemas.dispatch(name, frame.payload, session, (data) => listeners.dispatch(name, data, session))
       },
       onError(error) {
         // The peer refused one of our events (malformed, unauthorised…): there is no caller to tell.
@@ -60,12 +62,15 @@ export default definePlugin<EventsOptions>({
       if (typeof definition.handler !== 'function') {
         throw eventsErrors.badDefinition(definition.name)
       }
+      const schema = (definition.options as EventHandlerOptions | undefined)?.schema
+      if (schema !== undefined) api.schema(definition.name, schema)
       api.on(definition.name, definition.handler as AnyEventHandler)
     })
 
     return () => {
       listeners.clear()
       rooms.clear()
+      schemas.clear()
     }
   },
 })

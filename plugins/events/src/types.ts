@@ -9,7 +9,7 @@
  * }
  * ```
  */
-import type { EchoError, Session } from '@echostream/kernel'
+import type { EchoError, Schema, Session } from '@echostream/kernel'
 import type { EventsBackend } from './backend.js'
 
 /** Events the server sends to clients (`broadcast`, `to(room).emit`, `session.emit`): name → data. Augment it. */
@@ -107,6 +107,13 @@ export interface RoomEmitter {
 
 /** `kernel.events`, on both sides; server-only methods throw `E_STATE` on a client. */
 export interface EventsApi {
+  /**
+   * Checks every `name` event from the peer against `schema` (a JSON Schema or a Standard Schema
+   * validator: zod, valibot, arktype) before any listener runs; a payload that fails is refused with
+   * `E_INVALID_PAYLOAD` listing the problems, and listeners receive the schema's output. One schema
+   * per event name. Returns the function that removes it.
+   */
+  schema<K extends AnyEventName>(name: K, schema: Schema<ReceivedData<K>>): Unsubscribe
   /** Calls `handler(data, session)` for every `name` event from the peer. Returns its unsubscribe. */
   on<K extends AnyEventName>(name: K, handler: EventsHandler<ReceivedData<K>>): Unsubscribe
   /** As `on`, for the next `name` event only. */

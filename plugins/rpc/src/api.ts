@@ -4,6 +4,7 @@
  */
 import { EchoError, type PluginKernel, type RpcHandlerOptions, type Session } from '@echostream/kernel'
 import type { RpcEngine } from './engine.js'
+import type { AnyHandler } from './methods.js'
 import { rpcErrors } from './errors.js'
 import { failedStream } from './requester.js'
 import type { RequestOptions, RpcApi, RpcStream } from './types.js'
@@ -15,7 +16,7 @@ export interface ApiState {
 
 export function createRpcApi(kernel: PluginKernel, engine: RpcEngine, state: ApiState): RpcApi {
   const requester = engine.requester
-  const responder = engine.responder
+  const methods = engine.responder.methods
   const isServer = kernel.role === 'server'
   /** The client's session, or why there is none to call on. */
   const clientSession = (method: string): Session | EchoError => {
@@ -26,8 +27,8 @@ export function createRpcApi(kernel: PluginKernel, engine: RpcEngine, state: Api
     return session ?? rpcErrors.notStarted(method)
   }
   const api = {
-    handle(method: string, handler: Parameters<typeof responder.handle>[1], options?: RpcHandlerOptions) {
-      return responder.handle(method, handler, options)
+    handle(method: string, handler: AnyHandler, options?: RpcHandlerOptions) {
+      return methods.add(method, handler, options)
     },
     request(method: string, params?: unknown, options?: RequestOptions): Promise<unknown> {
       const session = clientSession(method)
@@ -49,7 +50,7 @@ export function createRpcApi(kernel: PluginKernel, engine: RpcEngine, state: Api
       return api
     },
     methods() {
-      return responder.methods()
+      return methods.names()
     },
     pendingCount(session?: Session) {
       return engine.pendingCount(session)

@@ -4,7 +4,7 @@
  * `return`, an exception in the loop body) cancels the call: the peer's handler sees its
  * `ctx.signal` abort and its generator's `finally` runs.
  */
-import type { EchoError } from '@echostream/kernel'
+import type { EchoError, SchemaCheck } from '@echostream/kernel'
 import { ItemQueue, type ItemQueueHooks } from './item-queue.js'
 import type { RpcStream } from './types.js'
 
@@ -18,8 +18,8 @@ export class CallStream<T = unknown, R = unknown> implements RpcStream<T, R> {
   #resolve: (value: R) => void = noop
   #reject: (error: unknown) => void = noop
 
-  constructor(window: number, hooks: ItemQueueHooks) {
-    this.queue = new ItemQueue<T>(window, hooks)
+  constructor(window: number, hooks: ItemQueueHooks, check?: SchemaCheck) {
+    this.queue = new ItemQueue<T>(window, hooks, check)
     this.result = new Promise<R>((resolve, reject) => {
       this.#resolve = resolve
       this.#reject = reject
@@ -37,6 +37,11 @@ export class CallStream<T = unknown, R = unknown> implements RpcStream<T, R> {
   /** The call failed: the loop throws `error`; `result` rejects with it. */
   fail(error: EchoError | unknown): void {
     this.queue.fail(error)
+    this.#reject(error)
+  }
+
+  /** Only `result` fails (the reader's loop already got the error, from an item that broke the schema). */
+  failResult(error: EchoError): void {
     this.#reject(error)
   }
 

@@ -3,7 +3,7 @@
  * AbortController is made only when the signal is first read (an abort before that is remembered
  * and the signal comes out already aborted).
  */
-import type { EchoError, RpcContext, Session } from '@echostream/kernel'
+import type { EchoError, RpcContext, SchemaCheck, Session } from '@echostream/kernel'
 import type { ItemQueue } from './item-queue.js'
 import type { Producer } from './producer.js'
 
@@ -19,6 +19,8 @@ export class CallContext implements RpcContext {
   output: Producer | undefined = undefined
   /** The caller's streamed input, when the call has one (the handler's params). */
   input: ItemQueue | undefined = undefined
+  /** The method's result schema, when results are checked before sending (`checkResults`). */
+  resultCheck: SchemaCheck | undefined = undefined
   #controller: AbortController | undefined = undefined
   #reason: EchoError | undefined = undefined
 

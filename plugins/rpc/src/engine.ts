@@ -3,19 +3,25 @@
  * that session's waiting calls and aborts its running handlers; a stop does so for every session.
  * Frame-level and kernel-free, so unit tests drive it with fake sessions.
  */
-import type { CloseInfo, Logger, Session } from '@echostream/kernel'
+import { SchemaCompiler, type CloseInfo, type Logger, type Session } from '@echostream/kernel'
 import { rpcErrors } from './errors.js'
 import { DEFAULT_WINDOW } from './frames.js'
 import type { RpcOptions } from './options.js'
-import { ParamsValidator } from './params-schema.js'
 import { Requester } from './requester.js'
 import { Responder, type Authorizer } from './responder.js'
 import { SessionTable } from './session-state.js'
 
-export interface RpcEngineOptions extends Omit<RpcOptions, 'idleTimeoutMs' | 'windowBytes'>, Partial<Pick<RpcOptions, 'idleTimeoutMs' | 'windowBytes'>> {
+export interface RpcEngineOptions extends Omit<RpcOptions, 'idleTimeoutMs' | 'windowBytes' | 'checkResults'>, Partial<Pick<RpcOptions, 'idleTimeoutMs' | 'windowBytes' | 'checkResults'>> {
   role: string
   logger: Logger
   authorize?: Authorizer
+}
+
+/** `checkResults`: 'development' checks unless NODE_ENV is 'production' (read once, at setup; runs anywhere). */
+function resultsChecked(mode: RpcOptions['checkResults']): boolean {
+  if (mode !== 'development') return mode === 'always'
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env
+  return env?.NODE_ENV !== 'production'
 }
 
 /** How often `whenIdle` looks whether in-flight calls have finished (only while draining). */
@@ -29,9 +35,12 @@ export class RpcEngine {
 
   constructor(options: RpcEngineOptions) {
     this.#role = options.role
-    const full = { idleTimeoutMs: 30_000, windowBytes: DEFAULT_WINDOW, ...options }
+    // One compiler per kernel: JSON Schema `$id`s stay local to it.
+    const compiler = new SchemaCompiler()
+    const checkResults = resultsChecked(options.checkResults ?? 'development')
+    const full = { idleTimeoutMs: 30_000, windowBytes: DEFAULT_WINDOW, ...options, compiler, checkResults }
     this.requester = new Requester(this.table, full)
-    this.responder = new Responder(this.table, new ParamsValidator(), full)
+    this.responder = new Responder(this.table, compiler, full)
   }
 
   /**

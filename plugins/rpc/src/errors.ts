@@ -14,8 +14,10 @@ export const RpcErrorCodes = {
   E_CANCELLED: ErrorCodes.E_CANCELLED,
   /** The connection closed (or the kernel stopped) with the call pending, or the session was already closed. */
   E_CLOSED: ErrorCodes.E_CLOSED,
-  /** The method's JSON schema rejected the params. */
+  /** The method's schema rejected the params (or an item of a streamed input). */
   E_INVALID_PARAMS: ErrorCodes.E_INVALID_PARAMS,
+  /** The result (or a streamed item) does not match its schema: checked by the handler's side before sending, or by the caller's `result` option. */
+  E_INVALID_RESULT: 'E_INVALID_RESULT',
   /** A handler threw something that is not an EchoError. */
   E_INTERNAL: ErrorCodes.E_INTERNAL,
   /** A malformed rpc frame from the peer. */
@@ -131,6 +133,16 @@ export const rpcErrors = {
   invalidParams: (method: string, problems: string[]): EchoError =>
     createError(C.E_INVALID_PARAMS, `Invalid params for '${method}': ${problems.join('; ')}. Send params that match the method's schema.`, { data: { method, problems } }),
 
+  /** `side`: 'handler' (checked before sending) or 'caller' (the call's `result` schema). */
+  invalidResult: (method: string, problems: string[], side: 'handler' | 'caller'): EchoError =>
+    createError(
+      C.E_INVALID_RESULT,
+      side === 'handler'
+        ? `The handler of '${method}' produced a result that breaks its result schema: ${problems.join('; ')}. Fix the handler (or its schema); the invalid value was not sent.`
+        : `The result of '${method}' does not match the schema this call expects: ${problems.join('; ')}. The peer's handler and this caller disagree on the contract.`,
+      { data: { method, problems } },
+    ),
+
   /** What a caller sees for a plain Error when `exposeErrors` is off. */
   hiddenInternal: (method: string, role: string): WireError => ({ code: C.E_INTERNAL, message: `The handler of '${method}' failed on the ${role}; the details are in the ${role}'s log.` }),
 
@@ -146,8 +158,8 @@ export const rpcErrors = {
   duplicateMethod: (method: string): EchoError =>
     createError(C.E_CONFIG, `'${method}' already has a handler: call the function that rpc.handle returned to remove it first, or use another method name.`),
 
-  badSchema: (method: string, error: unknown): EchoError =>
-    createError(C.E_CONFIG, `The schema of '${method}' is not a valid JSON schema: ${(error as Error)?.message ?? error}. Fix the schema passed to rpc.handle/defineRpc.`, { cause: error }),
+  badSchema: (method: string, which: string, why: string, cause: unknown): EchoError =>
+    createError(C.E_CONFIG, `The ${which} schema of '${method}' is unusable: ${why}. Pass a JSON Schema object or a Standard Schema validator (zod, valibot, arktype) to rpc.handle/defineRpc.`, { cause }),
 } satisfies Record<string, (...args: never[]) => EchoError | WireError>
 
 export type { ErrorCode }

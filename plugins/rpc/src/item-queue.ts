@@ -8,7 +8,7 @@
  * the application, so what waits here (or in flight) is at most one window plus one item — a
  * reader that stalls stalls the sender, it never grows this side's memory.
  */
-import type { EchoError } from '@echostream/kernel'
+import { isPending, type EchoError, type SchemaCheck, type SchemaResult } from '@echostream/kernel'
 
 interface Waiter<T> {
   resolve(result: IteratorResult<T>): void
@@ -20,6 +20,8 @@ export interface ItemQueueHooks {
   credit(maxOffset: number): void
   /** The application stopped reading early (`break`, `return()`): cancel the call. */
   cancel(): void
+  /** An item broke the queue's schema: end the call; returns the error the reader gets. */
+  invalid?(problems: string[]): EchoError
 }
 
 /** Items kept before the consumed prefix of the array is dropped (amortised O(1) shift). */
@@ -40,11 +42,14 @@ export class ItemQueue<T = unknown> implements AsyncIterableIterator<T> {
   #error: unknown = undefined
   #failed = false
   #hooks: ItemQueueHooks
+  /** Each item is checked when the application reads it (so an async validator keeps the order). */
+  #check: SchemaCheck | undefined
 
-  constructor(window: number, hooks: ItemQueueHooks) {
+  constructor(window: number, hooks: ItemQueueHooks, check?: SchemaCheck) {
     this.window = window
     this.maxOffset = window
     this.#hooks = hooks
+    this.#check = check
   }
 
   /** Items waiting for the application. */
@@ -77,7 +82,7 @@ export class ItemQueue<T = unknown> implements AsyncIterableIterator<T> {
     const waiter = this.#waiters.shift()
     if (waiter !== undefined) {
       this.#consume(size)
-      waiter.resolve({ value: item, done: false })
+      this.#deliver(item).then(waiter.resolve, waiter.reject)
       return true
     }
     this.#items.push(item)
@@ -113,7 +118,7 @@ export class ItemQueue<T = unknown> implements AsyncIterableIterator<T> {
       if (this.#head >= COMPACT_AT && this.#head * 2 >= this.#items.length) this.#compact()
       this.#consume(size)
       if (this.length === 0 && this.#done) this.#flushWaiters()
-      return Promise.resolve({ value: item, done: false })
+      return this.#deliver(item)
     }
     if (this.#done) return this.#failed ? this.#rejectOnce() : Promise.resolve({ value: undefined, done: true })
     return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }))
@@ -132,6 +137,25 @@ export class ItemQueue<T = unknown> implements AsyncIterableIterator<T> {
 
   [Symbol.asyncIterator](): this {
     return this
+  }
+
+  /** The item as the application gets it: checked against the schema, when there is one. */
+  #deliver(item: T): Promise<IteratorResult<T>> {
+    const check = this.#check
+    if (check === undefined) return Promise.resolve({ value: item, done: false })
+    const result = check(item)
+    return isPending(result) ? result.then((r) => this.#verdict(r)) : this.#verdict(result)
+  }
+
+  #verdict(result: SchemaResult): Promise<IteratorResult<T>> {
+    if (result.ok) return Promise.resolve({ value: result.value as T, done: false })
+    // The call is over: what is buffered is dropped, later reads see the end.
+    const error = this.#hooks.invalid!(result.problems)
+    this.#done = true
+    this.#failed = false
+    this.#drop()
+    this.#flushWaiters()
+    return Promise.reject(error)
   }
 
   #consume(size: number): void {

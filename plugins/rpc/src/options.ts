@@ -12,6 +12,8 @@ export interface RpcOptions {
   idleTimeoutMs: number
   /** Streaming calls: credit in bytes this side grants the peer's stream of results. */
   windowBytes: number
+  /** Check each result against its method's result schema before sending: 'development' (unless NODE_ENV=production), 'always', 'never'. */
+  checkResults: 'development' | 'always' | 'never'
 }
 
 /** setTimeout's largest delay; a longer one would fire at once. */
@@ -58,6 +60,12 @@ export const schema = {
       maximum: 1073741824,
       default: 65536,
       description: "Streaming calls: the credit, in bytes of encoded messages, this side grants a handler's stream of results; the handler pauses when it is used up until the caller reads on. A per-call windowBytes overrides it. Memory per stream stays within this plus one item.",
+    },
+    checkResults: {
+      type: 'string',
+      enum: ['development', 'always', 'never'],
+      default: 'development',
+      description: "When a handler's result (each item, for a streaming handler) is checked against its method's result schema before it is sent: 'development' unless NODE_ENV is 'production', 'always', or 'never'. A result that fails is not sent: the caller gets E_INVALID_RESULT listing the problems, and the log says so.",
     },
   },
 } as const

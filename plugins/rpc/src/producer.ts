@@ -15,6 +15,8 @@ export interface ProducerHooks {
    * reconnect, or over its outbound budget), else undefined.
    */
   blocked(): Promise<void> | undefined
+  /** Optional: the item as it may be sent (a schema's output), or a promise of it; throws to fail the call. */
+  prepare?(item: unknown): unknown
   /** Sends one item frame; returns the encoded byte length of the message (what the credit is charged). */
   send(item: unknown): number
   /** The iterator finished with `value` (a generator's return value). */
@@ -93,7 +95,15 @@ export class Producer {
           this.#hooks.end(step.value)
           return
         }
-        this.sent += this.#hooks.send(step.value)
+        let item: unknown = step.value
+        if (this.#hooks.prepare !== undefined) {
+          item = this.#hooks.prepare(item)
+          if (item instanceof Promise) {
+            item = await item
+            if (this.#stopped) return
+          }
+        }
+        this.sent += this.#hooks.send(item)
       }
     } catch (error) {
       if (this.#stopped) return

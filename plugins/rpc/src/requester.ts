@@ -6,7 +6,7 @@
  * Hot path (unary calls): one PendingCall object and one promise per call; no closure and no timer
  * per call (the promise executor and abort listener are shared, timeouts go through `Deadlines`).
  */
-import { describe, EchoError, type Frame, type Session } from '@echostream/kernel'
+import { describe, EchoError, isPending, type Frame, type SchemaCheck, type SchemaCompiler, type SchemaResult, type Session } from '@echostream/kernel'
 import { CallStream } from './call-stream.js'
 import { RpcErrorCodes, rpcErrors } from './errors.js'
 import { textOf } from './failure.js'
@@ -29,6 +29,7 @@ export interface RequesterOptions {
   maxPending: number
   idleTimeoutMs: number
   windowBytes: number
+  compiler: SchemaCompiler
 }
 
 export class Requester {
@@ -65,7 +66,15 @@ export class Requester {
     let idleTimeoutMs = this.#options.idleTimeoutMs
     let window = this.#options.windowBytes
     let signal: AbortSignal | undefined
+    let resultCheck: SchemaCheck | undefined
     if (options !== undefined && options !== null) {
+      if (options.result !== undefined) {
+        try {
+          resultCheck = this.#options.compiler.compile(options.result, 'result')
+        } catch (error) {
+          return early(rpcErrors.invalidArgument(`request('${method}'): the result option must be a JSON Schema or a Standard Schema validator: ${EchoError.from(error).message}.`))
+        }
+      }
       const t = options.timeoutMs
       if (t !== undefined) {
         if (!isTimeout(t)) return early(rpcErrors.invalidArgument(`request('${method}'): timeoutMs must be a number of milliseconds from 0 (no timeout) to ${MAX_TIMEOUT_MS}, got ${describe(t)}.`))
@@ -110,6 +119,7 @@ export class Requester {
     call.window = window
     call.idleTimeoutMs = idleTimeoutMs
     call.explicitTimeout = explicitTimeout
+    call.resultCheck = resultCheck
     if (sessionState === 'suspended') call.written = false
     let promise: Promise<unknown> | CallStream
     if (!wantStream) {
@@ -149,8 +159,22 @@ export class Requester {
     const call = this.#table.get(session)?.pending.get(frame.id as number)
     if (call === undefined) return checkReplyId(frame)
     this.#finish(call)
-    if (call.stream !== undefined) call.stream.settle(frame.payload)
-    else call.resolve(frame.payload)
+    const check = call.resultCheck
+    if (check === undefined) return this.#resolve(call, frame.payload)
+    const result = check(frame.payload)
+    if (isPending(result)) void result.then((r) => this.#verdict(call, r))
+    else this.#verdict(call, result)
+  }
+
+  /** The call's own `result` schema judged a unary result. */
+  #verdict(call: PendingCall, result: SchemaResult): void {
+    if (result.ok) this.#resolve(call, result.value)
+    else this.#reject(call, rpcErrors.invalidResult(call.method, result.problems, 'caller'))
+  }
+
+  #resolve(call: PendingCall, value: unknown): void {
+    if (call.stream !== undefined) call.stream.settle(value)
+    else call.resolve(value)
   }
 
   /** `rpc.err` from the peer: the call rejects with the peer's code, message and data. */
@@ -260,7 +284,17 @@ export class Requester {
         this.#touchIdle(call)
       },
       cancel: () => this.cancel(call),
-    })
+      // An item broke the call's `result` schema: the call is over, the peer's handler cancelled.
+      invalid: (problems) => {
+        const error = rpcErrors.invalidResult(call.method, problems, 'caller')
+        if (!call.done) {
+          this.#finish(call)
+          sendCancel(call)
+        }
+        call.stream?.failResult(error)
+        return error
+      },
+    }, call.resultCheck)
   }
 
   /** The reply of `call` is a stream: its first frame arrived. Resolves `request()` with the stream. */

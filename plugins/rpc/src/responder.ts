@@ -1,28 +1,20 @@
 /**
- * The answering half: the method registry, and for each `rpc.req` from the peer — checks, the
- * handler, the reply. A handler that returns a plain value is answered synchronously, in the same
+ * The answering half: for each `rpc.req` from the peer — authorisation, the method, limits, the
+ * params schema, the handler, the reply (replies.ts). A handler that returns a plain value is answered synchronously, in the same
  * turn (no await, no promise); only a returned promise (or thenable) is tracked in the running
  * table, where `rpc.cancel` and a disconnect can abort its `ctx.signal`.
  */
-import { describe, EchoError, type Frame, type JsonSchema, type Logger, type RpcHandlerOptions, type Session, type WireError } from '@echostream/kernel'
+import { describe, isPending, type EchoError, type Frame, type Logger, type SchemaCheck, type SchemaCompiler, type SchemaResult, type Session } from '@echostream/kernel'
 import { CallContext } from './context.js'
-import { rpcErrors, RpcErrorCodes } from './errors.js'
+import { rpcErrors } from './errors.js'
 import { logError, logTextOf, wireErrorOf } from './failure.js'
 import { DEFAULT_WINDOW, isId, isOffset, RpcFrames } from './frames.js'
-import { ItemQueue } from './item-queue.js'
-import { blockedOn, canSend, isAsyncIterable, Producer } from './producer.js'
-import type { ParamsCheck, ParamsValidator } from './params-schema.js'
-import type { SessionRpc, SessionTable } from './session-state.js'
 import type { IdTable } from './id-table.js'
-import type { Unregister } from './types.js'
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type AnyHandler = (params: any, ctx: CallContext) => unknown
-
-interface MethodEntry {
-  readonly handler: AnyHandler
-  readonly check: ParamsCheck | undefined
-}
+import { ItemQueue } from './item-queue.js'
+import { Methods, type MethodEntry } from './methods.js'
+import { blockedOn, canSend, isAsyncIterable, Producer } from './producer.js'
+import { Replies, sendError } from './replies.js'
+import type { SessionRpc, SessionTable } from './session-state.js'
 
 /** Decides whether the peer of `session` may call `method`; returns the refusal (usually E_UNAUTHORIZED). */
 export type Authorizer = (method: string, session: Session) => EchoError | undefined
@@ -30,54 +22,34 @@ export type Authorizer = (method: string, session: Session) => EchoError | undef
 export interface ResponderOptions {
   maxConcurrent: number
   exposeErrors: boolean
+  /** Check results against the method's result schema before sending. */
+  checkResults: boolean
   role: string
   logger: Logger
   authorize?: Authorizer
 }
 
 export class Responder {
-  readonly #methods = new Map<string, MethodEntry>()
+  readonly methods: Methods
   readonly #table: SessionTable
-  readonly #validator: ParamsValidator
+  readonly #replies: Replies
   readonly #maxConcurrent: number
+  readonly #checkResults: boolean
   readonly #exposeErrors: boolean
   readonly #role: string
   readonly #logger: Logger
   readonly #authorize: Authorizer | undefined
 
-  constructor(table: SessionTable, validator: ParamsValidator, options: ResponderOptions) {
+  constructor(table: SessionTable, compiler: SchemaCompiler, options: ResponderOptions) {
     this.#table = table
-    this.#validator = validator
+    this.methods = new Methods(compiler)
+    this.#replies = new Replies(options)
     this.#maxConcurrent = options.maxConcurrent
+    this.#checkResults = options.checkResults
     this.#exposeErrors = options.exposeErrors
     this.#role = options.role
     this.#logger = options.logger
     this.#authorize = options.authorize
-  }
-
-  /** Registers `handler` for `method`; arguments are checked at run time too (plain JS callers, handler modules). */
-  handle(method: string, handler: AnyHandler, options?: RpcHandlerOptions): Unregister {
-    if (typeof method !== 'string' || method.length === 0) {
-      throw rpcErrors.invalidArgument(`rpc.handle(method, handler): method must be a non-empty string, got ${describe(method)}.`)
-    }
-    if (typeof handler !== 'function') throw rpcErrors.invalidArgument(`rpc.handle('${method}', handler): handler must be a function, got ${describe(handler)}.`)
-    if (options !== undefined && (typeof options !== 'object' || options === null)) {
-      throw rpcErrors.invalidArgument(`rpc.handle('${method}', handler, options): options must be an object like { schema }, got ${describe(options)}.`)
-    }
-    if (this.#methods.has(method)) throw rpcErrors.duplicateMethod(method)
-    const schema = options?.schema as JsonSchema | undefined
-    if (schema !== undefined && (typeof schema !== 'object' || schema === null)) {
-      throw rpcErrors.invalidArgument(`rpc.handle('${method}', handler, { schema }): schema must be a JSON schema object, got ${describe(schema)}.`)
-    }
-    const entry: MethodEntry = { handler, check: schema === undefined ? undefined : this.#validator.compile(method, schema) }
-    this.#methods.set(method, entry)
-    return () => {
-      if (this.#methods.get(method) === entry) this.#methods.delete(method)
-    }
-  }
-
-  methods(): string[] {
-    return [...this.#methods.keys()]
   }
 
   /** `rpc.req` from the peer. Throws E_PROTOCOL only when there is no id to answer (the kernel then sends an `error` frame). */
@@ -100,7 +72,7 @@ export class Responder {
       }
       if (refusal !== undefined) return sendError(session, id, wireErrorOf(refusal, this.#exposeErrors, method, this.#role))
     }
-    const entry = this.#methods.get(method)
+    const entry = this.methods.get(method)
     if (entry === undefined) return sendError(session, id, rpcErrors.notFound(method, this.#role).toWire())
     const running = this.#table.open(session).running
     if (running.has(id)) {
@@ -117,25 +89,41 @@ export class Responder {
         if (!isOffset(meta.window) || meta.window < 1) return sendError(session, id, rpcErrors.protocol(`'rpc.req' ${id}: meta.window must be a positive integer of bytes, got ${describe(meta.window)}.`).toWire())
         window = meta.window
       }
-      if (meta.input !== undefined && meta.input !== null && meta.input !== 0 && meta.input !== false) input = this.#inputQueue(session, id)
-    }
-    const params = input ?? frame.payload
-    if (input === undefined && entry.check !== undefined) {
-      const problems = entry.check(params)
-      if (problems !== undefined) return sendError(session, id, rpcErrors.invalidParams(method, problems).toWire())
+      if (meta.input !== undefined && meta.input !== null && meta.input !== 0 && meta.input !== false) input = this.#inputQueue(session, id, method, entry.params)
     }
     const ctx = new CallContext(session, method, id, timeoutMs, window)
+    if (this.#checkResults) ctx.resultCheck = entry.result
     if (input !== undefined) {
       // Input frames find the call by id from now on, also while the handler runs synchronously.
       ctx.input = input
       running.set(id, ctx)
+      return this.#run(ctx, entry, input, running)
     }
+    if (entry.params === undefined) return this.#run(ctx, entry, frame.payload, running)
+    const verdict = entry.params(frame.payload)
+    if (!isPending(verdict)) return this.#checked(ctx, entry, verdict, running)
+    // An async validator: the call counts as running (a cancel finds it) while it decides.
+    running.set(id, ctx)
+    void verdict.then((v) => {
+      if (ctx.aborted) return this.#done(ctx, running)
+      this.#checked(ctx, entry, v, running)
+    })
+  }
+
+  #checked(ctx: CallContext, entry: MethodEntry, verdict: SchemaResult, running: IdTable<CallContext>): void {
+    if (verdict.ok) return this.#run(ctx, entry, verdict.value, running)
+    this.#done(ctx, running)
+    sendError(ctx.session, ctx.id, rpcErrors.invalidParams(ctx.method, verdict.problems).toWire())
+  }
+
+  /** Runs the handler and answers: at once for a plain value, when it settles for a promise, item by item for an async iterable. */
+  #run(ctx: CallContext, entry: MethodEntry, params: unknown, running: IdTable<CallContext>): void {
     let result: unknown
     try {
       result = entry.handler(params, ctx)
     } catch (error) {
       this.#done(ctx, running)
-      return this.#fail(ctx, error)
+      return this.#replies.failure(ctx, error)
     }
     let thenable: boolean
     try {
@@ -143,17 +131,17 @@ export class Responder {
     } catch (error) {
       // A Proxy whose `get` trap throws: not sendable either.
       this.#done(ctx, running)
-      return this.#fail(ctx, error)
+      return this.#replies.failure(ctx, error)
     }
     if (thenable) {
-      if (input === undefined) running.set(id, ctx)
-      // #settle cannot reject (#fail and #reply never throw); the catch is the last line of defence.
-      this.#settle(ctx, result as PromiseLike<unknown>, running).catch((error: unknown) => logError(this.#logger, `rpc: answering '${method}' failed: ${logTextOf(error)}`))
+      if (running.get(ctx.id) !== ctx) running.set(ctx.id, ctx)
+      // #settle cannot reject (Replies never throws); the catch is the last line of defence.
+      this.#settle(ctx, result as PromiseLike<unknown>, running).catch((error: unknown) => logError(this.#logger, `rpc: answering '${ctx.method}' failed: ${logTextOf(error)}`))
       return
     }
     if (isAsyncIterable(result)) return this.#stream(ctx, result, running)
     this.#done(ctx, running)
-    this.#reply(ctx, result)
+    this.#replies.result(ctx, result)
   }
 
   /** `rpc.cancel` from the peer: abort that handler's signal; its eventual result is dropped. */
@@ -203,7 +191,8 @@ export class Responder {
     return ctx
   }
 
-  #inputQueue(session: Session, id: number): ItemQueue {
+  /** The handler's streamed params; each item is checked against the params schema as the handler reads it. */
+  #inputQueue(session: Session, id: number, method: string, check: SchemaCheck | undefined): ItemQueue {
     return new ItemQueue(DEFAULT_WINDOW, {
       credit: (maxOffset) => {
         if (!canSend(session)) return
@@ -215,7 +204,19 @@ export class Responder {
       },
       // The handler stopped reading its input: what still arrives is dropped, no more credit is granted.
       cancel: () => {},
-    })
+      // An input item broke the params schema: the call fails with E_INVALID_PARAMS (the handler's loop throws it too).
+      invalid: (problems) => {
+        const error = rpcErrors.invalidParams(method, problems)
+        const state = this.#table.get(session)
+        const ctx = state?.running.get(id)
+        if (ctx !== undefined) {
+          state!.running.delete(id)
+          ctx.abort(error)
+          sendError(session, id, error.toWire())
+        }
+        return error
+      },
+    }, check)
   }
 
   /** The handler returned an async iterable: send its items within the caller's credit, then `rpc.end`. */
@@ -225,22 +226,23 @@ export class Responder {
       iterator = iterable[Symbol.asyncIterator]()
     } catch (error) {
       this.#done(ctx, running)
-      return this.#fail(ctx, error)
+      return this.#replies.failure(ctx, error)
     }
     if (running.get(ctx.id) !== ctx) running.set(ctx.id, ctx)
     const { session, id } = ctx
     const state = this.#table.open(session)
     const producer = new Producer(iterator, ctx.window, {
       blocked: () => blockedOn(session, () => state.whenResumed()),
+      prepare: ctx.resultCheck === undefined ? undefined : (item) => this.#replies.item(ctx, item),
       // Charged what the kernel wrote: the encoded length of the message (wire contract 7).
       send: (item) => session.send({ kind: RpcFrames.item, id, payload: item }),
       end: (value) => {
         this.#done(ctx, running)
-        if (!ctx.aborted) this.#reply(ctx, value, RpcFrames.end)
+        if (!ctx.aborted) this.#replies.result(ctx, value, RpcFrames.end)
       },
       fail: (error) => {
         this.#done(ctx, running)
-        if (!ctx.aborted) this.#fail(ctx, error)
+        if (!ctx.aborted) this.#replies.failure(ctx, error)
       },
     })
     ctx.output = producer
@@ -265,51 +267,12 @@ export class Responder {
       value = await promise
     } catch (error) {
       this.#done(ctx, running)
-      if (!ctx.aborted) this.#fail(ctx, error)
+      if (!ctx.aborted) this.#replies.failure(ctx, error)
       return
     }
     if (ctx.aborted) return this.#done(ctx, running)
     if (isAsyncIterable(value)) return this.#stream(ctx, value, running)
     this.#done(ctx, running)
-    this.#reply(ctx, value)
-  }
-
-  #reply(ctx: CallContext, value: unknown, kind: string = RpcFrames.result): void {
-    try {
-      ctx.session.send({ kind, id: ctx.id, payload: value })
-    } catch (error) {
-      if (ctx.session.state === 'closed') return
-      // Nothing was sent: the codec refused the result, it is larger than the peer accepts, or an
-      // outbound tap threw. The caller gets a coded error instead; the session stays open.
-      const why = logTextOf(error).split('\n', 1)[0]!
-      const tooLarge = EchoError.is(error) && error.code === RpcErrorCodes.E_PAYLOAD_TOO_LARGE
-      logError(this.#logger, `rpc: cannot send the result of '${ctx.method}': ${why}`)
-      sendError(ctx.session, ctx.id, (tooLarge ? rpcErrors.resultTooLarge(ctx.method, why) : rpcErrors.unencodableResult(ctx.method, why)).toWire())
-    }
-  }
-
-  /** Answers with what the handler threw. Never throws, whatever `error` is (see failure.ts). */
-  #fail(ctx: CallContext, error: unknown): void {
-    // Deliberate EchoErrors are answers; anything else is a bug the operator should see (its stack stays here).
-    if (!EchoError.is(error)) logError(this.#logger, `rpc: the handler of '${ctx.method}' threw: ${logTextOf(error)}`)
-    sendError(ctx.session, ctx.id, wireErrorOf(error, this.#exposeErrors, ctx.method, this.#role))
-  }
-}
-
-/** Sends `rpc.err`; when that fails (data the codec refuses, too large), the code and message alone, then a bare E_INTERNAL. */
-function sendError(session: Session, id: number, wire: WireError): void {
-  const attempts: WireError[] = [
-    wire,
-    { code: wire.code, message: wire.message.length > 500 ? `${wire.message.slice(0, 500)}…` : wire.message },
-    { code: RpcErrorCodes.E_INTERNAL, message: 'The handler failed and its error could not be sent.' },
-  ]
-  for (const payload of attempts) {
-    if (session.state === 'closed') return
-    try {
-      session.send({ kind: RpcFrames.error, id, payload })
-      return
-    } catch {
-      // try a smaller answer
-    }
+    this.#replies.result(ctx, value)
   }
 }

@@ -3,7 +3,7 @@
  * handlers running for the peer's calls (keyed by the peer's ids). Ids are per direction, so the
  * two tables never mix.
  */
-import type { Session } from '@echostream/kernel'
+import type { SchemaCheck, Session } from '@echostream/kernel'
 import type { CallStream } from './call-stream.js'
 import type { CallContext } from './context.js'
 import type { DeadlineList, Timed } from './deadlines.js'
@@ -41,6 +41,8 @@ export class PendingCall implements Timed {
   window = 0
   idleTimeoutMs = 0
   explicitTimeout = false
+  /** The call's own `result` schema (request option), checked on receipt. */
+  resultCheck: SchemaCheck | undefined = undefined
 
   constructor(
     readonly owner: { cancel(call: PendingCall): void },

@@ -11,7 +11,7 @@
  *
  * Or, without augmenting: `const rpc = client.rpc.typed<MyServerContract, MyClientContract>()`.
  */
-import type { RpcContext, RpcHandlerOptions, Session } from '@echostream/kernel'
+import type { RpcContext, RpcHandlerOptions, Schema, Session } from '@echostream/kernel'
 
 /** Methods the server handles, which clients call with `client.rpc.request`: name → `(params) => result`. Augment it. */
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type
@@ -31,6 +31,12 @@ export interface RequestOptions {
   idleTimeoutMs?: number
   /** Streaming replies: the credit (bytes) granted to the handler's stream. Default: options.rpc.windowBytes. */
   windowBytes?: number
+  /**
+   * A schema (JSON Schema or Standard Schema) the result — each item, for a streaming reply — must
+   * match, checked here on receipt; a mismatch fails the call with E_INVALID_RESULT (a stream is
+   * cancelled). A Standard Schema's output (defaults, transforms) is what the call resolves with.
+   */
+  result?: Schema
 }
 
 /**

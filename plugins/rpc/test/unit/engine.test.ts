@@ -232,7 +232,7 @@ describe('with a reconnect plugin (suspended sessions)', () => {
     const e = engine({ role: 'client' })
     const s = fakeSession('open')
     const aborted: string[] = []
-    e.responder.handle('hang', (_p, ctx) => {
+    e.responder.methods.add('hang', (_p, ctx) => {
       ctx.signal.addEventListener('abort', () => aborted.push((ctx.signal.reason as EchoError).code))
       return new Promise(() => {})
     })
@@ -271,7 +271,7 @@ describe('responder', () => {
   it('answers a sync handler in the same turn, with exactly { kind, id, payload }', () => {
     const e = engine()
     const s = fakeSession()
-    e.responder.handle('add', ({ a, b }: { a: number; b: number }) => a + b)
+    e.responder.methods.add('add', ({ a, b }: { a: number; b: number }) => a + b)
     e.responder.onRequest(req(7, 'add', { a: 1, b: 2 }), s)
     expect(s.sent).toEqual([{ kind: 'rpc.res', id: 7, payload: 3 }])
     expect(e.runningCount()).toBe(0)
@@ -289,9 +289,9 @@ describe('responder', () => {
     try {
       const e = engine()
       const s = fakeSession()
-      e.responder.handle('plain', () => 1)
-      e.responder.handle('async', async () => 2)
-      e.responder.handle('reads', (_p, ctx) => (ctx.signal.aborted ? 0 : 3))
+      e.responder.methods.add('plain', () => 1)
+      e.responder.methods.add('async', async () => 2)
+      e.responder.methods.add('reads', (_p, ctx) => (ctx.signal.aborted ? 0 : 3))
       e.responder.onRequest(req(1, 'plain'), s)
       e.responder.onRequest(req(2, 'async'), s)
       await new Promise((r) => setImmediate(r))
@@ -317,7 +317,7 @@ describe('responder', () => {
     const s = fakeSession()
     let seen: unknown
     let finish!: () => void
-    e.responder.handle('slow', (_p, ctx) => {
+    e.responder.methods.add('slow', (_p, ctx) => {
       ctx.signal.addEventListener('abort', () => (seen = ctx.signal.reason))
       return new Promise<string>((resolve) => (finish = () => resolve('late')))
     })
@@ -337,7 +337,7 @@ describe('responder', () => {
   it('passes meta.timeoutMs to the handler as ctx.timeoutMs', () => {
     const e = engine()
     const s = fakeSession()
-    e.responder.handle('t', (_p, ctx) => [ctx.timeoutMs ?? null, ctx.method, ctx.session.id])
+    e.responder.methods.add('t', (_p, ctx) => [ctx.timeoutMs ?? null, ctx.method, ctx.session.id])
     e.responder.onRequest(req(1, 't', undefined, { timeoutMs: 250 }), s)
     e.responder.onRequest(req(2, 't'), s)
     expect(s.sent.map((f) => f.payload)).toEqual([
@@ -349,13 +349,13 @@ describe('responder', () => {
   it('handler errors cross as code, message and data only', async () => {
     const e = engine()
     const s = fakeSession()
-    e.responder.handle('plain', () => {
+    e.responder.methods.add('plain', () => {
       throw new Error('boom')
     })
-    e.responder.handle('coded', async () => {
+    e.responder.methods.add('coded', async () => {
       throw new EchoError('E_DIVIDE_BY_ZERO', 'pass a non-zero b', { data: { b: 0 }, cause: new Error('inner') })
     })
-    e.responder.handle('odd', () => {
+    e.responder.methods.add('odd', () => {
       throw 'just a string'
     })
     e.responder.onRequest(req(1, 'plain'), s)
@@ -374,10 +374,10 @@ describe('responder', () => {
   it('exposeErrors: false hides plain error messages but keeps EchoErrors', () => {
     const e = engine({ exposeErrors: false })
     const s = fakeSession()
-    e.responder.handle('plain', () => {
+    e.responder.methods.add('plain', () => {
       throw new Error('password=hunter2')
     })
-    e.responder.handle('coded', () => {
+    e.responder.methods.add('coded', () => {
       throw new EchoError('E_UNAUTHORIZED', 'log in first')
     })
     e.responder.onRequest(req(1, 'plain'), s)
@@ -402,7 +402,7 @@ describe('responder', () => {
   it('refuses a duplicate id while that request runs', () => {
     const e = engine()
     const s = fakeSession()
-    e.responder.handle('hang', () => new Promise(() => {}))
+    e.responder.methods.add('hang', () => new Promise(() => {}))
     e.responder.onRequest(req(1, 'hang'), s)
     e.responder.onRequest(req(1, 'hang'), s)
     expect(last(s)).toMatchObject({ kind: 'rpc.err', id: 1, payload: { code: 'E_PROTOCOL' } })
@@ -412,8 +412,8 @@ describe('responder', () => {
   it('bounds running handlers per session with maxConcurrent (E_BUSY)', () => {
     const e = engine({ maxConcurrent: 2 })
     const s = fakeSession()
-    e.responder.handle('hang', () => new Promise(() => {}))
-    e.responder.handle('sync', () => 'ok')
+    e.responder.methods.add('hang', () => new Promise(() => {}))
+    e.responder.methods.add('sync', () => 'ok')
     for (const id of [1, 2, 3]) e.responder.onRequest(req(id, 'hang'), s)
     expect(s.sent).toEqual([{ kind: 'rpc.err', id: 3, payload: expect.objectContaining({ code: 'E_BUSY' }) }])
     e.responder.onRequest(req(4, 'sync'), fakeSession()) // another session is not affected
@@ -424,7 +424,7 @@ describe('responder', () => {
     const e = engine()
     const s = fakeSession()
     let got: unknown
-    e.responder.handle(
+    e.responder.methods.add(
       'add',
       (p) => {
         got = p
@@ -453,31 +453,31 @@ describe('responder', () => {
 
   it('refuses a bad schema, a duplicate method and bad arguments at handle()', () => {
     const e = engine()
-    expect(() => e.responder.handle('m', () => 1, { schema: { type: 'nonsense' } })).toThrow(expect.objectContaining({ code: 'E_CONFIG' }))
-    e.responder.handle('dup', () => 1)
-    expect(() => e.responder.handle('dup', () => 2)).toThrow(expect.objectContaining({ code: 'E_CONFIG' }))
-    expect(() => e.responder.handle('', () => 1)).toThrow(expect.objectContaining({ code: 'E_INVALID_ARGUMENT' }))
-    expect(() => e.responder.handle('x', 'not a function' as never)).toThrow(expect.objectContaining({ code: 'E_INVALID_ARGUMENT' }))
+    expect(() => e.responder.methods.add('m', () => 1, { schema: { type: 'nonsense' } })).toThrow(expect.objectContaining({ code: 'E_CONFIG' }))
+    e.responder.methods.add('dup', () => 1)
+    expect(() => e.responder.methods.add('dup', () => 2)).toThrow(expect.objectContaining({ code: 'E_CONFIG' }))
+    expect(() => e.responder.methods.add('', () => 1)).toThrow(expect.objectContaining({ code: 'E_INVALID_ARGUMENT' }))
+    expect(() => e.responder.methods.add('x', 'not a function' as never)).toThrow(expect.objectContaining({ code: 'E_INVALID_ARGUMENT' }))
   })
 
   it('the unregister function removes only its own handler, once', () => {
     const e = engine()
     const s = fakeSession()
-    const off = e.responder.handle('m', () => 1)
+    const off = e.responder.methods.add('m', () => 1)
     off()
-    const again = e.responder.handle('m', () => 2)
+    const again = e.responder.methods.add('m', () => 2)
     off() // stale: must not remove the new handler
     e.responder.onRequest(req(1, 'm'), s)
     expect(last(s)).toEqual({ kind: 'rpc.res', id: 1, payload: 2 })
     again()
-    expect(e.responder.methods()).toEqual([])
+    expect(e.responder.methods.names()).toEqual([])
   })
 
   it('asks the authorizer before the schema and the handler', () => {
     let ran = false
     const e = engine({ authorize: (method) => (method === 'admin' ? new EchoError('E_UNAUTHORIZED', 'admins only') : undefined) })
     const s = fakeSession()
-    e.responder.handle('admin', () => (ran = true), { schema: { type: 'string' } })
+    e.responder.methods.add('admin', () => (ran = true), { schema: { type: 'string' } })
     e.responder.onRequest(req(1, 'admin', 5), s)
     expect(last(s)).toEqual({ kind: 'rpc.err', id: 1, payload: { code: 'E_UNAUTHORIZED', message: 'admins only' } })
     expect(ran).toBe(false)
@@ -491,7 +491,7 @@ describe('responder', () => {
       },
     })
     const s = fakeSession()
-    e.responder.handle('m', () => (ran = true))
+    e.responder.methods.add('m', () => (ran = true))
     e.responder.onRequest(req(1, 'm'), s)
     expect(last(s)).toEqual({ kind: 'rpc.err', id: 1, payload: { code: 'E_INTERNAL', message: 'auth backend down' } })
     expect(ran).toBe(false)
@@ -506,13 +506,13 @@ describe('responder', () => {
       if (frame.kind === 'rpc.res') throw new EchoError('E_CODEC', 'cannot encode a function')
       return send(frame)
     }
-    e.responder.handle('fn', () => () => {})
+    e.responder.methods.add('fn', () => () => {})
     e.responder.onRequest(req(1, 'fn'), s)
     expect(last(s)).toMatchObject({ kind: 'rpc.err', id: 1, payload: { code: 'E_INTERNAL' } })
 
     const gone = fakeSession()
     let finish!: () => void
-    e.responder.handle('later', () => new Promise<number>((resolve) => (finish = () => resolve(1))))
+    e.responder.methods.add('later', () => new Promise<number>((resolve) => (finish = () => resolve(1))))
     e.responder.onRequest(req(1, 'later'), gone)
     gone.state = 'closed'
     finish()
@@ -525,7 +525,7 @@ describe('responder', () => {
     const a = fakeSession()
     const b = fakeSession()
     const reasons: Array<[string, string]> = []
-    e.responder.handle('hang', (_p, ctx) => {
+    e.responder.methods.add('hang', (_p, ctx) => {
       ctx.signal.addEventListener('abort', () => reasons.push([ctx.session.id, (ctx.signal.reason as EchoError).code]))
       return new Promise(() => {})
     })
@@ -564,8 +564,8 @@ describe('two engines, frames relayed in memory', () => {
     const server = engine()
     const client = engine({ role: 'client' })
     const [toServer, toClient] = link(client, server)
-    server.responder.handle('who', () => 'server')
-    client.responder.handle('who', () => 'client')
+    server.responder.methods.add('who', () => 'server')
+    client.responder.methods.add('who', () => 'client')
     const [x, y] = await Promise.all([client.requester.request(toServer, 'who'), server.requester.request(toClient, 'who')])
     expect([x, y]).toEqual(['server', 'client'])
   })

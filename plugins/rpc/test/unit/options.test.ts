@@ -7,7 +7,7 @@ const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
 
 describe('options', () => {
   it('fills defaults from the schema', () => {
-    expect(validateOptions(schema, {}, "plugin 'rpc'", "options['rpc']")).toEqual({ defaultTimeoutMs: 30000, maxPending: 100000, maxConcurrent: 100000, exposeErrors: true, idleTimeoutMs: 30000, windowBytes: 65536 })
+    expect(validateOptions(schema, {}, "plugin 'rpc'", "options['rpc']")).toEqual({ defaultTimeoutMs: 30000, maxPending: 100000, maxConcurrent: 100000, exposeErrors: true, idleTimeoutMs: 30000, windowBytes: 65536, checkResults: 'development' })
   })
 
   it('refuses unknown options and bad values, naming them', () => {

@@ -101,7 +101,7 @@ describe('engine: streaming frames', () => {
   it('a streaming handler sends rpc.item within the meta.window credit, then rpc.end with its return value', async () => {
     const e = engine()
     const s = fakeSession()
-    e.responder.handle('count', async function* (n: number) {
+    e.responder.methods.add('count', async function* (n: number) {
       for (let i = 0; i < n; i++) yield i
       return 'done'
     })
@@ -121,7 +121,7 @@ describe('engine: streaming frames', () => {
     const e = engine()
     const s = fakeSession()
     let closed = false
-    e.responder.handle('endless', async function* () {
+    e.responder.methods.add('endless', async function* () {
       try {
         for (let i = 0; ; i++) yield i
       } finally {
@@ -174,7 +174,7 @@ describe('engine: streaming frames', () => {
   it('a handler reading streamed input grants rpc.incredit and answers; rpc.in on a call without input is a protocol error', async () => {
     const e = engine()
     const s = fakeSession()
-    e.responder.handle('sum', async (input: AsyncIterable<number>) => {
+    e.responder.methods.add('sum', async (input: AsyncIterable<number>) => {
       let total = 0
       for await (const n of input) total += n
       return total
@@ -187,7 +187,7 @@ describe('engine: streaming frames', () => {
     e.responder.onInputEnd({ kind: 'rpc.inend', id: 1 }, s)
     await tick()
     expect(s.sent.at(-1)).toEqual({ kind: 'rpc.res', id: 1, payload: 40_000 })
-    e.responder.handle('plain', async () => new Promise(() => {}))
+    e.responder.methods.add('plain', async () => new Promise(() => {}))
     e.responder.onRequest({ kind: 'rpc.req', id: 2, name: 'plain' }, s)
     expect(() => e.responder.onInput({ kind: 'rpc.in', id: 2, payload: 1 }, s, 1)).toThrow(/no streamed input/)
     e.onDisconnect(s, { code: 1000, reason: 'test' })
