@@ -100,9 +100,11 @@ export type Unregister = () => void
  */
 export interface RpcApi<Remote = ServerMethods, Local = ServerMethods & ClientMethods, Peer = ClientMethods> {
   /**
-   * Handles calls to `method` from the peer: `handler(params, ctx)` returns the result or a promise
-   * of it; throw an EchoError to answer with its code. `options.schema` (JSON schema, compiled
-   * now) rejects non-matching params with E_INVALID_PARAMS. Returns the function that removes it.
+   * Handles calls to `method` from the peer: `handler(params, ctx)` returns the result, a promise
+   * of it, or an async iterable (a streaming result); throw an EchoError to answer with its code.
+   * `options.params` / `options.result`: a JSON Schema or Standard Schema (zod…), compiled now;
+   * bad params are answered E_INVALID_PARAMS, a bad result E_INVALID_RESULT. Returns the function
+   * that removes it.
    */
   handle<M extends MethodName<Local>>(method: M, handler: HandlerFor<Local, M>, options?: RpcHandlerOptions): Unregister
   /** Client: calls `method` on the server. On a server this rejects with E_STATE: use `session.request`. */

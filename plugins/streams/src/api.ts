@@ -2,7 +2,7 @@
  * `kernel.streams` and `session.openStream`, over one StreamMux per session (created on first use,
  * closed by the `disconnect` hook).
  */
-import type { EchoKernel, Session } from '@echostream/kernel'
+import { messageOf, type EchoKernel, type Schema, type SchemaCheck, type Session } from '@echostream/kernel'
 import { streamsError, StreamsErrorCodes } from './errors.js'
 import { checkStreamName } from './frames.js'
 import { StreamMux, type StreamsContext } from './mux.js'
@@ -72,7 +72,7 @@ export function createStreamsApi(kernel: EchoKernel, ctx: StreamsContext, handle
       return open<T>(muxes, options?.session ?? kernel.session, name, meta, options, maxNameLength)
     },
 
-    handle(name, handler) {
+    handle(name, handler, options) {
       checkStreamName(name, maxNameLength, 'handle')
       if (typeof handler !== 'function') {
         throw streamsError(StreamsErrorCodes.E_INVALID_ARGUMENT, `streams.handle('${name}', handler): the handler must be a function.`)
@@ -81,9 +81,13 @@ export function createStreamsApi(kernel: EchoKernel, ctx: StreamsContext, handle
         throw streamsError(StreamsErrorCodes.E_CONFIG, `Stream '${name}' already has a handler: one handler per stream name (unsubscribe the first with the function handle() returned).`)
       }
       const fn = handler as StreamHandler
+      const metaCheck = compileMeta(ctx, name, options?.meta)
       handlers.set(name, fn)
+      if (metaCheck !== undefined) ctx.metaChecks!.set(name, metaCheck)
       return () => {
-        if (handlers.get(name) === fn) handlers.delete(name)
+        if (handlers.get(name) !== fn) return
+        handlers.delete(name)
+        ctx.metaChecks?.delete(name)
       }
     },
 
@@ -101,6 +105,16 @@ export function createStreamsApi(kernel: EchoKernel, ctx: StreamsContext, handle
       }
       return mux.stats()
     },
+  }
+}
+
+/** A stream's meta schema, compiled once (by the kernel's SchemaCompiler, one per kernel). */
+function compileMeta(ctx: StreamsContext, name: string, schema: Schema | undefined): SchemaCheck | undefined {
+  if (schema === undefined) return undefined
+  try {
+    return ctx.compiler!.compile(schema, 'meta')
+  } catch (error) {
+    throw streamsError(StreamsErrorCodes.E_CONFIG, `streams.handle('${name}', handler, { meta }): the meta schema is unusable: ${messageOf(error)}. Pass a JSON Schema object or a Standard Schema validator (zod, valibot, arktype).`, error)
   }
 }
 

@@ -35,6 +35,8 @@ export const StreamsErrorCodes = {
   E_INTERNAL: ErrorCodes.E_INTERNAL,
   /** A bad argument to a local call (empty name, non-function handler, bad wallTime). */
   E_INVALID_ARGUMENT: 'E_INVALID_ARGUMENT',
+  /** The opener's `meta` broke the stream's meta schema (`handle(name, handler, { meta })`): `open()` rejects with it. */
+  E_INVALID_PAYLOAD: 'E_INVALID_PAYLOAD',
 } as const
 
 export type StreamsErrorCode = (typeof StreamsErrorCodes)[keyof typeof StreamsErrorCodes]

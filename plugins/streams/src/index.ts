@@ -1,10 +1,10 @@
-import { defineHandler, definePlugin, Stage, type Frame, type HandlerDefinition, type Session } from '@echostream/kernel'
+import { defineHandler, definePlugin, SchemaCompiler, Stage, type Frame, type HandlerDefinition, type SchemaCheck, type Session } from '@echostream/kernel'
 import { createOpenStream, createStreamsApi, Muxes } from './api.js'
 import { streamsError, StreamsErrorCodes } from './errors.js'
 import { StreamFrames, STREAMS_WIRE_VERSION } from './frames.js'
 import type { StreamMux, StreamsContext } from './mux.js'
 import { schema, type StreamsOptions } from './options.js'
-import type { OpenOptions, StreamHandler, StreamsApi } from './types.js'
+import type { OpenOptions, StreamHandleOptions, StreamHandler, StreamsApi } from './types.js'
 import type { StreamWriter } from './writer.js'
 import { version } from './version.js'
 
@@ -42,7 +42,8 @@ export default definePlugin<StreamsOptions>({
     // The kernel itself, not the recording scope: hot paths read `kernel.codec`/`kernel.clock` per frame.
     const raw = kernel.api
     const handlers = new Map<string, StreamHandler>()
-    const ctx: StreamsContext = { kernel: raw, options, handlers, logger: kernel.logger }
+    const metaChecks = new Map<string, SchemaCheck>()
+    const ctx: StreamsContext = { kernel: raw, options, handlers, metaChecks, compiler: new SchemaCompiler(), logger: kernel.logger }
     const muxes = new Muxes(ctx)
     const api = createStreamsApi(raw, ctx, handlers, muxes)
     kernel.expose('streams', api)
@@ -91,12 +92,13 @@ export default definePlugin<StreamsOptions>({
       if (typeof definition.handler !== 'function') {
         throw streamsError(StreamsErrorCodes.E_CONFIG, `defineStream('${definition.name}', handler): the handler must be a function.`)
       }
-      api.handle(definition.name, definition.handler as StreamHandler)
+      api.handle(definition.name, definition.handler as StreamHandler, definition.options as StreamHandleOptions)
     })
 
     return () => {
       muxes.closeAll('The streams plugin was unloaded or the kernel stopped.')
       handlers.clear()
+      metaChecks.clear()
     }
   },
 })
@@ -117,8 +119,8 @@ function checkWindows(options: StreamsOptions): void {
 }
 
 /** A stream handler for a handler module (`handlers: ['./streams/audio.ts']` in the config). */
-export function defineStream<T = any, M = any>(name: string, handler: StreamHandler<T, M>): HandlerDefinition<'stream', StreamHandler<T, M>, Record<string, never>> {
-  return defineHandler('stream', name, handler, {})
+export function defineStream<T = any, M = any>(name: string, handler: StreamHandler<T, M>, options: StreamHandleOptions = {}): HandlerDefinition<'stream', StreamHandler<T, M>, StreamHandleOptions> {
+  return defineHandler('stream', name, handler, options)
 }
 
 export { schema, type StreamsOptions } from './options.js'
@@ -139,6 +141,7 @@ export type {
   OpenOptions,
   WriteOptions,
   StreamContext,
+  StreamHandleOptions,
   StreamHandler,
   StreamsApi,
   WriterState,

@@ -7,7 +7,7 @@
  * socket has bytes buffered, so the socket's buffer stays near its high-water mark and a stream
  * without credit never holds up another.
  */
-import { authorize, describe, EchoError, messageOf, type Codec, type EchoKernel, type Frame, type Logger, type Session } from '@echostream/kernel'
+import { authorize, createError, describe, EchoError, isPending, messageOf, type Codec, type EchoKernel, type Frame, type Logger, type SchemaCheck, type SchemaCompiler, type Session } from '@echostream/kernel'
 import { FRAME_OVERHEAD } from './byte-size.js'
 import { streamsError, StreamsErrorCodes } from './errors.js'
 import { abortReason, creditOffset, openMeta, StreamFrames, streamId, openFrame } from './frames.js'
@@ -23,6 +23,10 @@ export interface StreamsContext {
   readonly kernel: EchoKernel
   readonly options: Readonly<StreamsOptions>
   readonly handlers: ReadonlyMap<string, StreamHandler>
+  /** Per stream name: the schema its opener's `meta` must match (`handle(name, handler, { meta })`); the plugin always sets it. */
+  readonly metaChecks?: Map<string, SchemaCheck>
+  /** Compiles the meta schemas (one per kernel, so JSON Schema `$id`s stay local to it); the plugin always sets it. */
+  readonly compiler?: SchemaCompiler
   readonly logger: Logger
 }
 
@@ -173,6 +177,14 @@ export class StreamMux {
     const handler = handlers.get(name)
     if (!handler) {
       return this.#refuse(id, streamsError(StreamsErrorCodes.E_NO_HANDLER, `The ${this.kernel.role} has no handler for stream '${name}': register one with ${this.kernel.role}.streams.handle('${name}', handler) or defineStream('${name}', handler).`))
+    }
+    const metaCheck = this.#ctx.metaChecks?.get(name)
+    if (metaCheck !== undefined) {
+      const verdict = metaCheck(meta)
+      // Opens are answered in order, so only a validator that answers at once can decide one.
+      if (isPending(verdict)) return this.#refuse(id, streamsError(StreamsErrorCodes.E_CONFIG, `The meta schema of stream '${name}' answered asynchronously: stream meta schemas must validate synchronously (JSON Schema, or a Standard Schema without async checks).`))
+      if (!verdict.ok) return this.#refuse(id, createError(StreamsErrorCodes.E_INVALID_PAYLOAD, `Stream '${name}' refused: ${verdict.problems.join('; ')}. Open it with meta that matches the stream's schema.`, { data: { stream: name, problems: verdict.problems } }))
+      meta = verdict.value
     }
     if (this.#readers.size >= options.maxStreams) {
       return this.#refuse(id, streamsError(StreamsErrorCodes.E_STREAM_LIMIT, `Stream '${name}' refused: this session already has ${options.maxStreams} incoming streams open (maxStreams). End or cancel some first, or raise options.streams.maxStreams.`))

@@ -1,5 +1,5 @@
 /** Public types of the streams plugin (the classes are in writer.ts and reader.ts). */
-import type { Session } from '@echostream/kernel'
+import type { Schema, Session } from '@echostream/kernel'
 import type { StreamReader } from './reader.js'
 import type { StreamWriter } from './writer.js'
 
@@ -110,6 +110,12 @@ export interface SessionStreamStats {
   bufferedAmount: number
 }
 
+/** Options of `streams.handle` / `defineStream`. */
+export interface StreamHandleOptions<M = unknown> {
+  /** A schema (JSON Schema or Standard Schema, validating synchronously) the opener's `meta` must match; refused with E_INVALID_PAYLOAD. */
+  meta?: Schema<M>
+}
+
 export interface StreamsApi {
   /**
    * Opens a stream to the peer and resolves with its writer once the peer accepted. Client: to the
@@ -117,8 +123,13 @@ export interface StreamsApi {
    * refusal: E_NO_HANDLER, E_STREAM_LIMIT, E_UNAUTHORIZED…, or E_TIMEOUT / E_CLOSED.
    */
   open<T = unknown>(name: string, meta?: unknown, options?: OpenOptions): Promise<StreamWriter<T>>
-  /** Handles streams the peer opens under `name`. Returns the unsubscribe function. */
-  handle<T = any, M = any>(name: string, handler: StreamHandler<T, M>): () => void
+  /**
+   * Handles streams the peer opens under `name`. `options.meta`: a schema (JSON Schema, or a
+   * Standard Schema such as zod) the opener's `meta` must match, else `open()` rejects with
+   * `E_INVALID_PAYLOAD` listing the problems; the handler gets the schema's output. Returns the
+   * unsubscribe function.
+   */
+  handle<T = any, M = any>(name: string, handler: StreamHandler<T, M>, options?: StreamHandleOptions<M>): () => void
   /** Counters of a session (client: its session by default). */
   stats(session?: Session): SessionStreamStats
 }
