@@ -74,15 +74,9 @@ const ODD: Record<string, () => unknown> = {
   'a function': () => () => 1,
 }
 
-/**
- * Values that cannot be sent as a result. Object.create(null) and undefined are plain data; a
- * function is the codec's documented conversion (see codec-msgpack's README), not an error.
- * Cyclic results wait for codec-msgpack's cycle guard (issue 10 item 1): today encoding one hangs
- * the process, so they are returned only once that lands.
- */
-const SENDABLE = new Set(['Object.create(null)', 'undefined', 'a function'])
-const AWAITING_CODEC_CYCLE_GUARD = new Set(['a cyclic array', 'a cyclic object'])
-const UNSENDABLE = Object.keys(ODD).filter((name) => !SENDABLE.has(name) && !AWAITING_CODEC_CYCLE_GUARD.has(name))
+/** Values that cannot be sent as a result (Object.create(null) and undefined are plain data). */
+const SENDABLE = new Set(['Object.create(null)', 'undefined'])
+const UNSENDABLE = Object.keys(ODD).filter((name) => !SENDABLE.has(name))
 
 const quiet: Logger = { info() {}, warn() {}, error() {} }
 
