@@ -113,9 +113,14 @@ export function dependencyClosure(starts, extras = [], root = ROOT) {
   return found
 }
 
-/** Tars an installed package folder as an npm tarball (entries under `package/`), without nested node_modules. */
+/**
+ * Tars an installed package folder as an npm tarball (entries under `package/`), without nested
+ * node_modules. `--hard-dereference`: the pnpm store hard-links files with equal contents (e.g.
+ * @standard-schema/spec's index.d.ts and index.d.cts); tar would store the second as a link entry,
+ * which npm's extraction drops, so the package would install without its index.d.ts.
+ */
 async function tarInstalled(dir, file) {
-  await execFile('tar', ['-czf', file, '--exclude=./node_modules', '--owner=0', '--group=0', '--transform=s,^\\.,package,', '-C', dir, '.'])
+  await execFile('tar', ['-czf', file, '--hard-dereference', '--exclude=./node_modules', '--owner=0', '--group=0', '--transform=s,^\\.,package,', '-C', dir, '.'])
 }
 
 export const tarballName = (name, version) => `${name.replace(/^@/, '').replace(/\//g, '-')}-${version}.tgz`
