@@ -140,6 +140,18 @@ export interface FrameGenerator {
 }
 
 const RPC_METHODS = ['echo', 'add', 'slow', 'fail', 'reject', 'odd', 'missing', '', 'constructor', '__proto__']
+/** Streaming handlers of the fuzz server (rpc wire 2): results, odd items, and streamed inputs. */
+const RPC_STREAMING = ['tokens', 'odd-stream', 'collect', 'mirror', 'fail-input']
+/** Ids a connection's streaming calls use, so rpc.in / rpc.credit often hit a running call. */
+const STREAM_CALL_IDS = [9001, 9002, 9003, 9004]
+
+function streamingMeta(rng: Rng): Record<string, unknown> {
+  const meta: Record<string, unknown> = {}
+  if (rng.chance(0.6)) meta.window = rng.chance(0.8) ? rng.int(1, 200_000) : rng.pick([0, -1, 1.5, 2 ** 60, 'x', null])
+  if (rng.chance(0.6)) meta.input = rng.pick([1, true, 0, 'yes', null])
+  if (rng.chance(0.2)) meta.timeoutMs = rng.pick([50, 1000, -1])
+  return meta
+}
 
 /** One list per plugin; every frame kind of PROTOCOL.md. */
 export const FRAME_GENERATORS: Record<string, FrameGenerator[]> = {
@@ -170,7 +182,18 @@ export const FRAME_GENERATORS: Record<string, FrameGenerator[]> = {
     },
     { kind: 'rpc.res', make: ({ rng, serverRequestIds }) => ['rpc.res', randomId(rng, serverRequestIds), null, randomValue(rng)] },
     { kind: 'rpc.err', make: ({ rng, serverRequestIds }) => ['rpc.err', randomId(rng, serverRequestIds), null, rng.chance(0.7) ? { code: rng.pick(['E_X', 'E_INTERNAL', '']), message: randomString(rng), data: randomValue(rng, 1) } : randomValue(rng)] },
-    { kind: 'rpc.cancel', make: ({ rng }) => ['rpc.cancel', randomId(rng, [1, 2, 3, 4, 5])] },
+    { kind: 'rpc.cancel', make: ({ rng }) => ['rpc.cancel', randomId(rng, [1, 2, 3, 4, 5, ...STREAM_CALL_IDS])] },
+    // Streaming calls (rpc wire 2).
+    {
+      kind: 'rpc.req-stream',
+      make: ({ rng }) => ['rpc.req', rng.chance(0.7) ? rng.pick(STREAM_CALL_IDS) : rng.int(1, 5000), rng.pick(RPC_STREAMING), rng.chance(0.5) ? rng.int(0, 3000) : randomValue(rng, 1), streamingMeta(rng)],
+    },
+    { kind: 'rpc.credit', make: ({ rng }) => ['rpc.credit', randomId(rng, STREAM_CALL_IDS), null, plausibleOffset(rng)] },
+    { kind: 'rpc.in', make: ({ rng }) => ['rpc.in', randomId(rng, STREAM_CALL_IDS), null, randomValue(rng, 2)] },
+    { kind: 'rpc.inend', make: ({ rng }) => ['rpc.inend', randomId(rng, STREAM_CALL_IDS)] },
+    { kind: 'rpc.item', make: ({ rng, serverRequestIds }) => ['rpc.item', randomId(rng, serverRequestIds), null, randomValue(rng, 2)] },
+    { kind: 'rpc.end', make: ({ rng, serverRequestIds }) => ['rpc.end', randomId(rng, serverRequestIds), null, randomValue(rng, 1)] },
+    { kind: 'rpc.incredit', make: ({ rng, serverRequestIds }) => ['rpc.incredit', randomId(rng, serverRequestIds), null, plausibleOffset(rng)] },
   ],
   events: [
     { kind: 'events.emit', make: ({ rng }) => ['events.emit', rng.chance(0.9) ? null : randomId(rng), rng.pick(['echo', 'chat', 'ask', 'fail', 'odd', 'tick', '', randomString(rng)]), randomValue(rng)] },

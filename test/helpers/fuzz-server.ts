@@ -66,6 +66,29 @@ server.rpc.handle('reject', async (params: unknown) => {
   throw params
 })
 server.rpc.handle('odd', (params: unknown) => oddValue(params))
+// Streaming calls (rpc wire 2): a generator that streams until cancelled (so rpc.credit / rpc.cancel
+// from the peer find it running), one that streams odd values, and handlers that read a streamed
+// input (rpc.in / rpc.inend / rpc.incredit), echoing it back or failing on it.
+server.rpc.handle('tokens', async function* (params: unknown, ctx) {
+  const count = typeof params === 'number' && params >= 0 ? Math.min(params, 10_000) : 1000
+  for (let i = 0; i < count && !ctx.signal.aborted; i++) yield `t${i}`
+  return { count }
+})
+server.rpc.handle('odd-stream', async function* (params: unknown) {
+  yield 1
+  yield oddValue(params)
+})
+server.rpc.handle('collect', async (input: unknown) => {
+  let n = 0
+  for await (const _ of input as AsyncIterable<unknown>) n++
+  return n
+})
+server.rpc.handle('mirror', async function* (input: unknown) {
+  for await (const item of input as AsyncIterable<unknown>) yield item
+})
+server.rpc.handle('fail-input', async (input: unknown) => {
+  for await (const item of input as AsyncIterable<unknown>) throw item
+})
 
 /** A value the codec must refuse (or convert), chosen by the peer. */
 function oddValue(which: unknown): unknown {
