@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// Packs every publishable workspace package with `pnpm pack` (which rewrites `workspace:` ranges
-// and applies `publishConfig`) into one folder, and, unless --no-deps, also writes tarballs of
-// their third-party dependencies (ws, msgpackr, ajv, tapable, cosmiconfig, tsx, …, plus extras
-// named with --extra) taken from the workspace's own node_modules. With both, an app can install
+// Packs every publishable workspace package with one `pnpm -r pack` (which rewrites `workspace:`
+// ranges, applies `publishConfig` and runs `prepack`) into one folder, and, unless --no-deps, also
+// writes tarballs of their third-party dependencies (ws, msgpackr, ajv, tapable, cosmiconfig, tsx,
+// …, plus extras named with --extra) from the workspace's own node_modules. No tar code of ours:
+// the system `tar` with flags GNU tar and bsdtar (macOS) share writes and reads them. With both, an app can install
 // with `npm install --offline` and no registry at all: see create-echostream's `--from`.
 //
 //   node scripts/pack-all.mjs [--out DIR] [--no-build] [--no-deps] [--extra NAME]... [--check] [--list]
@@ -16,14 +17,14 @@
 //
 // Tests call `packAllCached()`: one build and one packing per state of the workspace, shared by
 // test files running in parallel (a lock folder serialises them) and reused while nothing changed.
-import { execFile as execFileCb, spawnSync } from 'node:child_process'
+import { execFile as execFileCb, execFileSync, spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { cp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { dirname, join, relative, resolve } from 'node:path'
+import { dirname, join, relative, resolve, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { gunzipSync } from 'node:zlib'
 
 const execFile = promisify(execFileCb)
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
@@ -48,20 +49,6 @@ export function workspacePackages(root = ROOT) {
     .filter((dir) => existsSync(join(dir, 'package.json')))
     .map((dir) => ({ dir, pkg: readJson(join(dir, 'package.json')) }))
     .filter(({ pkg }) => pkg.name && !pkg.private)
-}
-
-async function pool(items, limit, fn) {
-  const results = new Array(items.length)
-  let next = 0
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++
-        results[i] = await fn(items[i], i)
-      }
-    }),
-  )
-  return results
 }
 
 /** Finds `name` as Node would from `fromDir` (node_modules folders upward); returns its real folder. */
@@ -113,34 +100,30 @@ export function dependencyClosure(starts, extras = [], root = ROOT) {
   return found
 }
 
-/**
- * Tars an installed package folder as an npm tarball (entries under `package/`), without nested
- * node_modules. `--hard-dereference`: the pnpm store hard-links files with equal contents (e.g.
- * @standard-schema/spec's index.d.ts and index.d.cts); tar would store the second as a link entry,
- * which npm's extraction drops, so the package would install without its index.d.ts.
- */
-async function tarInstalled(dir, file) {
-  await execFile('tar', ['-czf', file, '--hard-dereference', '--exclude=./node_modules', '--owner=0', '--group=0', '--transform=s,^\\.,package,', '-C', dir, '.'])
-}
-
 export const tarballName = (name, version) => `${name.replace(/^@/, '').replace(/\//g, '-')}-${version}.tgz`
 
-/** File names in a .tgz, read with zlib and the ustar header layout (no tar binary needed). */
+/** File names in a .tgz (`tar -tzf`: the same flags on GNU tar and bsdtar). */
 export function tarballFiles(file) {
-  const data = gunzipSync(readFileSync(file))
-  const names = []
-  for (let offset = 0; offset + 512 <= data.length; ) {
-    const header = data.subarray(offset, offset + 512)
-    if (header.every((b) => b === 0)) break
-    const field = (start, length) => header.subarray(start, start + length).toString('utf8').replace(/\0.*$/s, '')
-    const size = parseInt(field(124, 12).trim() || '0', 8)
-    const prefix = field(345, 155)
-    const type = String.fromCharCode(header[156])
-    const name = (prefix ? `${prefix}/` : '') + field(0, 100)
-    if (type === '0' || type === '\0') names.push(name)
-    offset += 512 + Math.ceil(size / 512) * 512
+  return execFileSync('tar', ['-tzf', file], { encoding: 'utf8', maxBuffer: 64 << 20 })
+    .split('\n')
+    .filter((name) => name && !name.endsWith('/'))
+}
+
+/** One entry of a .tgz as text (`tar -xzOf`). */
+export function tarballEntry(file, wanted) {
+  try {
+    return execFileSync('tar', ['-xzOf', file, wanted], { encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'pipe'] })
+  } catch {
+    throw new Error(`${file} has no ${wanted}`)
   }
-  return names
+}
+export const gunzipTarEntry = tarballEntry
+
+/** Every string value of a manifest that names an absolute path (`file:/…`, `/…`, `C:\…`). */
+export function absolutePaths(value, path = '') {
+  if (typeof value === 'string') return /^(file:|link:)?(\/|[A-Za-z]:[\\/])/.test(value) ? [`${path}: ${value}`] : []
+  if (value && typeof value === 'object') return Object.entries(value).flatMap(([k, v]) => absolutePaths(v, path ? `${path}.${k}` : k))
+  return []
 }
 
 /**
@@ -152,7 +135,7 @@ export function checkTarball(file) {
   const problems = []
   const files = tarballFiles(file).map((f) => f.replace(/^package\//, ''))
   const has = (f) => files.includes(f)
-  const pkg = JSON.parse(gunzipTarEntry(file, 'package/package.json'))
+  const pkg = JSON.parse(tarballEntry(file, 'package/package.json'))
   const label = pkg.name ?? file
   if (!has('README.md')) problems.push(`${label}: no README.md`)
   if (!files.some((f) => f.startsWith('dist/') && f.endsWith('.js'))) problems.push(`${label}: no dist/*.js`)
@@ -176,23 +159,17 @@ export function checkTarball(file) {
   for (const field of ['dependencies', 'peerDependencies', 'optionalDependencies', 'devDependencies']) {
     for (const [name, range] of Object.entries(pkg[field] ?? {})) if (String(range).startsWith('workspace:')) problems.push(`${label}: ${field}.${name} is still ${range}`)
   }
-  return problems
-}
-
-/** One entry of a .tgz as text. */
-export function gunzipTarEntry(file, wanted) {
-  const data = gunzipSync(readFileSync(file))
-  for (let offset = 0; offset + 512 <= data.length; ) {
-    const header = data.subarray(offset, offset + 512)
-    if (header.every((b) => b === 0)) break
-    const field = (start, length) => header.subarray(start, start + length).toString('utf8').replace(/\0.*$/s, '')
-    const size = parseInt(field(124, 12).trim() || '0', 8)
-    const prefix = field(345, 155)
-    const name = (prefix ? `${prefix}/` : '') + field(0, 100)
-    if (name === wanted) return data.subarray(offset + 512, offset + 512 + size).toString('utf8')
-    offset += 512 + Math.ceil(size / 512) * 512
+  for (const p of absolutePaths(pkg)) problems.push(`${label}: package.json holds an absolute path (${p})`)
+  for (const field of ['repository', 'homepage', 'bugs', 'keywords']) if (!pkg[field]) problems.push(`${label}: package.json has no ${field}`)
+  // A source map must carry its sources (sourcesContent) or point at files the tarball has.
+  for (const f of files.filter((f) => f.endsWith('.map'))) {
+    const map = JSON.parse(tarballEntry(file, `package/${f}`))
+    map.sources?.forEach((source, i) => {
+      const shipped = join(dirname(f), source).replace(/\\/g, '/')
+      if (typeof map.sourcesContent?.[i] !== 'string' && !has(shipped)) problems.push(`${label}: ${f} maps to ${source}, which is neither in the map nor in the tarball`)
+    })
   }
-  throw new Error(`${file} has no ${wanted}`)
+  return problems
 }
 
 export async function packAll({ out, build = true, deps = true, extras = DEFAULT_EXTRAS, root = ROOT, log = () => {} } = {}) {
@@ -207,29 +184,58 @@ export async function packAll({ out, build = true, deps = true, extras = DEFAULT
   const packages = workspacePackages(root)
   const started = Date.now()
   const manifest = { packages: {}, deps: {} }
-  await pool(packages, 4, async ({ dir, pkg }) => {
-    // pnpm prints the tarball path last; --pack-destination keeps the package folders clean.
-    await execFile('pnpm', ['pack', '--pack-destination', out], { cwd: dir, env: { ...process.env, npm_config_update_notifier: 'false' } })
+  const filters = packages.flatMap(({ dir }) => ['--filter', `./${relative(root, dir)}`])
+  const packed = packJson(await run('pnpm', ['-r', ...filters, 'pack', '--pack-destination', out, '--json'], root))
+  for (const { dir, pkg } of packages) {
     const file = tarballName(pkg.name, pkg.version)
-    if (!existsSync(join(out, file))) throw new Error(`pack-all: pnpm pack in ${dir} wrote no ${file}`)
-    manifest.packages[pkg.name] = { version: pkg.version, file, dir: relative(root, dir) }
-  })
+    if (!existsSync(join(out, file))) throw new Error(`pack-all: pnpm -r pack wrote no ${file} for ${dir}`)
+    const entry = packed.find((p) => p.name === pkg.name)
+    manifest.packages[pkg.name] = { version: pkg.version, file, dir: relative(root, dir), files: entry?.files?.map((f) => f.path).sort() ?? [] }
+  }
   log(`packed ${packages.length} workspace packages in ${Date.now() - started} ms`)
   if (deps) {
     const depsStarted = Date.now()
     const closure = dependencyClosure(packages, extras, root)
-    await pool([...closure], 4, async ([name, { version, dir }]) => {
-      const file = `deps/${tarballName(name, version)}`
-      await tarInstalled(dir, join(out, file))
-      manifest.deps[name] = { version, file }
-    })
-    log(`wrote ${closure.size} third-party tarballs in ${Date.now() - depsStarted} ms`)
+    // An installed folder is what its tarball held: copy it to `<stage>/<name>/package/` without
+    // nested node_modules, then tar that. The copy matters: the pnpm store hard-links files with
+    // equal contents (e.g. @standard-schema/spec's index.d.ts and index.d.cts); tar stores the
+    // second as a link entry, which npm's extraction drops. A copy has no hard links, so plain
+    // `tar -czf` (GNU and bsdtar alike; no --hard-dereference, no --transform) is enough.
+    // (`npm pack <folder>` and node-tar both hang on pnpm's hard-linked ajv 8.20 folder here.)
+    const stage = mkdtempSync(join(tmpdir(), 'echostream-deps-'))
+    try {
+      await Promise.all(
+        [...closure].map(async ([name, { version, dir }]) => {
+          const file = `deps/${tarballName(name, version)}`
+          const parent = join(stage, name.replace(/\//g, '+'))
+          const nested = join(dir, 'node_modules')
+          await cp(dir, join(parent, 'package'), { recursive: true, dereference: true, filter: (src) => src !== nested && !src.startsWith(nested + sep) })
+          await execFile('tar', ['-czf', join(out, file), '-C', parent, 'package'])
+          manifest.deps[name] = { version, file }
+        }),
+      )
+    } finally {
+      rmSync(stage, { recursive: true, force: true })
+    }
+    log(`packed ${closure.size} third-party packages in ${Date.now() - depsStarted} ms`)
   }
   const sort = (o) => Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b)))
   manifest.packages = sort(manifest.packages)
   manifest.deps = sort(manifest.deps)
   writeFileSync(join(out, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`)
   return { out, manifest }
+}
+
+async function run(command, args, cwd) {
+  const { stdout } = await execFile(command, args, { cwd, maxBuffer: 64 << 20, env: { ...process.env, npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' } })
+  return stdout
+}
+
+/** `pnpm -r pack --json` prints lifecycle-script output first, then one JSON array. */
+function packJson(stdout) {
+  const start = stdout.search(/^\[/m)
+  if (start < 0) throw new Error(`pack-all: pnpm -r pack printed no JSON:\n${stdout.slice(-2000)}`)
+  return JSON.parse(stdout.slice(start))
 }
 
 function buildWorkspace(root, log) {

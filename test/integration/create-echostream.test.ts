@@ -12,7 +12,7 @@
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { dirname, join, resolve } from 'node:path'
+import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { packAllCached, type Packed } from '../../scripts/pack-all.mjs'
@@ -68,8 +68,8 @@ describe.skipIf(SKIP).concurrent('create-echostream: an app per preset, installe
       const pkg = JSON.parse(readFileSync(join(app, 'package.json'), 'utf8'))
       expect(pkg.scripts).toMatchObject({ start: 'echostream start', client: 'tsx client.ts' })
       expect(Object.keys(pkg.dependencies).sort()).toEqual(['@echostream/kernel', `@echostream/preset-${c.preset}`, 'tsx'])
-      expect(pkg.dependencies['@echostream/kernel']).toBe(`file:${tarball('@echostream/kernel')}`)
-      expect(pkg.overrides.ws).toMatch(/^file:.*\/ws-[\d.]+\.tgz$/)
+      expect(pkg.dependencies['@echostream/kernel']).toBe(`file:${relative(app, tarball('@echostream/kernel'))}`)
+      expect(pkg.overrides.ws).toMatch(/^file:\.\.\/.*\/ws-[\d.]+\.tgz$/)
       for (const h of c.handlers) expect(existsSync(join(app, 'handlers', h)), h).toBe(true)
       expect(readFileSync(join(app, 'echostream.config.ts'), 'utf8')).toContain("port: '${PORT:-5000}'")
 

@@ -11,10 +11,10 @@
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { dirname, join, resolve } from 'node:path'
+import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { packAllCached, tarballFiles, type Packed } from '../../scripts/pack-all.mjs'
+import { absolutePaths, packAllCached, tarballEntry, tarballFiles, type Packed } from '../../scripts/pack-all.mjs'
 import { expectOk, Processes, userEnv } from '../../scripts/pack-testkit.mjs'
 
 const WORKSPACE = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
@@ -40,10 +40,10 @@ afterAll(() => {
   if (work) rmSync(work, { recursive: true, force: true })
 })
 
-/** `file:` specs of every packed tarball, as `overrides`: nothing resolves through a registry. */
-function overrides(): Record<string, string> {
+/** `file:` specs of every packed tarball relative to `base`, as `overrides`: nothing resolves through a registry, no absolute path. */
+function overrides(base: string): Record<string, string> {
   const all = { ...packed.manifest.packages, ...packed.manifest.deps }
-  return Object.fromEntries(Object.entries(all).map(([name, { file }]) => [name, `file:${join(packed.out, file)}`]))
+  return Object.fromEntries(Object.entries(all).map(([name, { file }]) => [name, `file:${relative(base, join(packed.out, file))}`]))
 }
 
 const APP_CLIENT = `// Connects to the URL in argv[2] on preset-minimal and disconnects.
@@ -87,6 +87,10 @@ describe.skipIf(SKIP)('create-echostream --plugin: a third-party plugin, packed,
     const pluginTarball = join(work, packedPlugin.stdout.trim().split('\n').pop()!)
     const files = tarballFiles(pluginTarball).sort()
     expect(files).toEqual(['package/README.md', 'package/dist/index.d.ts', 'package/dist/index.js', 'package/package.json'])
+    // Its manifest names the workspace tarballs relative to the plugin (dev-only), never by absolute path.
+    const packedManifest = JSON.parse(tarballEntry(pluginTarball, 'package/package.json'))
+    expect(absolutePaths(packedManifest)).toEqual([])
+    expect(packedManifest.devDependencies['@echostream/kernel']).toMatch(/^file:\.\.\//)
 
     // 4. A separate app that installs the tarball and names the plugin by package name.
     const app = join(work, 'app')
@@ -101,12 +105,12 @@ describe.skipIf(SKIP)('create-echostream --plugin: a third-party plugin, packed,
           private: true,
           type: 'module',
           dependencies: {
-            '@echostream/kernel': overrides()['@echostream/kernel'],
-            '@echostream/preset-minimal': overrides()['@echostream/preset-minimal'],
-            'echostream-plugin-greeter': `file:${pluginTarball}`,
+            '@echostream/kernel': overrides(app)['@echostream/kernel'],
+            '@echostream/preset-minimal': overrides(app)['@echostream/preset-minimal'],
+            'echostream-plugin-greeter': `file:${relative(app, pluginTarball)}`,
           },
-          devDependencies: { '@types/node': overrides()['@types/node'] },
-          overrides: overrides(),
+          devDependencies: { '@types/node': overrides(app)['@types/node'] },
+          overrides: overrides(app),
         },
         null,
         2,
@@ -117,6 +121,10 @@ describe.skipIf(SKIP)('create-echostream --plugin: a third-party plugin, packed,
     writeFileSync(join(app, 'types.ts'), APP_TYPES)
     expectOk(await processes.run('npm', ['install', '--offline', '--no-audit', '--no-fund'], { cwd: app, env, timeoutMs: 150_000 }), 'npm install (app)')
     expect(existsSync(join(app, 'node_modules/echostream-plugin-greeter/dist/index.js'))).toBe(true)
+    // No manifest the app installed, nor its own, names an absolute path.
+    for (const manifest of [join(app, 'package.json'), ...['echostream-plugin-greeter', '@echostream/kernel', '@echostream/preset-minimal'].map((n) => join(app, 'node_modules', n, 'package.json'))]) {
+      expect(absolutePaths(JSON.parse(readFileSync(manifest, 'utf8'))), manifest).toEqual([])
+    }
     const cli = join(app, 'node_modules/.bin/echostream')
 
     // 5. Loads: inspect shows it by package name with its validated options (schema defaults applied).

@@ -90,6 +90,23 @@ describe.skipIf(SKIP)('packed tarballs of every package', () => {
     expect(create).toEqual(expect.arrayContaining(['package/bin/create-echostream.js', 'package/dist/cli.js', 'package/dist/templates/app.js', 'package/README.md']))
   })
 
+  it('pnpm -r pack lists exactly the intended files: package.json, README, dist/ JavaScript, declarations and maps, plus named extras', () => {
+    const extras: Record<string, RegExp> = {
+      '@echostream/kernel': /^(PROTOCOL\.md|bin\/echostream\.js)$/,
+      'create-echostream': /^bin\/create-echostream\.js$/,
+      '@echostream/preset-browser': /^scripts\/[\w-]+\.(mjs|d\.mts)$/,
+    }
+    for (const name of names()) {
+      const files = packed.manifest.packages[name]!.files
+      expect(files, name).toContain('package.json')
+      expect(files, name).toContain('README.md')
+      const unexpected = files.filter((f) => !/^(package\.json|README\.md|dist\/[\w./-]+\.(js|d\.ts|js\.map))$/.test(f) && !extras[name]?.test(f))
+      expect(unexpected, name).toEqual([])
+      // Declaration maps point at src/, which is not published: none ship.
+      expect(files.filter((f) => f.endsWith('.d.ts.map')), name).toEqual([])
+    }
+  })
+
   it('every package imports from plain Node (ESM, from dist/), and a server and client made of them talk over a socket', async () => {
     writeFileSync(
       join(project, 'import-all.mjs'),

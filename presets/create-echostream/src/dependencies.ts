@@ -4,7 +4,7 @@
  * as an `overrides` entry so the dependencies of those packages resolve to the same tarballs and
  * `npm install --offline` needs no registry at all.
  */
-import { pathToFileURL } from 'node:url'
+import { relative, sep } from 'node:path'
 import { readTarballDir, type Tarball } from './tarballs.js'
 
 export interface DependencySource {
@@ -22,19 +22,24 @@ export const registrySource: DependencySource = {
   missing: () => [],
 }
 
-/** `file:` spec of an absolute path, as npm writes it (forward slashes, also on Windows). */
-function fileSpec(path: string): string {
-  return `file:${pathToFileURL(path).pathname.replace(/^\/([A-Za-z]:)/, '$1')}`
+/**
+ * `file:` spec of a tarball relative to the project (forward slashes, also on Windows): a packed
+ * project (a plugin's tarball) must not carry this machine's absolute paths, and the project and
+ * its tarball folder can move together.
+ */
+function fileSpec(path: string, projectDir: string): string {
+  const rel = relative(projectDir, path).split(sep).join('/')
+  return `file:${rel.startsWith('.') ? rel : `./${rel}`}`
 }
 
-export function tarballSource(dir: string): DependencySource {
+export function tarballSource(dir: string, projectDir: string): DependencySource {
   const tarballs: Map<string, Tarball> = readTarballDir(dir)
   return {
     spec: (name, range) => {
       const found = tarballs.get(name)
-      return found ? fileSpec(found.file) : range
+      return found ? fileSpec(found.file, projectDir) : range
     },
-    overrides: () => Object.fromEntries([...tarballs.values()].sort((a, b) => a.name.localeCompare(b.name)).map((t) => [t.name, fileSpec(t.file)])),
+    overrides: () => Object.fromEntries([...tarballs.values()].sort((a, b) => a.name.localeCompare(b.name)).map((t) => [t.name, fileSpec(t.file, projectDir)])),
     missing: (names) => names.filter((n) => !tarballs.has(n)),
   }
 }

@@ -73,10 +73,10 @@ function prepareDir(dir: string, force: boolean | undefined): void {
   } else mkdirSync(dir, { recursive: true })
 }
 
-function sourceFor(from: string | undefined): DependencySource {
+function sourceFor(from: string | undefined, projectDir: string): DependencySource {
   if (!from) return registrySource
   try {
-    return tarballSource(from)
+    return tarballSource(from, projectDir)
   } catch (error) {
     throw new CreateError((error as Error).message)
   }
@@ -103,7 +103,7 @@ export function createApp(options: CreateAppOptions): Created {
   const preset = options.preset ?? 'default'
   if (!isPresetName(preset)) throw new CreateError(`Unknown preset '${preset}': use one of ${PRESET_NAMES.join(', ')}.`)
   const name = packageNameFor(dir, options.name)
-  const source = sourceFor(options.from)
+  const source = sourceFor(options.from, dir)
   requireFrom(source, options.from, ['@echostream/kernel', PRESETS[preset].package])
   const files = appFiles({ name, preset, source })
   prepareDir(dir, options.force)
@@ -115,7 +115,7 @@ export function createPlugin(options: CreateOptions): Created {
   const dir = resolve(options.dir)
   const name = packageNameFor(dir, options.name)
   if (!/^[a-z0-9][a-z0-9._-]*$/.test(pluginShortName(name))) throw new CreateError(`'${name}' gives the plugin name '${pluginShortName(name)}': use letters, digits and "-".`)
-  const source = sourceFor(options.from)
+  const source = sourceFor(options.from, dir)
   requireFrom(source, options.from, ['@echostream/kernel', '@echostream/preset-minimal'])
   const files = pluginFiles({ name, source })
   prepareDir(dir, options.force)
