@@ -74,11 +74,17 @@ async function scrape(server: EchoKernel) {
 }
 
 describe('observability: logs', () => {
-  it('writes JSON lines at trace, debug, info and warn from a real run; a refused handshake is a warn with the reason', async () => {
+  it('writes JSON lines at trace, debug, info, warn and error from a real run; a refused handshake is a warn with the reason', async () => {
     const file = join(tempDir(), 'server.log')
-    const server = await startServer({ level: 'trace', destination: file, admin: false }, (s) => s.rpc.handle('add', ({ a, b }: { a: number; b: number }) => a + b))
+    const server = await startServer({ level: 'trace', destination: file, admin: false }, (s) => {
+      s.rpc.handle('add', ({ a, b }: { a: number; b: number }) => a + b)
+      s.rpc.handle('buggy', () => {
+        throw new TypeError('cannot read x of undefined')
+      })
+    })
     const { client } = await startClient(server.url!)
     expect(await client.rpc.request('add', { a: 2, b: 3 })).toBe(5)
+    await expect(client.rpc.request('buggy', {})).rejects.toMatchObject({ code: 'E_INTERNAL' })
     const raw = await rawClient(server.url!)
     const answer = await raw.hello({ protocol: 1, codec: 'msgpack', plugins: {}, limits: { maxPayload: 1024 } })
     expect(answer[0]).toBe('error')
@@ -89,7 +95,8 @@ describe('observability: logs', () => {
 
     const lines = readLines(file).map((l) => JSON.parse(l) as Record<string, unknown>)
     const levels = new Set(lines.map((l) => l.level))
-    expect([...levels].sort()).toEqual([10, 20, 30, 40])
+    expect([...levels].sort()).toEqual([10, 20, 30, 40, 50])
+    expect(lines.find((l) => l.level === 50)).toMatchObject({ msg: 'rpc handler failed', method: 'buggy', session: client.session!.id })
     const refused = lines.find((l) => l.msg === 'handshake refused')!
     expect(refused.level).toBe(40)
     expect(refused.code).toBe('E_INCOMPATIBLE')

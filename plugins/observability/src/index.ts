@@ -151,8 +151,12 @@ export default definePlugin<ObservabilityOptions>({
       const kind = frame.kind
       outbound.add(kind, bytes.byteLength)
       if (kind.charCodeAt(0) === 114 /* r */ && kind.startsWith('rpc.')) {
-        const code = rpc.sent(frame, session, monotonicMicros())
-        if (code !== undefined) metrics.errors.inc({ code, source: 'rpc' })
+        const failed = rpc.sent(frame, session, monotonicMicros())
+        if (failed !== undefined) {
+          metrics.errors.inc({ code: failed.code, source: 'rpc' })
+          // E_INTERNAL: a handler threw something that is not an EchoError — a bug to look at.
+          if (failed.code === 'E_INTERNAL') sessionLogger(session).error({ method: failed.method, message: (frame.payload as { message?: unknown })?.message }, 'rpc handler failed')
+        }
       }
     })
     // Per-frame lines only when trace is on at setup: no cost at all otherwise.

@@ -33,8 +33,8 @@ export class RpcTimer {
     } else if (frame.kind === 'rpc.cancel') this.#open.get(session)?.delete(frame.id)
   }
 
-  /** A frame this server sent: stops a timer on a reply; returns the error code of an `rpc.err`. */
-  sent(frame: Frame, session: Session, nowUs: number): string | undefined {
+  /** A frame this server sent: stops a timer on a reply; for an `rpc.err`, returns its code and the call's method. */
+  sent(frame: Frame, session: Session, nowUs: number): { code: string; method: string | undefined } | undefined {
     const kind = frame.kind
     if (kind !== 'rpc.res' && kind !== 'rpc.err' && kind !== 'rpc.end') return undefined
     const code = kind === 'rpc.err' ? codeOf(frame.payload) : undefined
@@ -44,7 +44,7 @@ export class RpcTimer {
       open!.delete(frame.id as number)
       this.histogram.observe({ method: call.method, code: code ?? 'ok' }, Math.max(0, nowUs - call.startUs) / 1e6)
     }
-    return code
+    return code === undefined ? undefined : { code, method: call?.method }
   }
 
   forget(session: Session): void {
