@@ -40,7 +40,8 @@ export class Broker {
     this.cmd = new Redis(url, { ...common, enableOfflineQueue: false, maxRetriesPerRequest: 0 })
     this.sub = new Redis(url, { ...common, autoResubscribe: true, maxRetriesPerRequest: null })
     // Prefixed: a script named `publish` or `append` would replace ioredis' own command of that name.
-    for (const [name, def] of Object.entries(scripts)) this.cmd.defineCommand(`es_${name}`, { numberOfKeys: def.keys, lua: def.lua })
+    // (keys -1: the caller passes the number of keys first.)
+    for (const [name, def] of Object.entries(scripts)) this.cmd.defineCommand(`es_${name}`, def.keys < 0 ? { lua: def.lua } : { numberOfKeys: def.keys, lua: def.lua })
     let lastError = ''
     const onConnError = (error: Error) => {
       // ioredis reports every failed reconnect attempt; say it once per distinct message.
@@ -95,7 +96,7 @@ export class Broker {
   /** Runs a script; its reply as strings (or Buffers with `binary`). */
   run(name: ScriptName, keys: readonly string[], args: ReadonlyArray<string | number | Buffer | Uint8Array>, binary = false): Promise<unknown> {
     const fn = (this.cmd as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[binary ? `es_${name}Buffer` : `es_${name}`]!
-    return fn.call(this.cmd, ...keys, ...args)
+    return scripts[name].keys < 0 ? fn.call(this.cmd, keys.length, ...keys, ...args) : fn.call(this.cmd, ...keys, ...args)
   }
 
   /** Subscribes `channel` (resolves once Redis confirmed) and routes its messages to `handler`. */

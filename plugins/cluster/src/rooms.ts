@@ -53,6 +53,7 @@ export function createRooms(deps: RoomsDeps) {
   function deliver(channel: ChannelState, message: ChannelMessage): void {
     const room = channel.room
     const held = catching.get(room)
+    const targets: Session[] = []
     for (const session of membersOf(room)) {
       const wait = held?.get(session)
       if (wait) {
@@ -63,22 +64,37 @@ export function createRooms(deps: RoomsDeps) {
         if (message.offset <= wait.upTo) continue
         held!.delete(session)
       }
-      deliverTo(session, room, message)
+      if (eligible(session, room, message)) targets.push(session)
     }
+    if (targets.length === 0) return
+    const field = cursorField(room)
+    const value = `${message.epoch}:${message.offset}`
+    // A volatile event may be dropped per session: each logs its own when it is really sent.
+    if (!message.volatile) sessions.preLog(targets, message.frame, field, value)
+    for (const session of targets) send(session, field, value, message)
+    if (!message.volatile) sessions.settlePreLog(targets)
   }
 
-  function deliverTo(session: Session, room: string | null, message: ChannelMessage): void {
-    if (session.state !== 'open' && session.state !== 'suspended') return
-    if (message.except?.includes(session.id)) return
+  function eligible(session: Session, room: string | null, message: ChannelMessage): boolean {
+    if (session.state !== 'open' && session.state !== 'suspended') return false
+    if (message.except?.includes(session.id)) return false
     if (room !== null && message.targets && message.targets.length > 1) {
       // A member of several target rooms gets it through the first of them only.
       const mine = session.rooms()
       for (const target of message.targets) {
         if (target === room) break
-        if (mine.includes(target)) return
+        if (mine.includes(target)) return false
       }
     }
-    deps.delivery.current = { session, field: cursorField(room), value: `${message.epoch}:${message.offset}` }
+    return true
+  }
+
+  function deliverTo(session: Session, room: string | null, message: ChannelMessage): void {
+    if (eligible(session, room, message)) send(session, cursorField(room), `${message.epoch}:${message.offset}`, message)
+  }
+
+  function send(session: Session, field: string, value: string, message: ChannelMessage): void {
+    deps.delivery.current = { session, field, value }
     try {
       if (message.volatile) {
         // Never queued for an offline member (stale after a resume), dropped when over budget.

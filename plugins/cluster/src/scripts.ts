@@ -87,6 +87,35 @@ return 1`,
   },
 
   /**
+   * One room event delivered to many sessions of this node: the same bytes appended to each
+   * session's log in one call (before any of them is written). Per session: 1, or the new owner
+   * (stale generation), or 'err' (its log refused the id).
+   * KEYS state/log pairs. ARGV bytes, maxlen, ttlMs, room field, room value, then gen/seq pairs.
+   */
+  appendMany: {
+    keys: -1,
+    lua: `
+local out = {}
+for i = 1, #KEYS / 2 do
+  local state, log = KEYS[2 * i - 1], KEYS[2 * i]
+  local gen, seq = ARGV[4 + 2 * i], ARGV[5 + 2 * i]
+  if redis.call('HGET', state, 'gen') ~= gen then
+    out[i] = redis.call('HGET', state, 'node') or ''
+  else
+    local added = redis.pcall('XADD', log, 'MAXLEN', ARGV[2], seq .. '-0', 'f', ARGV[1])
+    if type(added) == 'table' and added.err then
+      out[i] = 'err'
+    else
+      redis.call('PEXPIRE', log, ARGV[3])
+      redis.call('HSET', state, 'sent', seq, ARGV[4], ARGV[5])
+      out[i] = 1
+    end
+  end
+end
+return out`,
+  },
+
+  /**
    * A frame from the client, claimed before it is handled: the count, and an RPC request id
    * marked running (`r:<method>` until its reply replaces it), and how many were handled ('done':
    * frames are handled in order, synchronously, so claiming n means n-1 was handled).

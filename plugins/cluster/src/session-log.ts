@@ -42,6 +42,8 @@ export interface TrackedSession {
   resumeFailure: string | undefined
   /** Set between a takeover and the replay that follows `welcome`. */
   adoption: Adoption | undefined
+  /** A room event already appended to the log for this session (by `appendMany`), about to be sent. */
+  preLogged: { frame: object; seq: number } | undefined
   /** Frames from the client that the node that died had claimed but maybe not handled. */
   inDoubt: { from: number; to: number } | undefined
 }
@@ -92,6 +94,7 @@ export function newTracked(session: Session): TrackedSession {
     resumeFailure: undefined,
     adoption: undefined,
     inDoubt: undefined,
+    preLogged: undefined,
   }
 }
 
