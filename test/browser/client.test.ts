@@ -5,8 +5,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { EchoError, type EchoKernel, type Session } from '@echostream/kernel'
 import { startHarness, type Harness } from './helpers/harness.js'
+import { startProxy } from './helpers/proxy.js'
 import { startServer } from './helpers/server.js'
-import { track, until } from '../helpers/fixtures.js'
+import { onCleanup, track, until } from '../helpers/fixtures.js'
 
 let harness: Harness
 beforeAll(async () => {
@@ -146,5 +147,66 @@ describe('browser client', () => {
     expect(suspended).toEqual([])
     expect(srv.sessions()).toEqual([])
     expect(errors).toEqual([])
+  })
+
+  it('backpressure does not poll: no timer wake-ups while quiet, a few per second while congested (a 5 ms poll: 200)', async () => {
+    // Every timer callback in the page is counted (whoever set it), over 1 s with nothing to send
+    // and over 1 s with a writer waiting on a socket whose peer reads nothing (a proxy stops
+    // forwarding). The transport replaced a fixed 5 ms poll, which wakes 200 times per congested
+    // second; its timer runs only while someone waits and backs off to 4 per second.
+    const srv = await server()
+    const proxy = await startProxy(srv.url!)
+    onCleanup(() => proxy.close())
+    // The core bundle: clock sync's samples (a few timers a second at first) would blur the count.
+    const { page } = await harness.newPage({ bundle: 'core' })
+    await page.evaluate(async (url) => {
+      window.client = await window.echostream.createClient({ url, options: { reconnect: false } })
+      await window.client.start()
+      const w = window as unknown as { wakeups: number; sleep: (ms: number) => Promise<void> }
+      const original = window.setTimeout.bind(window)
+      w.wakeups = 0
+      w.sleep = (ms) => new Promise((resolve) => original(resolve, ms))
+      window.setTimeout = ((fn: (...a: unknown[]) => void, ms?: number, ...rest: unknown[]) => original((...a: unknown[]) => (w.wakeups++, fn(...a)), ms, ...rest)) as typeof setTimeout
+      window.setInterval = (() => {
+        throw new Error('setInterval is not expected on the client')
+      }) as unknown as typeof setInterval
+    }, proxy.url)
+    const quiet = await page.evaluate(async () => {
+      const w = window as unknown as { wakeups: number; sleep: (ms: number) => Promise<void> }
+      w.wakeups = 0
+      await w.sleep(1000)
+      return w.wakeups
+    })
+    proxy.blackhole()
+    const congested = await page.evaluate(async () => {
+      const w = window as unknown as { wakeups: number; sleep: (ms: number) => Promise<void>; released: boolean }
+      const connection = window.client.session.connection
+      const chunk = new Uint8Array(64 * 1024)
+      let sent = 0
+      // Fill the socket until it stays congested for 100 ms: the network process and the kernel's
+      // socket buffers take several MiB first (bounded: 128 MiB).
+      while (sent < 128 * 1024 * 1024) {
+        while (connection.bufferedAmount < 2 * connection.highWaterMark && sent < 128 * 1024 * 1024) {
+          window.client.events.emit('bulk', chunk)
+          sent += chunk.byteLength
+        }
+        await w.sleep(100)
+        if (connection.bufferedAmount >= connection.highWaterMark) break
+      }
+      w.released = false
+      void connection.whenWritable().then(() => (w.released = true))
+      w.wakeups = 0
+      await w.sleep(1000)
+      return { wakeups: w.wakeups, buffered: connection.bufferedAmount, highWaterMark: connection.highWaterMark, released: w.released, sentMiB: sent / 1024 / 1024 }
+    })
+    console.log(`page timer wake-ups: ${quiet} in 1 s quiet, ${congested.wakeups} in 1 s congested (${congested.sentMiB} MiB sent, ${congested.buffered} bytes buffered); a 5 ms poll: 200`)
+    expect(congested.buffered).toBeGreaterThanOrEqual(congested.highWaterMark)
+    expect(congested.released).toBe(false)
+    expect(quiet).toBeLessThanOrEqual(1)
+    expect(congested.wakeups).toBeGreaterThan(0)
+    expect(congested.wakeups).toBeLessThanOrEqual(20)
+    // The link dies: the waiter is released (writes then fail on their own).
+    proxy.drop()
+    await page.waitForFunction(() => (window as unknown as { released: boolean }).released)
   })
 })

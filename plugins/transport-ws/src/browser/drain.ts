@@ -9,8 +9,9 @@
  *
  * Cost: a fixed 5 ms poll (what this replaces) wakes 200 times per congested second whatever
  * happens; this one backs off to 4 wake-ups per second while the peer reads nothing (the delay
- * doubles up to 250 ms) and otherwise wakes about once per low-water refill. `wakeups` counts them
- * for a measurement in Chromium (not yet in the suite: see presets/browser/README.md).
+ * doubles up to 250 ms) and otherwise wakes about once per low-water refill. Measured in Chromium
+ * by test/browser/client.test.ts (every page timer counted): 0 wake-ups in a quiet second, 7 in a
+ * second congested against a peer that reads nothing.
  */
 
 const MIN_DELAY_MS = 2
