@@ -3,7 +3,7 @@
  * `sent` hook: exactly what went on the wire, with its real size), count incoming frames, and
  * acknowledge what arrived so the peer can forget it.
  */
-import { Stage, type Frame, type PluginKernel, type Session } from '@echostream/kernel'
+import { messageOf, Stage, type Frame, type PluginKernel, type Session } from '@echostream/kernel'
 import { Outbox } from './outbox.js'
 import { reconnectErrors } from './errors.js'
 import type { ReconnectOptions } from './options.js'
@@ -62,7 +62,14 @@ export function createTracking(kernel: PluginKernel, options: Readonly<Reconnect
   function sendAck(session: Session, state: Tracked): void {
     if (state.outbox.received === state.outbox.ackedToPeer || session.state !== 'open') return
     state.outbox.ackedToPeer = state.outbox.received
-    session.send({ kind: ACK, payload: state.outbox.received })
+    try {
+      session.send({ kind: ACK, payload: state.outbox.received })
+    } catch (error) {
+      // Also called from the ack timer, where a throw is an uncaught exception: a peer that
+      // announced a maxPayload smaller than an ack (18 bytes) made every tick crash the server
+      // (found by the fuzz test, seed 11). Not retried until more frames arrive.
+      kernel.logger.warn(`reconnect: could not acknowledge to ${session.id}: ${messageOf(error)}`)
+    }
   }
 
   // After the encode: the bytes recorded are the bytes written (or, while suspended, the ones a
