@@ -4,7 +4,7 @@
  * frames, oversize messages, handshakes out of order, resumes with real and forged tokens, paused
  * and small readers — over hundreds of raw connections to a real server process (default preset +
  * streams + clock-sync + reconnect), while well-behaved clients call RPCs and receive broadcast
- * ticks. The watchdog fails the run on a stall over 1 s or a hang, a crash, an uncaught exception or
+ * ticks. The watchdog fails the run on a stall (over 1.5 s here, 1 s in the script) or a hang, a crash, an uncaught exception or
  * unhandled rejection in the server, a good call that fails or a tick it misses, a hostile session
  * that stops answering, or memory that grows (heap after GC, peak RSS). The generator lives in
  * test/helpers/fuzz-*.ts; `node scripts/fuzz.mjs --seed N --frames 100000` is the long run.
@@ -22,7 +22,9 @@ const SEED = 10
 
 describe('fuzz: hostile peers against a real server process', () => {
   it('20,000 hostile frames: no stall, crash, uncaught error or memory growth; good clients lose nothing', { timeout: 150_000 }, async () => {
-    const report = await runFuzz({ seed: SEED, frames: 20_000, timeLimitMs: 90_000 })
+    // Stall threshold 1.5 s in the suite (other test files share the two cores; the worst lag seen
+    // under a load average of 15 was 0.6 s); the script's default is 1 s.
+    const report = await runFuzz({ seed: SEED, frames: 20_000, timeLimitMs: 90_000, stallMs: 1500 })
     console.log(formatReport(report))
     expect(problems(report)).toEqual([])
     // It ran, and reached what it is meant to reach.
