@@ -11,7 +11,7 @@
  * ever adds time, so the fastest round is the clean one).
  */
 import { performance } from 'node:perf_hooks'
-import { createKernel, definePlugin } from '@echostream/kernel'
+import { createKernel, definePlugin, PROTOCOL_VERSION } from '@echostream/kernel'
 
 const spec = JSON.parse(process.env.BENCH_SPEC)
 const { frames, maxMs, rounds } = spec.params
@@ -83,10 +83,12 @@ const middleware = definePlugin({
   },
 })
 
-const kernel = await createKernel({ role: 'server', plugins: [memory, middleware] })
+// BENCH_OBSERVABILITY=1: with @echostream/plugin-observability's frame counting (metrics on, no admin listener, logs at warn).
+const observability = process.env.BENCH_OBSERVABILITY === '1' ? [[(await import('@echostream/plugin-observability')).default, { admin: false, level: 'warn', destination: 'stderr' }]] : []
+const kernel = await createKernel({ role: 'server', plugins: [memory, middleware, ...observability] })
 await kernel.start()
 accept(connection)
-decoded = { ok: true, frame: { kind: 'hello', payload: { protocol: 1, codec: 'bench', plugins: {} } } }
+decoded = { ok: true, frame: { kind: 'hello', payload: { protocol: PROTOCOL_VERSION, codec: 'bench', plugins: {}, limits: { maxPayload: 1 << 20 } } } }
 connection.onMessage(BYTES)
 for (let i = 0; i < 100 && kernel.sessions().length === 0; i++) await new Promise((r) => setImmediate(r))
 const [session] = kernel.sessions()
