@@ -8,10 +8,11 @@ import type { Schema } from './schema.js'
 
 const HANDLER = Symbol.for('echostream.handler')
 
-export interface HandlerDefinition<Kind extends string = string, Fn = (...args: never[]) => unknown, Options = unknown> {
+export interface HandlerDefinition<Kind extends string = string, Fn = (...args: never[]) => unknown, Options = unknown, Name extends string = string> {
   readonly [HANDLER]: true
   readonly kind: Kind
-  readonly name: string
+  /** The method, event or stream name; its literal type lets a contract be inferred from a handler module. */
+  readonly name: Name
   readonly handler: Fn
   readonly options: Options
 }
@@ -27,6 +28,32 @@ export interface RpcContext {
 }
 
 export type RpcHandler<P = any, R = unknown> = (params: P, ctx: RpcContext) => R | Promise<R>
+
+/**
+ * Types that packages register here (the `Register` pattern of TanStack Router): the rpc plugin
+ * adds `rpcMethods` — its declared `ServerMethods & ClientMethods` — so that `defineRpc` checks a
+ * handler against the declared contract of its method.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface TypeRegistry {}
+
+/** The declared rpc contract (name → `(params) => result`), or `{}` without the rpc plugin's types. */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export type DeclaredRpcMethods = TypeRegistry extends { rpcMethods: infer M } ? M : {}
+
+/** The params type of a contract entry `(params: P) => R`; `undefined` for `() => R`. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type ParamsOf<F> = F extends (...args: infer A) => any ? (A extends [] ? undefined : A[0]) : unknown
+
+/** The (awaited) result type of a contract entry; an async iterable (a streaming result) as it is. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type ResultOf<F> = F extends (...args: any[]) => infer R ? Awaited<R> : unknown
+
+/** A handler that implements contract entry `F`: typed params, and the result (or a promise of it, or the declared async iterable). */
+export type HandlerOf<F> = (params: ParamsOf<F>, ctx: RpcContext) => ResultOf<F> | PromiseLike<ResultOf<F>>
+
+/** What `defineRpc(method, …)` takes as its handler: the declared contract's, when `method` is declared. */
+export type RpcHandlerFor<M extends string, P, R> = M extends keyof DeclaredRpcMethods ? HandlerOf<DeclaredRpcMethods[M]> : RpcHandler<P, R>
 
 export interface RpcHandlerOptions {
   /**
@@ -51,15 +78,24 @@ export interface EventHandlerOptions {
 
 export type EventHandler<D = any> = (data: D, session: Session) => void | Promise<void>
 
-export function defineHandler<Kind extends string, Fn, Options>(kind: Kind, name: string, handler: Fn, options: Options): HandlerDefinition<Kind, Fn, Options> {
+export function defineHandler<Kind extends string, Fn, Options, Name extends string = string>(kind: Kind, name: Name, handler: Fn, options: Options): HandlerDefinition<Kind, Fn, Options, Name> {
   return Object.freeze({ [HANDLER]: true as const, kind, name, handler, options })
 }
 
-export function defineRpc<P = any, R = unknown>(method: string, handler: RpcHandler<P, R>, options: RpcHandlerOptions = {}): HandlerDefinition<'rpc', RpcHandler<P, R>, RpcHandlerOptions> {
+/**
+ * An rpc handler for a handler module. The method name's literal type is kept, so the module's
+ * contract can be inferred (`RpcContractOf<typeof module>` in plugin-rpc). When the method is
+ * declared (`ServerMethods` / `ClientMethods` of plugin-rpc), the handler is typed by — and
+ * checked against — that declaration: params need no annotation, a contradicting one is an error.
+ * (Explicit type arguments `defineRpc<P, R>(…)` still work; the name is then `string` and stays
+ * out of inferred contracts: pass it as the third, `defineRpc<P, R, 'math.add'>`.)
+ */
+export function defineRpc<P = any, R = unknown, M extends string = string>(method: M, handler: RpcHandlerFor<M, P, R>, options: RpcHandlerOptions = {}): HandlerDefinition<'rpc', RpcHandlerFor<M, P, R>, RpcHandlerOptions, M> {
   return defineHandler('rpc', method, handler, options)
 }
 
-export function defineEvent<D = any>(event: string, handler: EventHandler<D>, options: EventHandlerOptions = {}): HandlerDefinition<'event', EventHandler<D>, EventHandlerOptions> {
+/** An event listener for a handler module; the event name's literal type is kept (for `EventsContractOf`). */
+export function defineEvent<D = any, N extends string = string>(event: N, handler: EventHandler<D>, options: EventHandlerOptions = {}): HandlerDefinition<'event', EventHandler<D>, EventHandlerOptions, N> {
   return defineHandler('event', event, handler, options)
 }
 

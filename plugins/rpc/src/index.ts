@@ -80,6 +80,7 @@ export { RpcFrames, RPC_WIRE_VERSION, DEFAULT_WINDOW } from './frames.js'
 export { RpcErrorCodes, type RpcErrorCode } from './errors.js'
 export { RpcEngine, type RpcEngineOptions } from './engine.js'
 export { CallContext } from './context.js'
+export { defineRouter, implement, type RpcContractOf, type EventsContractOf, type Router, type RouteEntry, type Implementation } from './contract.js'
 export type { Authorizer } from './responder.js'
 export type {
   ServerMethods,
@@ -95,4 +96,8 @@ export type {
   Unregister,
   SessionRequest,
   RpcStream,
+  ReplyOf,
+  StreamOfResult,
+  StreamResult,
+  HandlerOf,
 } from './types.js'

@@ -11,7 +11,7 @@
  *
  * Or, without augmenting: `const rpc = client.rpc.typed<MyServerContract, MyClientContract>()`.
  */
-import type { RpcContext, RpcHandlerOptions, Schema, Session } from '@echostream/kernel'
+import type { HandlerOf, ParamsOf, ResultOf, RpcContext, RpcHandlerOptions, Schema, Session } from '@echostream/kernel'
 
 /** Methods the server handles, which clients call with `client.rpc.request`: name → `(params) => result`. Augment it. */
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type
@@ -65,13 +65,7 @@ export type StreamOfResult<R> = R extends AsyncGenerator<infer T, infer Ret, any
 /** A method name from the map (suggested by editors) or any other string. */
 export type MethodName<C> = (keyof C & string) | (string & {})
 
-/** The params type of a contract entry `(params: P) => R`; `undefined` for `() => R`. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type ParamsOf<F> = F extends (...args: infer A) => any ? (A extends [] ? undefined : A[0]) : unknown
-
-/** The (awaited) result type of a contract entry. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type ResultOf<F> = F extends (...args: any[]) => infer R ? Awaited<R> : unknown
+export type { ParamsOf, ResultOf, HandlerOf } from '@echostream/kernel'
 
 /** The arguments after the method name: params may be left out when the method's params admit `undefined`. */
 export type RequestArgs<C, M> = M extends keyof C ? ParamsAndOptions<ParamsOf<C[M]>> : [params?: unknown, options?: RequestOptions]
@@ -85,7 +79,7 @@ export type StreamResult<C, M> = M extends keyof C ? StreamOfResult<ResultOf<C[M
 
 /** A handler for `M`: typed by the map when declared, else `(params: any, ctx) => unknown`. */
 export type HandlerFor<C, M> = M extends keyof C
-  ? (params: ParamsOf<C[M]>, ctx: RpcContext) => ResultOf<C[M]> | PromiseLike<ResultOf<C[M]>>
+  ? HandlerOf<C[M]>
   : // eslint-disable-next-line @typescript-eslint/no-explicit-any
     (params: any, ctx: RpcContext) => unknown
 
@@ -137,6 +131,10 @@ export type SessionRequest<C = ClientMethods> = <M extends MethodName<C>>(method
 declare module '@echostream/kernel' {
   interface KernelApi {
     rpc: RpcApi
+  }
+  /** `defineRpc` checks a handler against the declared contract of its method. */
+  interface TypeRegistry {
+    rpcMethods: ServerMethods & ClientMethods
   }
   interface Session {
     /**
