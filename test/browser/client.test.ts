@@ -56,6 +56,19 @@ describe('browser client', () => {
     expect(errors).toEqual([])
   })
 
+  it('checks options in the page without ajv: unknown, mistyped and out-of-range options are refused with E_CONFIG', async () => {
+    const { page, errors } = await harness.newPage({ bundle: 'core' })
+    const refusals = await page.evaluate(async () => {
+      const attempt = (options: object) => window.echostream.createClient({ url: 'ws://127.0.0.1:9', options }).then(() => 'accepted', (e: { code: string; message: string }) => `${e.code}: ${e.message}`)
+      return [await attempt({ rpc: { bogus: 1 } }), await attempt({ 'transport-ws': { highWaterMark: 'big' } }), await attempt({ reconnect: { maxDelayMs: -1 } }), await attempt({ rpc: {} })]
+    })
+    expect(refusals[0]).toMatch(/^E_CONFIG: .*bogus/)
+    expect(refusals[1]).toMatch(/^E_CONFIG: .*highWaterMark/)
+    expect(refusals[2]).toMatch(/^E_CONFIG: .*maxDelayMs/)
+    expect(refusals[3]).toBe('accepted')
+    expect(errors).toEqual([])
+  })
+
   it('coded errors cross both ways, with code and message, without stacks', async () => {
     const srv = await server()
     srv.rpc.handle('math.divide', ({ a, b }: { a: number; b: number }) => {

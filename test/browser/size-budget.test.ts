@@ -3,18 +3,23 @@
  * codec-msgpack, rpc, events, reconnect — at most 20 KB min+gzip; with streams and clock sync at
  * most 30 KB. Prints min and gzip sizes of both, and where the bytes go.
  *
- * While the kernel has no browser entry yet (its runs-anywhere core is being split out), the
- * build stubs the kernel's Node-only modules (build.mjs, kernelStubs) and the bundles carry ajv,
- * semver and the kernel's config loader: then only the ceiling below guards against growth and
- * the budget itself is reported, not asserted. Once nothing is stubbed, the budget is asserted.
+ * ajv and semver are swapped for light checks in the page (build.mjs, src/light/). While the
+ * kernel has no browser entry yet (its runs-anywhere core is being split out), the build stubs
+ * the kernel's Node-only modules (build.mjs, kernelStubs): then the budget reached so far is
+ * asserted (REACHED) and the issue's budget is the target named in the message. Once nothing is
+ * stubbed, the issue's budget is asserted.
  */
 import { describe, expect, it } from 'vitest'
 import { breakdown, buildBundles } from '../../presets/browser/scripts/build.mjs'
 
 const KB = 1024
 const BUDGET = { echostream: 20 * KB, 'echostream-full': 30 * KB } as Record<string, number>
-/** Measured with the temporary stubs (79.6 / 92.5 KB gzip): no more than this until the kernel core lands. */
-const CEILING_WHILE_STUBBED = { echostream: 90 * KB, 'echostream-full': 104 * KB } as Record<string, number>
+/**
+ * The budget reached so far: measured 43.5 / 58.1 KB min+gzip with light ajv/semver (from 79.6 /
+ * 92.5). Where the rest goes, KB min: kernel 37.7, rpc 31.6, tapable 17.4, codec 15.3, events 10.1,
+ * reconnect 9.7, transport 6.4 (+ streams 36.6, clock-sync 9.3 in full).
+ */
+const REACHED = { echostream: 45 * KB, 'echostream-full': 60 * KB } as Record<string, number>
 /** What the kernel's Node-only part may still pull in while it is stubbed; anything else from Node fails. */
 const KERNEL_NODE_ONLY = new Set(['cosmiconfig', 'node:crypto', 'node:fs', 'node:module', 'node:path', 'node:url', 'resolve.exports', 'tsx/esm/api'])
 
@@ -32,7 +37,9 @@ describe('browser bundles', () => {
       // Nothing from Node on the browser path, but for the kernel's part still being split out.
       expect(b.stubbed.filter((m) => !KERNEL_NODE_ONLY.has(m)), `${b.name}: Node-only modules outside the kernel`).toEqual([])
       if (b.stubbed.length === 0) expect(b.gzip, `${b.name} min+gzip`).toBeLessThanOrEqual(BUDGET[b.name]!)
-      else expect(b.gzip, `${b.name} min+gzip (kernel core pending)`).toBeLessThanOrEqual(CEILING_WHILE_STUBBED[b.name]!)
+      else expect(b.gzip, `${b.name} min+gzip: the budget reached so far (the target is ${BUDGET[b.name]! / KB} KB, issue 12)`).toBeLessThanOrEqual(REACHED[b.name]!)
+      // Neither ajv nor semver in a page: the light checks stand in.
+      expect(breakdown(b.metafile).filter(([what]) => /^(ajv|fast-uri|semver)$/.test(what)), `${b.name}: ajv or semver bundled`).toEqual([])
     }
   })
 })

@@ -1,0 +1,70 @@
+/**
+ * What a browser bundle carries instead of ajv and semver (presets/browser/scripts/build.mjs maps
+ * the kernel's imports to presets/browser/src/light/): the light JSON Schema check and the light kernel-range check give the answers of the real
+ * ones — compared here on every client plugin's options schema and a table of ranges.
+ */
+import { createRequire } from 'node:module'
+import { describe, expect, it } from 'vitest'
+import { Ajv as LightAjv } from '../../presets/browser/src/light/ajv.js'
+import { satisfies, validRange } from '../../presets/browser/src/light/semver.js'
+import { schema as transportWs } from '../../plugins/transport-ws/src/options.js'
+import { schema as codec } from '../../plugins/codec-msgpack/src/options.js'
+import { schema as rpc } from '../../plugins/rpc/src/options.js'
+import { schema as events } from '../../plugins/events/src/options.js'
+import { schema as reconnect } from '../../plugins/reconnect/src/options.js'
+import { schema as streams } from '../../plugins/streams/src/options.js'
+
+// The real ones, as the kernel's Node build uses them (its own dependencies).
+const kernelRequire = createRequire(createRequire(import.meta.url).resolve('@echostream/kernel/package.json'))
+type Validate = ((value: unknown) => boolean) & { errors?: Array<{ keyword: string }> | null }
+const { Ajv } = kernelRequire('ajv') as { Ajv: new (options: object) => { compile(schema: object): Validate } }
+const semverSatisfies = kernelRequire('semver/functions/satisfies.js') as (version: string, range: string, options?: object) => boolean
+const semverValid = kernelRequire('semver/ranges/valid.js') as (range: string) => string | null
+
+const SCHEMAS = { transportWs, codec, rpc, events, reconnect, streams } as Record<string, object>
+
+describe('light checks in the browser bundle', () => {
+  it('the JSON Schema check agrees with ajv on every client plugin options schema (defaults too)', () => {
+    const light = new LightAjv({ useDefaults: true })
+    const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false })
+    const inputs: unknown[] = [{}, { nope: 1 }, null, 'x', [], { maxPayload: -1 }, { maxPayload: 1.5 }, { highWaterMark: '1' }, { initialDelayMs: 0 }, { maxDelayMs: 1e12 }, { bigint: 'yes' }, { maxDepth: 7 }, { window: 0 }, { path: 'no-slash' }, { path: '/ok' }]
+    let compared = 0
+    for (const [name, schema] of Object.entries(SCHEMAS)) {
+      const a = ajv.compile(schema)
+      const b = light.compile(schema)
+      for (const input of inputs) {
+        const x = structuredClone(input)
+        const y = structuredClone(input)
+        const verdict = [a(x), b(y)]
+        expect(verdict[1], `${name} ${JSON.stringify(input)}: ${JSON.stringify(b.errors)} vs ${JSON.stringify(a.errors)}`).toBe(verdict[0])
+        expect(y, `${name} ${JSON.stringify(input)} defaults`).toEqual(x)
+        if (!verdict[0]) expect(b.errors!.map((e) => e.keyword).sort()).toEqual(a.errors!.map((e) => e.keyword).sort())
+        compared++
+      }
+    }
+    expect(compared).toBe(Object.keys(SCHEMAS).length * inputs.length)
+  })
+
+  it('checks required, items and lengths, and refuses a keyword it cannot check', () => {
+    const light = new LightAjv({ useDefaults: true })
+    const check = light.compile({ type: 'object', properties: { name: { type: 'string', minLength: 1 }, tags: { type: 'array', items: { type: 'string' }, maxItems: 2 } }, required: ['name'], additionalProperties: false })
+    expect(check({ name: 'a', tags: ['x'] })).toBe(true)
+    expect(check({ tags: ['x', 1, 'z'] })).toBe(false)
+    expect(check.errors!.map((e) => `${e.instancePath} ${e.keyword}`).sort()).toEqual(['/tags maxItems', '/tags/1 type', ' required'].sort())
+    expect(() => light.compile({ type: 'string', format: 'email' })).toThrow(/keyword 'format' at \/ is not checked in a browser bundle/)
+    expect(() => light.compile({ type: 'object', properties: { a: { oneOf: [] } } })).toThrow(/'oneOf' at \/properties\/a/)
+  })
+
+  it('the kernel-range check agrees with semver', () => {
+    const versions = ['0.0.3', '0.1.0', '0.2.5', '1.0.0', '1.2.3', '1.3.0', '1.99.1', '2.0.0', '2.1.0-beta.1', '3.0.0']
+    const ranges = ['^1', '^1.2', '^1.2.3', '^0', '^0.0', '^0.2.3', '^0.0.3', '~1', '~1.2', '~1.2.3', '1', '1.x', '1.2.x', '*', '1.2.3', '>=1.2.3', '>1', '>1.2', '<2', '<=1.2.3', '<=1', '<=1.2', '>=1.0.0 <2', '^1 || ^2', '1.x || >=3', 'v1.2.3', '=1.2.3']
+    for (const range of ranges) {
+      expect(validRange(range), range).not.toBeNull()
+      for (const version of versions) expect(satisfies(version, range), `${version} in ${range}`).toBe(semverSatisfies(version, range, { includePrerelease: true }))
+    }
+    for (const bad of ['not a range', '^x.y', '>>1', '1.2.3.4']) {
+      expect(validRange(bad), bad).toBeNull()
+      expect(semverValid(bad), bad).toBeNull()
+    }
+  })
+})
