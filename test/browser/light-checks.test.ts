@@ -7,6 +7,7 @@ import { createRequire } from 'node:module'
 import { describe, expect, it } from 'vitest'
 import { Ajv as LightAjv } from '../../presets/browser/src/light/ajv.js'
 import { satisfies, validRange } from '../../presets/browser/src/light/semver.js'
+import * as lightTapable from '../../presets/browser/src/light/tapable.js'
 import { schema as transportWs } from '../../plugins/transport-ws/src/options.js'
 import { schema as codec } from '../../plugins/codec-msgpack/src/options.js'
 import { schema as rpc } from '../../plugins/rpc/src/options.js'
@@ -66,5 +67,37 @@ describe('light checks in the browser bundle', () => {
       expect(validRange(bad), bad).toBeNull()
       expect(semverValid(bad), bad).toBeNull()
     }
+  })
+
+  it('the hooks agree with tapable: order by stage and before, declared arguments, bail, waterfall, series, parallel', async () => {
+    const real = kernelRequire('tapable') as typeof lightTapable
+    const run = async (t: typeof lightTapable) => {
+      const log: string[] = []
+      const sync = new t.SyncHook(['a', 'b'])
+      const taps: Array<[string, { stage?: number; before?: string | string[] }]> = [['a', {}], ['b', { stage: -10 }], ['c', { stage: 10 }], ['d', { before: 'a' }], ['e', {}], ['f', { stage: 10, before: ['c', 'e'] }], ['g', { stage: -10 }], ['h', { before: 'nobody' }]]
+      for (const [name, options] of taps) sync.tap({ name, ...options }, (...args: unknown[]) => void log.push(`${name}:${args.length}`))
+      sync.call(1, 2, 3)
+      const bail = new t.SyncBailHook(['x'])
+      bail.tap('none', () => undefined)
+      bail.tap('yes', (x: unknown) => `bail ${x}`)
+      bail.tap('never', () => void log.push('never'))
+      const waterfall = new t.SyncWaterfallHook(['v', 'w'])
+      waterfall.tap('add', (v: unknown) => (v as number) + 1)
+      waterfall.tap('keep', () => undefined)
+      waterfall.tap('double', (v: unknown, w: unknown) => (v as number) * 2 + (w as number))
+      const series = new t.AsyncSeriesHook(['s'])
+      series.tapPromise('p', async (s: unknown) => void log.push(`p${s}`))
+      series.tap('q', (s: unknown) => void log.push(`q${s}`))
+      series.tapAsync('r', (s: unknown, done: (e?: unknown) => void) => setTimeout(() => (log.push(`r${s}`), done()), 1))
+      const parallel = new t.AsyncParallelHook(['d'])
+      parallel.tapPromise('slow', () => new Promise((resolve) => setTimeout(() => resolve(log.push('slow')), 5)))
+      parallel.tap('fast', () => void log.push('fast'))
+      const failing = new t.AsyncSeriesHook([])
+      failing.tap('throws', () => {
+        throw new Error('boom')
+      })
+      return { log, order: sync.taps.map((tap) => tap.name), bail: bail.call('!'), waterfall: waterfall.call(1, 10), series: await series.promise(7), parallel: await parallel.promise(0), failing: await failing.promise().catch((e: Error) => e.message) }
+    }
+    expect(await run(lightTapable)).toEqual(await run(real))
   })
 })

@@ -61,18 +61,20 @@ module.exports.createRequire = () => () => ({ version: ${JSON.stringify(version)
 /*
  * What the kernel imports for Node-grade checks, swapped for small ones in a page (src/light/,
  * compared with the real ones by test/browser/light-checks.test.ts): ajv (102 KB minified, with
- * fast-uri 120) for a keyword walk, semver (20–28 KB) for a kernel-range check.
+ * fast-uri 120) for a keyword walk, semver (20–28 KB) for a kernel-range check, tapable (17.4 KB,
+ * code-generating hooks) for plain loops.
  */
 const LIGHT = {
   ajv: `export * from ${JSON.stringify(join(pkg, 'src/light/ajv.ts'))}; export { default } from ${JSON.stringify(join(pkg, 'src/light/ajv.ts'))}`,
   semver: `export { default } from ${JSON.stringify(join(pkg, 'src/light/semver.ts'))}`,
   'semver/functions/satisfies.js': `export { satisfies as default } from ${JSON.stringify(join(pkg, 'src/light/semver.ts'))}`,
   'semver/ranges/valid.js': `export { validRange as default } from ${JSON.stringify(join(pkg, 'src/light/semver.ts'))}`,
+  tapable: `export * from ${JSON.stringify(join(pkg, 'src/light/tapable.ts'))}`,
 }
 const lightChecks = {
   name: 'light-checks',
   setup(b) {
-    b.onResolve({ filter: /^(ajv|semver)(\/.*)?$/ }, (args) => {
+    b.onResolve({ filter: /^(ajv|semver|tapable)(\/.*)?$/ }, (args) => {
       if (!(args.path in LIGHT)) return undefined // anything else of theirs fails loudly below
       return { path: args.path, namespace: 'light' }
     })
