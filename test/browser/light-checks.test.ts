@@ -88,7 +88,7 @@ describe('light checks in the browser bundle', () => {
       const series = new t.AsyncSeriesHook(['s'])
       series.tapPromise('p', async (s: unknown) => void log.push(`p${s}`))
       series.tap('q', (s: unknown) => void log.push(`q${s}`))
-      series.tapAsync('r', (s: unknown, done: (e?: unknown) => void) => setTimeout(() => (log.push(`r${s}`), done()), 1))
+      series.tapAsync('r', (s: unknown, done: unknown) => void setTimeout(() => (log.push(`r${s}`), (done as () => void)()), 1))
       const parallel = new t.AsyncParallelHook(['d'])
       parallel.tapPromise('slow', () => new Promise((resolve) => setTimeout(() => resolve(log.push('slow')), 5)))
       parallel.tap('fast', () => void log.push('fast'))
