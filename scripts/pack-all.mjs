@@ -29,7 +29,7 @@ import { promisify } from 'node:util'
 const execFile = promisify(execFileCb)
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 /** Workspace folders that hold publishable packages (examples, test and bench are private). */
-const PACKAGE_GLOBS = ['kernel', 'plugins/*', 'presets/*']
+const PACKAGE_GLOBS = ['kernel/*', 'plugins/*', 'presets/*']
 /** Always vendored: what create-echostream's apps and the packing tests need besides our packages' own dependencies. */
 const DEFAULT_EXTRAS = ['tsx', 'typescript', '@types/node']
 

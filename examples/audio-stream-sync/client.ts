@@ -5,7 +5,7 @@
  * (write negative offsets as --offset-ms=-2000)
  */
 import { parseArgs } from 'node:util'
-import { createClient } from '@echostream/kernel'
+import { createClient } from '@echostream/node'
 import type {} from '@echostream/preset-realtime'
 import { FRAME_SAMPLES, SAMPLE_RATE, encodeFrame, median, monotonicUs, ms, signedMs, summary, toneFrame, type AudioMeta, type JoinResult, type Reference } from './lib/protocol.js'
 

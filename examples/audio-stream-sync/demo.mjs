@@ -10,8 +10,8 @@ import { createRequire } from 'node:module'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const require = createRequire(import.meta.url)
-const kernelDir = dirname(require.resolve('@echostream/kernel/package.json'))
-const cli = join(kernelDir, 'bin', 'echostream.js')
+const nodeDir = dirname(require.resolve('@echostream/node/package.json'))
+const cli = join(nodeDir, 'bin', 'echostream.js')
 const tsx = require.resolve('tsx/cli')
 const BOUND_MS = 2
 const SUMMARY = /alignment error p50 ([\d.]+) ms, p99 ([\d.]+) ms, max ([\d.]+) ms \(frames (\d+), pairs (\d+)[^)]*\) — (OK|FAIL)/
@@ -20,7 +20,7 @@ const clients = [
   { name: 'b', offsetMs: -2000, toneHz: 660 },
 ]
 
-if (!existsSync(join(kernelDir, 'dist', 'cli.js'))) {
+if (!existsSync(join(nodeDir, 'dist', 'cli.js'))) {
   console.error('The workspace is not built: run `pnpm build` (tsc -b) at the workspace root first.')
   process.exit(1)
 }

@@ -2,7 +2,7 @@
  * The client half of the example: RPC to the server, an RPC the server calls back, and events.
  * Usage: tsx client.ts ws://127.0.0.1:PORT   (or set ECHOSTREAM_URL)
  */
-import { createClient, EchoError } from '@echostream/kernel'
+import { createClient, EchoError } from '@echostream/node'
 import type {} from '@echostream/preset-default'
 
 const url = process.argv[2] ?? process.env.ECHOSTREAM_URL

@@ -7,7 +7,7 @@ import { createRequire } from 'node:module'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const require = createRequire(import.meta.url)
-const cli = join(dirname(require.resolve('@echostream/kernel/package.json')), 'bin', 'echostream.js')
+const cli = join(dirname(require.resolve('@echostream/node/package.json')), 'bin', 'echostream.js')
 const tsx = require.resolve('tsx/cli')
 
 /** Echoes a child's output line by line with a prefix (a chunk may hold several lines, or half of one). */

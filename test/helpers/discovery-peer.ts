@@ -9,7 +9,8 @@
  * Each step is one JSON line on stdout. The process never calls `process.exit` on success: it has
  * to end on its own, which it only does when every socket (mDNS included) is closed.
  */
-import { createClient, createServer, definePlugin, EchoError, type EchoKernel } from '@echostream/kernel'
+import { definePlugin, EchoError, type EchoKernel } from '@echostream/kernel'
+import { createClient, createServer } from './create.js'
 import transportWs from '@echostream/plugin-transport-ws'
 import codecMsgpack from '@echostream/plugin-codec-msgpack'
 import discovery from '@echostream/plugin-discovery-mdns'

@@ -6,7 +6,8 @@
  */
 import { dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { createClient, createServer, definePlugin, type Frame } from '@echostream/kernel'
+import { definePlugin, type Frame } from '@echostream/kernel'
+import { createClient, createServer } from './create.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const wire = ['@echostream/plugin-transport-ws', '@echostream/plugin-codec-msgpack']

@@ -5,7 +5,7 @@
  */
 import { dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { createServer } from '@echostream/kernel'
+import { createServer } from './create.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const port = Number(process.argv[2] ?? 0)

@@ -8,7 +8,8 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { WebSocket } from 'ws'
 import { pack, unpack } from 'msgpackr'
-import { createClient, createServer, definePlugin, EchoError, type CloseInfo, type EchoKernel, type EchoConfig, type Frame, type PluginDefinition, type Session } from '@echostream/kernel'
+import { definePlugin, EchoError, type CloseInfo, type EchoKernel, type EchoConfig, type Frame, type PluginDefinition, type Session } from '@echostream/kernel'
+import { createClient, createServer } from './create.js'
 import transportWs from '@echostream/plugin-transport-ws'
 import codecMsgpack from '@echostream/plugin-codec-msgpack'
 import { onCleanup, track, until } from './fixtures.js'
@@ -17,11 +18,12 @@ export const WORKSPACE = resolve(dirname(fileURLToPath(import.meta.url)), '../..
 
 export { transportWs, codecMsgpack }
 
-/** Links `@echostream/kernel` and the two wire plugins into `<dir>/node_modules`, as an app that installed them. */
+/** Links `@echostream/kernel`, `@echostream/node` and the two wire plugins into `<dir>/node_modules`, as an app that installed them. */
 export function linkWorkspace(dir: string): void {
   const scope = join(dir, 'node_modules', '@echostream')
   mkdirSync(scope, { recursive: true })
-  symlinkSync(join(WORKSPACE, 'kernel'), join(scope, 'kernel'), 'dir')
+  symlinkSync(join(WORKSPACE, 'kernel/core'), join(scope, 'kernel'), 'dir')
+  symlinkSync(join(WORKSPACE, 'kernel/node'), join(scope, 'node'), 'dir')
   symlinkSync(join(WORKSPACE, 'plugins/transport-ws'), join(scope, 'plugin-transport-ws'), 'dir')
   symlinkSync(join(WORKSPACE, 'plugins/codec-msgpack'), join(scope, 'plugin-codec-msgpack'), 'dir')
 }

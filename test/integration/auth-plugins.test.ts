@@ -4,7 +4,8 @@
  * events for `{ kind: 'event', name }` before listeners run and `session.join` for `{ kind: 'room' }`.
  */
 import { describe, expect, it } from 'vitest'
-import { createClient, createServer, ErrorCodes, type EchoKernel, type Logger } from '@echostream/kernel'
+import { ErrorCodes, type EchoKernel, type Logger } from '@echostream/kernel'
+import { createClient, createServer } from '../helpers/create.js'
 import transportWs from '@echostream/plugin-transport-ws'
 import codecMsgpack from '@echostream/plugin-codec-msgpack'
 import rpc from '@echostream/plugin-rpc'

@@ -7,7 +7,8 @@
  * and every `connect` it sees. auth-plugins.test.ts does the same with the real rpc and events plugins.
  */
 import { describe, expect, it } from 'vitest'
-import { authorize, createClient, createServer, definePlugin, EchoError, ErrorCodes, Stage, type EchoKernel, type Logger } from '@echostream/kernel'
+import { authorize, definePlugin, EchoError, ErrorCodes, Stage, type EchoKernel, type Logger } from '@echostream/kernel'
+import { createClient, createServer } from '../helpers/create.js'
 import transportWs from '@echostream/plugin-transport-ws'
 import codecMsgpack from '@echostream/plugin-codec-msgpack'
 import auth from '@echostream/plugin-auth'

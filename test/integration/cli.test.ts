@@ -13,7 +13,7 @@ import { onCleanup, tempDir, until } from '../helpers/fixtures.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const WORKSPACE = join(here, '..', '..')
-const CLI = join(WORKSPACE, 'kernel', 'bin', 'echostream.js')
+const CLI = join(WORKSPACE, 'kernel', 'node', 'bin', 'echostream.js')
 const EXAMPLE = join(WORKSPACE, 'examples', 'simple-rpc')
 const SLOW = join(here, '..', 'fixtures', 'cli-slow')
 
@@ -188,7 +188,7 @@ describe('echostream CLI', () => {
     const server = await start(SLOW, ['--drain-timeout', '10000'], cliEnv({ SLOW_MS: '1500' }))
     // A client in another process, so the server really drains sockets it does not share with us.
     const clientScript = `
-      import { createClient } from '@echostream/kernel'
+      import { createClient } from '@echostream/node'
       const client = await createClient({ preset: '@echostream/preset-default', url: process.argv[1] })
       await client.start()
       const calls = Array.from({ length: 100 }, (_, n) => client.rpc.request('slow', { n }, { timeoutMs: 20000 }).then((r) => ({ ok: r === n }), (e) => ({ code: e.code })))
@@ -225,7 +225,7 @@ describe('echostream CLI', () => {
 /** Makes the workspace packages resolvable from a temp folder, as an installed app would have them. */
 function linkWorkspace(dir: string): string {
   mkdirSync(join(dir, 'node_modules', '@echostream'), { recursive: true })
-  for (const name of ['kernel', 'preset-default', 'preset-minimal']) {
+  for (const name of ['kernel', 'node', 'preset-default', 'preset-minimal']) {
     symlinkSync(join(WORKSPACE, 'test', 'node_modules', '@echostream', name), join(dir, 'node_modules', '@echostream', name), 'dir')
   }
   return dir

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { createServer, createClient, definePlugin } from '@echostream/kernel'
+import { definePlugin } from '@echostream/kernel'
+import { createServer, createClient } from '../helpers/create.js'
 import transportWs from '@echostream/plugin-transport-ws'
 import codecMsgpack from '@echostream/plugin-codec-msgpack'
 import clockSync from '@echostream/plugin-clock-sync'

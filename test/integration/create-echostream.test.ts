@@ -126,7 +126,7 @@ describe.skipIf(SKIP)('create-echostream: the command line', () => {
     expectOk(await create(['plain']), 'create-echostream plain')
     const pkg = JSON.parse(readFileSync(join(work, 'plain/package.json'), 'utf8'))
     const range = (name: string) => `^${packed.manifest.packages[name]!.version}`
-    expect(pkg.dependencies).toEqual({ '@echostream/kernel': range('@echostream/kernel'), '@echostream/preset-default': range('@echostream/preset-default'), tsx: '^4.20.0' })
+    expect(pkg.dependencies).toEqual({ '@echostream/kernel': range('@echostream/kernel'), '@echostream/node': range('@echostream/node'), '@echostream/preset-default': range('@echostream/preset-default'), tsx: '^4.20.0' })
     expect(pkg.overrides).toBeUndefined()
   })
 

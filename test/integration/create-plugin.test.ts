@@ -47,7 +47,7 @@ function overrides(base: string): Record<string, string> {
 }
 
 const APP_CLIENT = `// Connects to the URL in argv[2] on preset-minimal and disconnects.
-import { createClient } from '@echostream/kernel'
+import { createClient } from '@echostream/node'
 const client = await createClient({ preset: '@echostream/preset-minimal', url: process.argv[2] })
 await client.start()
 console.log('session', client.session.id)
@@ -55,7 +55,7 @@ await client.stop()
 `
 
 const APP_TYPES = `// The plugin's published types augment the kernel's: server.greeter is typed, options are not any.
-import { createServer } from '@echostream/kernel'
+import { createServer } from '@echostream/node'
 import type {} from 'echostream-plugin-greeter'
 import greeter, { type GreeterOptions } from 'echostream-plugin-greeter'
 const server = await createServer({ preset: '@echostream/preset-minimal', plugins: [[greeter, { greeting: 'typed' }]] })
@@ -106,6 +106,7 @@ describe.skipIf(SKIP)('create-echostream --plugin: a third-party plugin, packed,
           type: 'module',
           dependencies: {
             '@echostream/kernel': overrides(app)['@echostream/kernel'],
+            '@echostream/node': overrides(app)['@echostream/node'],
             '@echostream/preset-minimal': overrides(app)['@echostream/preset-minimal'],
             'echostream-plugin-greeter': `file:${relative(app, pluginTarball)}`,
           },

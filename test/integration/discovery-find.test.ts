@@ -4,7 +4,8 @@
  * no server gets a retryable E_CLOSED that says what to fix. Real mDNS on loopback, own port.
  */
 import { afterAll, describe, expect, it } from 'vitest'
-import { createClient, createServer, EchoError, PROTOCOL_VERSION } from '@echostream/kernel'
+import { EchoError, PROTOCOL_VERSION } from '@echostream/kernel'
+import { createClient, createServer } from '../helpers/create.js'
 import transportWs from '@echostream/plugin-transport-ws'
 import codecMsgpack from '@echostream/plugin-codec-msgpack'
 import events from '@echostream/plugin-events'

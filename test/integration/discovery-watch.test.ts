@@ -3,7 +3,7 @@
  * (its goodbye on stop). Real mDNS on loopback, this file's own port.
  */
 import { afterAll, describe, expect, it } from 'vitest'
-import { createClient, createServer } from '@echostream/kernel'
+import { createClient, createServer } from '../helpers/create.js'
 import transportWs from '@echostream/plugin-transport-ws'
 import codecMsgpack from '@echostream/plugin-codec-msgpack'
 import discovery, { type DiscoveryEvent } from '@echostream/plugin-discovery-mdns'

@@ -5,7 +5,8 @@
  * run against a real server and client.
  */
 import { describe, expect, expectTypeOf, it } from 'vitest'
-import { createClient, createServer, type EchoKernel, type Session } from '@echostream/kernel'
+import { type EchoKernel, type Session } from '@echostream/kernel'
+import { createClient, createServer } from '../helpers/create.js'
 import transportWs from '@echostream/plugin-transport-ws'
 import codecMsgpack from '@echostream/plugin-codec-msgpack'
 import events, { type BroadcastReport, type Unsubscribe } from '@echostream/plugin-events'

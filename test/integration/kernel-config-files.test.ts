@@ -6,7 +6,8 @@
  */
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { createClient, createServer, type EchoKernel, type Frame } from '@echostream/kernel'
+import { type EchoKernel, type Frame } from '@echostream/kernel'
+import { createClient, createServer } from '../helpers/create.js'
 import { tempDir, track, until, writeFiles } from '../helpers/fixtures.js'
 import { linkWorkspace } from '../helpers/wire.js'
 

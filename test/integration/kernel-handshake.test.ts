@@ -4,7 +4,8 @@
  * another version. A compatible client connected throughout is not affected.
  */
 import { describe, expect, it } from 'vitest'
-import { CloseCodes, createClient, PROTOCOL_VERSION } from '@echostream/kernel'
+import { CloseCodes, PROTOCOL_VERSION } from '@echostream/kernel'
+import { createClient } from '../helpers/create.js'
 import { track } from '../helpers/fixtures.js'
 import { codecMsgpack, createProbe, HELLO, rawClient, rejection, startClient, startServer, transportWs } from '../helpers/wire.js'
 

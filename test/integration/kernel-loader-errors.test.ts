@@ -5,7 +5,8 @@
  */
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { createKernel, createServer, definePlugin, EchoError, type PluginDefinition } from '@echostream/kernel'
+import { createKernel, definePlugin, EchoError, type PluginDefinition } from '@echostream/kernel'
+import { createServer } from '../helpers/create.js'
 import { tempDir, track, writeFiles } from '../helpers/fixtures.js'
 import { codecMsgpack, linkWorkspace, rejection, transportWs } from '../helpers/wire.js'
 

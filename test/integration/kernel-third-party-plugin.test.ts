@@ -6,7 +6,8 @@
  */
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { createServer, type EchoKernel } from '@echostream/kernel'
+import { type EchoKernel } from '@echostream/kernel'
+import { createServer } from '../helpers/create.js'
 import { tempDir, track, until, writeFiles } from '../helpers/fixtures.js'
 import { codecMsgpack, createProbe, linkWorkspace, rejection, startClient, transportWs } from '../helpers/wire.js'
 

@@ -6,7 +6,8 @@
  */
 import { describe, expect, it } from 'vitest'
 import { pack } from 'msgpackr'
-import { CloseCodes, createServer, definePlugin, EchoError, monotonicMicros, Stage, type Frame, type PluginDefinition, type Session } from '@echostream/kernel'
+import { CloseCodes, definePlugin, EchoError, monotonicMicros, Stage, type Frame, type PluginDefinition, type Session } from '@echostream/kernel'
+import { createServer } from '../helpers/create.js'
 import reconnect from '@echostream/plugin-reconnect'
 import { sleep, track, until } from '../helpers/fixtures.js'
 import { codecMsgpack, createProbe, HELLO, rawClient, rejection, startClient, startServer, transportWs, type RawClient } from '../helpers/wire.js'

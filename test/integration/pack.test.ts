@@ -64,6 +64,7 @@ describe.skipIf(SKIP)('packed tarballs of every package', () => {
     expect(names()).toEqual(
       expect.arrayContaining([
         '@echostream/kernel',
+        '@echostream/node',
         '@echostream/plugin-transport-ws',
         '@echostream/plugin-codec-msgpack',
         '@echostream/plugin-rpc',
@@ -85,7 +86,9 @@ describe.skipIf(SKIP)('packed tarballs of every package', () => {
     const problems = names().flatMap((name) => checkTarball(join(packed.out, packed.manifest.packages[name]!.file)))
     expect(problems, problems.join('\n')).toEqual([])
     const kernel = tarballFiles(join(packed.out, packed.manifest.packages['@echostream/kernel']!.file))
-    expect(kernel).toEqual(expect.arrayContaining(['package/dist/index.js', 'package/dist/index.d.ts', 'package/bin/echostream.js', 'package/README.md', 'package/PROTOCOL.md']))
+    expect(kernel).toEqual(expect.arrayContaining(['package/dist/index.js', 'package/dist/index.d.ts', 'package/README.md']))
+    const node = tarballFiles(join(packed.out, packed.manifest.packages['@echostream/node']!.file))
+    expect(node).toEqual(expect.arrayContaining(['package/dist/index.js', 'package/dist/cli.js', 'package/bin/echostream.js', 'package/README.md']))
     const create = tarballFiles(join(packed.out, packed.manifest.packages['create-echostream']!.file))
     expect(create).toEqual(expect.arrayContaining(['package/bin/create-echostream.js', 'package/dist/cli.js', 'package/dist/templates/app.js', 'package/README.md']))
   })
@@ -128,7 +131,7 @@ console.log(JSON.stringify(report))
 
     writeFileSync(
       join(project, 'roundtrip.mjs'),
-      `import { createClient, createServer } from '@echostream/kernel'
+      `import { createClient, createServer } from '@echostream/node'
 const server = await createServer({ preset: '@echostream/preset-default', options: { 'transport-ws': { port: 0 } } })
 server.rpc.handle('add', ({ a, b }) => a + b)
 await server.start()
@@ -145,7 +148,7 @@ await server.stop()
     expect(version.stdout.trim()).toBe(packed.manifest.packages['@echostream/kernel']!.version)
   })
 
-  const TYPES = `import { createServer, createClient, EchoError, type EchoConfig, type PluginDefinition } from '@echostream/kernel'
+  const TYPES = `import { createServer, createClient, EchoError, type EchoConfig, type PluginDefinition } from '@echostream/node'
 import transportWs from '@echostream/plugin-transport-ws'
 import codecMsgpack from '@echostream/plugin-codec-msgpack'
 import rpc from '@echostream/plugin-rpc'

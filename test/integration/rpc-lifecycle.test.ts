@@ -6,7 +6,8 @@
  */
 import { describe, expect, it } from 'vitest'
 import type { WebSocket } from 'ws'
-import { createClient, createServer, defineRpc, EchoError, type EchoKernel, type Session } from '@echostream/kernel'
+import { defineRpc, EchoError, type EchoKernel, type Session } from '@echostream/kernel'
+import { createClient, createServer } from '../helpers/create.js'
 import transportWs from '@echostream/plugin-transport-ws'
 import codecMsgpack from '@echostream/plugin-codec-msgpack'
 import rpc from '@echostream/plugin-rpc'

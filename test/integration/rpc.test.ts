@@ -5,7 +5,8 @@
  * the wire.
  */
 import { describe, expect, expectTypeOf, it } from 'vitest'
-import { createClient, createServer, definePlugin, EchoError, type EchoKernel, type Frame, type PluginEntry } from '@echostream/kernel'
+import { definePlugin, EchoError, type EchoKernel, type Frame, type PluginEntry } from '@echostream/kernel'
+import { createClient, createServer } from '../helpers/create.js'
 import transportWs from '@echostream/plugin-transport-ws'
 import codecMsgpack from '@echostream/plugin-codec-msgpack'
 import rpc, { type RpcOptions } from '@echostream/plugin-rpc'

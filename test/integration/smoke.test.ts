@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { createServer, createClient, definePlugin, type Frame } from '@echostream/kernel'
+import { definePlugin, type Frame } from '@echostream/kernel'
+import { createServer, createClient } from '../helpers/create.js'
 import transportWs from '@echostream/plugin-transport-ws'
 import codecMsgpack from '@echostream/plugin-codec-msgpack'
 import { track, until } from '../helpers/fixtures.js'

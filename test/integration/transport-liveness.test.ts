@@ -85,7 +85,8 @@ describe('liveness', () => {
     const pingTimeoutMs = 200
     // Announces 100 + 200 ms; pings more often than that, then stops.
     const quiet = await quietServer({ pingEveryMs: 50, pingsForMs: 800, limits: { maxPayload: 1 << 20, pingIntervalMs, pingTimeoutMs } })
-    const { client, probe } = await startClient(quiet.url, { transport: { pingIntervalMs, pingTimeoutMs } })
+    // The client's own settings would wait a minute: the deadline it keeps is the one the welcome announced.
+    const { client, probe } = await startClient(quiet.url, { transport: { pingIntervalMs: 60_000, pingTimeoutMs: 60_000 } })
     expect(client.session!.id).toBe('quiet-server-session')
 
     // While pings come (longer than the client's deadline), the client stays.

@@ -6,7 +6,7 @@
  * (see README "How the workspace is loaded").
  */
 import { fileURLToPath } from 'node:url'
-import { createClient, createServer } from '@echostream/kernel'
+import { createClient, createServer } from '@echostream/node'
 
 /** Specifiers resolve from bench/, whose package.json lists the workspace packages. */
 const cwd = fileURLToPath(new URL('../..', import.meta.url))

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module'
-import { definePlugin, importFile, messageOf, resolveSpecifier, Stage, type HelloPayload, type PluginKernel } from '@echostream/kernel'
+import { definePlugin, messageOf, Stage, type HelloPayload, type PluginKernel } from '@echostream/kernel'
 import { authErrors } from './errors.js'
 import { schema, type Authenticate, type Authorize, type AuthOptions, type Credentials } from './options.js'
 import { createServerAuth, IDENTITY_KEY, Timers } from './server.js'
@@ -22,7 +22,7 @@ function checkFunction(value: unknown, option: 'authenticate' | 'authorize', fro
 async function loadModule(kernel: PluginKernel, spec: string): Promise<{ authenticate: Authenticate; authorize?: Authorize }> {
   let ns: Record<string, unknown>
   try {
-    ns = await importFile(resolveSpecifier(spec, kernel.baseDir, 'auth module'))
+    ns = await kernel.importModule(spec)
   } catch (error) {
     throw Object.assign(authErrors.moduleNotLoaded(spec, messageOf(error)), { cause: error })
   }
@@ -97,6 +97,8 @@ export default definePlugin<AuthOptions>({
         throw authErrors.noAuthenticate()
       }
     })
+    // The kernel removes the credentials from the handshake once `connect` taps ran (and on a resume).
+    kernel.registerCredentials(HELLO_FIELD)
     // FIRST: no other plugin's connect tap (and so no app code) runs for a peer that is refused.
     kernel.hooks.connect.tapPromise({ name: PLUGIN_NAME, stage: Stage.FIRST }, (session) => auth.onConnect(session))
     kernel.hooks.authorize.tap({ name: PLUGIN_NAME, stage: Stage.NORMAL }, (action, session) => auth.onAuthorize(action, session))

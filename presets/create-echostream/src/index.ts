@@ -104,7 +104,7 @@ export function createApp(options: CreateAppOptions): Created {
   if (!isPresetName(preset)) throw new CreateError(`Unknown preset '${preset}': use one of ${PRESET_NAMES.join(', ')}.`)
   const name = packageNameFor(dir, options.name)
   const source = sourceFor(options.from, dir)
-  requireFrom(source, options.from, ['@echostream/kernel', PRESETS[preset].package])
+  requireFrom(source, options.from, ['@echostream/kernel', '@echostream/node', PRESETS[preset].package])
   const files = appFiles({ name, preset, source })
   prepareDir(dir, options.force)
   return { dir, name, files: write(dir, files) }
@@ -116,7 +116,7 @@ export function createPlugin(options: CreateOptions): Created {
   const name = packageNameFor(dir, options.name)
   if (!/^[a-z0-9][a-z0-9._-]*$/.test(pluginShortName(name))) throw new CreateError(`'${name}' gives the plugin name '${pluginShortName(name)}': use letters, digits and "-".`)
   const source = sourceFor(options.from, dir)
-  requireFrom(source, options.from, ['@echostream/kernel', '@echostream/preset-minimal'])
+  requireFrom(source, options.from, ['@echostream/kernel', '@echostream/node', '@echostream/preset-minimal'])
   const files = pluginFiles({ name, source })
   prepareDir(dir, options.force)
   return { dir, name, files: write(dir, files) }

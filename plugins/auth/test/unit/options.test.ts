@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest'
-import { createKernel, validateOptions, type EchoError } from '@echostream/kernel'
+import { createKernel, type EchoError } from '@echostream/kernel'
+import { importModule, validateOptions } from '@echostream/node'
 import auth, { schema, type AuthOptions } from '../../src/index.js'
 
 const valid = (input: unknown) => validateOptions<AuthOptions>(schema, input, "plugin 'auth'", "options['auth']")
 
 async function setupError(options: Record<string, unknown>, role: 'server' | 'client' = 'server'): Promise<EchoError> {
   try {
-    const kernel = await createKernel({ role, plugins: [[{ ...auth, requires: [] }, options]] })
+    const kernel = await createKernel({ role, plugins: [[{ ...auth, requires: [] }, options]], importModule })
     await kernel.stop()
   } catch (error) {
     return error as EchoError
@@ -46,6 +47,6 @@ describe('options', () => {
   it('reports a module that cannot be loaded', async () => {
     const error = await setupError({ module: './no/such/auth-module.js' })
     expect(error.code).toBe('E_CONFIG')
-    expect(error.message).toMatch(/options\.auth\.module '\.\/no\/such\/auth-module\.js' cannot be loaded: Cannot resolve auth module/)
+    expect(error.message).toMatch(/options\.auth\.module '\.\/no\/such\/auth-module\.js' cannot be loaded: Cannot resolve module/)
   })
 })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { validateOptions } from '@echostream/kernel'
+import { validateOptions } from '@echostream/node'
 import events, { schema, EventFrames, EVENTS_WIRE_VERSION } from '../../src/index.js'
 import { createRequire } from 'node:module'
 

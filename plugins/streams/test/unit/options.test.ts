@@ -1,7 +1,7 @@
 /** The option schema: defaults, refusals, and the README table kept equal to it. */
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { validateOptions } from '@echostream/kernel'
+import { validateOptions } from '@echostream/node'
 import { schema } from '../../src/options.js'
 
 describe('options', () => {

@@ -23,6 +23,7 @@ export function appFiles({ name, preset, source }: AppOptions): Record<string, s
   const pkgName = info.package
   const dependencies: Record<string, string> = {
     '@echostream/kernel': source.spec('@echostream/kernel', rangeOf('@echostream/kernel')),
+    '@echostream/node': source.spec('@echostream/node', rangeOf('@echostream/node')),
     [pkgName]: source.spec(pkgName, rangeOf(pkgName)),
     tsx: source.spec('tsx', TOOL_VERSIONS.tsx),
   }
@@ -197,7 +198,7 @@ console.log('meter.level:', levels)
  * (or \`npx tsx client.ts ws://HOST:PORT\`).
  */
 import { fileURLToPath } from 'node:url'
-import { createClient } from '@echostream/kernel'
+import { createClient } from '@echostream/node'
 import type {} from '${info.package}' // types of client.rpc${info.events ? ', client.events' : ''}${info.streams ? ', client.streams, client.clock' : ''}
 
 ${urlLine}
@@ -270,7 +271,7 @@ import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
-import { createClient, createServer, type EchoClient, type EchoServer } from '@echostream/kernel'
+import { createClient, createServer, type EchoClient, type EchoServer } from '@echostream/node'
 import type {} from '${info.package}'
 
 const root = fileURLToPath(new URL('..', import.meta.url))

@@ -58,6 +58,7 @@ export function pluginFiles({ name, source }: PluginOptions): Record<string, str
       peerDependencies: { '@echostream/kernel': kernelRange },
       devDependencies: {
         '@echostream/kernel': source.spec('@echostream/kernel', rangeOf('@echostream/kernel')),
+        '@echostream/node': source.spec('@echostream/node', rangeOf('@echostream/node')),
         '@echostream/preset-minimal': source.spec('@echostream/preset-minimal', rangeOf('@echostream/preset-minimal')),
         '@types/node': source.spec('@types/node', TOOL_VERSIONS['@types/node']),
         tsx: source.spec('tsx', TOOL_VERSIONS.tsx),
@@ -185,7 +186,8 @@ function testFile(short: string, key: string): string {
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
-import { createClient, createServer, EchoError, type Logger } from '@echostream/kernel'
+import { EchoError, type Logger } from '@echostream/kernel'
+import { createClient, createServer } from '@echostream/node'
 import plugin from '../src/index.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))

@@ -1,10 +1,11 @@
 /**
- * Validates plugin options (and the config's own shape) with ajv: defaults come from the schema,
- * unknown options are refused, and every error names the plugin, the option path and the fix.
+ * The Node package's options validator: ajv, full JSON Schema (the core's own validator covers
+ * only defaults, unknown keys, types, enums and bounds, to keep ajv out of browser bundles).
+ * Defaults come from the schema, unknown options are refused, and every error names the plugin,
+ * the option path and the fix.
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
-import { EchoError, ErrorCodes } from '../errors.js'
-import type { JsonSchema } from '../plugin.js'
+import { cloneOptions, deepFreeze, EchoError, ErrorCodes, type JsonSchema, type OptionsValidator } from '@echostream/kernel'
 
 // `verbose` puts `data` and `parentSchema` on errors: messages quote the bad value and list the known options.
 const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, verbose: true })
@@ -39,28 +40,6 @@ function describe(error: ErrorObject, root: string): string {
   }
 }
 
-/** Deep-frozen copy of `value` (options are validated once, then frozen). */
-export function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    // Only plain data is frozen: buffers cannot be, and functions or class instances are the user's.
-    if (ArrayBuffer.isView(value) || (!Array.isArray(value) && Object.getPrototypeOf(value) !== Object.prototype)) return value
-    Object.freeze(value)
-    for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key])
-  }
-  return value
-}
-
-/** Copies plain objects and arrays (ajv's defaults mutate); functions, buffers and class instances are kept as they are. */
-function cloneOptions<T>(value: T): T {
-  if (Array.isArray(value)) return value.map(cloneOptions) as T
-  if (typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype) {
-    const out: Record<string, unknown> = {}
-    for (const [key, item] of Object.entries(value)) out[key] = cloneOptions(item)
-    return out as T
-  }
-  return value
-}
-
 /**
  * Returns the options with schema defaults applied, frozen; throws `E_CONFIG` listing every
  * problem. `owner` names the plugin ("plugin 'transport-ws'"), `root` the path users write.
@@ -86,3 +65,6 @@ export function checkOptions(schema: JsonSchema, input: unknown, root: string): 
   const validate = validatorFor(schema)
   return validate(cloneOptions(input)) ? [] : (validate.errors ?? []).map((e) => describe(e, root))
 }
+
+/** ajv as the kernel's `OptionsValidator` (what @echostream/node's createServer/createClient pass). */
+export const ajvValidator: OptionsValidator = { validate: validateOptions, check: checkOptions }

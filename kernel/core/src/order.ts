@@ -3,12 +3,11 @@
  * config's order otherwise, and refuses what cannot work: a missing capability, a cycle, two
  * providers of a single-provider capability, a kernel range this kernel does not satisfy.
  */
-import { createRequire } from 'node:module'
-import semver from 'semver'
-import { EchoError, ErrorCodes } from '../errors.js'
-import { SINGLE_PROVIDER_CAPABILITIES, type PluginDefinition, type Role } from '../plugin.js'
-
-export const KERNEL_VERSION: string = (createRequire(import.meta.url)('../../package.json') as { version: string }).version
+import satisfies from 'semver/functions/satisfies.js'
+import validRange from 'semver/ranges/valid.js'
+import { EchoError, ErrorCodes } from './errors.js'
+import { SINGLE_PROVIDER_CAPABILITIES, type PluginDefinition, type Role } from './plugin.js'
+import { KERNEL_VERSION } from './version.js'
 
 /** Where each capability comes from, for "install X" hints in errors. */
 const KNOWN_PROVIDERS: Record<string, string> = {
@@ -21,13 +20,13 @@ const KNOWN_PROVIDERS: Record<string, string> = {
 }
 
 export function checkKernelRange(plugin: PluginDefinition): void {
-  if (typeof plugin.kernel !== 'string' || !semver.validRange(plugin.kernel)) {
+  if (typeof plugin.kernel !== 'string' || !validRange(plugin.kernel)) {
     throw new EchoError(ErrorCodes.E_PLUGIN, `Plugin '${plugin.name}' declares no valid kernel range (kernel: ${JSON.stringify(plugin.kernel)}); its author must set e.g. kernel: '^1'.`)
   }
-  if (!semver.satisfies(KERNEL_VERSION, plugin.kernel, { includePrerelease: true })) {
+  if (!satisfies(KERNEL_VERSION, plugin.kernel, { includePrerelease: true })) {
     throw new EchoError(
       ErrorCodes.E_PLUGIN,
-      `Plugin '${plugin.name}@${plugin.version}' needs @echostream/kernel ${plugin.kernel}, but this kernel is ${KERNEL_VERSION}: install a version of the plugin made for kernel ${semver.major(KERNEL_VERSION)}.x, or a kernel in ${plugin.kernel}.`,
+      `Plugin '${plugin.name}@${plugin.version}' needs @echostream/kernel ${plugin.kernel}, but this kernel is ${KERNEL_VERSION}: install a version of the plugin made for kernel ${KERNEL_VERSION.split('.')[0]}.x, or a kernel in ${plugin.kernel}.`,
     )
   }
 }

@@ -3,7 +3,7 @@
  * them. A value that is exactly one `${…}` and expands to a number or boolean becomes one, so
  * `port: '${PORT:-5000}'` passes an integer schema.
  */
-import { EchoError, ErrorCodes } from './errors.js'
+import { EchoError, ErrorCodes } from '@echostream/kernel'
 
 const PATTERN = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:-|:\?)([^}]*))?\}/g
 

@@ -3,6 +3,7 @@
  * Fastify's plugin-utils do: kernel range, capabilities, option schema.
  */
 import type { PluginKernel } from './kernel.js'
+import type { PluginScope } from './host.js'
 
 export type Role = 'server' | 'client'
 export type Dispose = () => void | Promise<void>
@@ -29,8 +30,12 @@ export interface PluginDefinition<Options = any> {
   wire?: number
   /** JSON schema of the options; `additionalProperties: false` and defaults belong here. */
   schema?: JsonSchema
-  /** Taps hooks, exposes its API; returns a dispose function when it holds resources. */
-  setup(kernel: PluginKernel, options: Readonly<Options>): void | Dispose | Promise<void | Dispose>
+  /**
+   * Taps hooks, routes frames, exposes its API; returns a dispose function when it holds resources.
+   * What it registers while `setup` runs is its own (unloading removes exactly that); `scope`
+   * registers as this plugin at any later time too.
+   */
+  setup(kernel: PluginKernel, options: Readonly<Options>, scope: PluginScope): void | Dispose | Promise<void | Dispose>
 }
 
 export function definePlugin<Options = Record<string, never>>(plugin: PluginDefinition<Options>): PluginDefinition<Options> {

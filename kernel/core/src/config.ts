@@ -1,16 +1,14 @@
 /**
- * Config: found by cosmiconfig under the name `echostream`, extended from a preset (the user's
- * layer wins, as unjs/c12 layers merge), assembled into plugin definitions with options and handler
- * modules. Every problem found is reported at once, before anything binds a port.
+ * Config: a preset extended by the user's layer (the user's layer wins, as unjs/c12 layers merge),
+ * assembled into plugin definitions with options and handler definitions. Every problem found is
+ * reported at once, before anything binds a port. Strings that name presets, plugins and handler
+ * modules need a resolver: `@echostream/node` supplies one (files, packages, cosmiconfig); the
+ * core alone takes objects.
  */
-import { dirname, resolve as resolvePath } from 'node:path'
-import { cosmiconfig } from 'cosmiconfig'
-import { EchoError, ErrorCodes } from './errors.js'
+import { EchoError, ErrorCodes, messageOf } from './errors.js'
 import { handlersOf, isHandlerDefinition, type HandlerDefinition } from './handlers.js'
-import { checkOptions } from './loader/options.js'
-import { importFile, resolveSpecifier } from './loader/resolve.js'
 import { isPluginDefinition, type PluginDefinition, type Role } from './plugin.js'
-import { substituteEnv } from './env.js'
+import { basicValidator, type OptionsValidator } from './options.js'
 
 /** A plugin in a config: a specifier or a definition, optionally with options (`false` disables it). */
 export type PluginEntry = string | PluginDefinition | readonly [string | PluginDefinition, (Record<string, unknown> | false)?]
@@ -41,60 +39,6 @@ export function defineConfig<C extends EchoConfig>(config: C): C {
   return config
 }
 
-export const CONFIG_SEARCH_PLACES = [
-  'package.json',
-  '.echostreamrc',
-  '.echostreamrc.json',
-  '.echostreamrc.yaml',
-  '.echostreamrc.yml',
-  '.echostreamrc.js',
-  '.echostreamrc.mjs',
-  '.echostreamrc.ts',
-  'echostream.config.ts',
-  'echostream.config.mts',
-  'echostream.config.mjs',
-  'echostream.config.js',
-  'echostream.config.cjs',
-  'echostream.config.json',
-  'echostream.config.yaml',
-  'echostream.config.yml',
-]
-
-// JS and TS configs go through the kernel's importer, which loads TypeScript without a build step.
-const importLoader = async (filepath: string) => {
-  const ns = await importFile(filepath)
-  return ns.default ?? ns
-}
-
-const explorer = cosmiconfig('echostream', {
-  searchPlaces: CONFIG_SEARCH_PLACES,
-  loaders: { '.ts': importLoader, '.mts': importLoader, '.mjs': importLoader, '.js': importLoader, '.cjs': importLoader },
-  cache: false,
-})
-
-export interface LoadedConfig {
-  config: EchoConfig
-  /** Absolute path of the file it came from. */
-  filepath: string
-}
-
-/** Loads `file`, or searches `cwd` for a config; throws `E_CONFIG` when none is found or it cannot be read. */
-export async function loadConfigFile(file?: string, cwd = process.cwd()): Promise<LoadedConfig> {
-  let result
-  try {
-    result = file ? await explorer.load(resolvePath(cwd, file)) : await explorer.search(cwd)
-  } catch (error) {
-    throw new EchoError(ErrorCodes.E_CONFIG, `Cannot read config ${file ?? `in ${cwd}`}: ${(error as Error)?.message}. Fix the file's syntax.`, { cause: error })
-  }
-  if (!result || result.isEmpty || typeof result.config !== 'object' || result.config === null) {
-    throw new EchoError(
-      ErrorCodes.E_CONFIG,
-      file ? `Config file ${file} is empty: export a config object (defineConfig({...})).` : `No echostream config found in ${cwd}: create echostream.config.ts (or .mjs/.js/.json/.yaml, .echostreamrc, or an "echostream" key in package.json), or pass --config FILE.`,
-    )
-  }
-  return { config: result.config as EchoConfig, filepath: result.filepath }
-}
-
 // ---------------------------------------------------------------- assembly
 
 export interface AssembledPlugin {
@@ -102,6 +46,35 @@ export interface AssembledPlugin {
   options: Record<string, unknown> | undefined
   /** Where it came from: the specifier, or 'inline'. */
   source: string
+}
+
+/** How string specifiers in a config become modules (see @echostream/node). */
+export interface ConfigResolver {
+  /** A preset's config fragment and the folder its own specifiers resolve from; `id` detects loops. */
+  preset(spec: string, baseDir: string): Promise<{ fragment: unknown; baseDir: string; id: string }>
+  /** A plugin module's definition (throws E_PLUGIN when it cannot be loaded). */
+  plugin(spec: string, baseDir: string): Promise<PluginDefinition>
+  /** A handler module's exports. */
+  handlers(spec: string, baseDir: string): Promise<Record<string, unknown>>
+  /** `root` relative to `baseDir`. */
+  resolvePath(baseDir: string, path: string): string
+}
+
+/** The core's resolver: objects only. */
+const objectsOnly: ConfigResolver = {
+  preset: (spec) => Promise.reject(stringSpec('preset', spec)),
+  plugin: (spec) => Promise.reject(stringSpec('plugin', spec)),
+  handlers: (spec) => Promise.reject(stringSpec('handler module', spec)),
+  resolvePath: (_base, path) => path,
+}
+
+function stringSpec(what: string, spec: string): EchoError {
+  return new EchoError(ErrorCodes.E_PLUGIN, `Cannot load ${what} '${spec}' by name: pass the ${what} object itself (import it), or create the server/client with @echostream/node, which resolves names and files.`, { data: { specifier: spec } })
+}
+
+export interface AssembleOptions {
+  resolver?: ConfigResolver
+  validator?: OptionsValidator
 }
 
 export interface Assembly {
@@ -147,49 +120,30 @@ function shapeProblems(config: EchoConfig, label: string): string[] {
   return problems
 }
 
-async function collectLayers(config: EchoConfig, baseDir: string, label: string, seen: Set<string>): Promise<Layer[]> {
+async function collectLayers(config: EchoConfig, baseDir: string, label: string, seen: Set<string>, resolver: ConfigResolver): Promise<Layer[]> {
   const own: Layer = { config, baseDir, label }
   if (!config.preset) return [own]
-  if (typeof config.preset === 'object') return [...(await collectLayers(config.preset, baseDir, `${label} preset`, seen)), own]
-  const file = resolveSpecifier(config.preset, baseDir, 'preset')
-  if (seen.has(file)) throw new EchoError(ErrorCodes.E_CONFIG, `Preset '${config.preset}' extends itself in a loop: remove the 'preset' that leads back to it.`)
-  seen.add(file)
-  const ns = await importFile(file)
-  const fragment = (ns.default ?? ns.preset) as EchoConfig | undefined
+  if (typeof config.preset === 'object') return [...(await collectLayers(config.preset, baseDir, `${label} preset`, seen, resolver)), own]
+  const { fragment, baseDir: presetDir, id } = await resolver.preset(config.preset, baseDir)
+  if (seen.has(id)) throw new EchoError(ErrorCodes.E_CONFIG, `Preset '${config.preset}' extends itself in a loop: remove the 'preset' that leads back to it.`)
+  seen.add(id)
   if (!isPlainObject(fragment)) {
     throw new EchoError(ErrorCodes.E_CONFIG, `Preset '${config.preset}' exports no config fragment: it must \`export default { plugins: [...], options: {...} }\`.`)
   }
-  return [...(await collectLayers(fragment, dirname(file), `preset '${config.preset}'`, seen)), own]
-}
-
-async function loadPluginModule(spec: string, baseDir: string): Promise<PluginDefinition> {
-  const file = resolveSpecifier(spec, baseDir, 'plugin')
-  let ns: Record<string, unknown>
-  try {
-    ns = await importFile(file)
-  } catch (error) {
-    throw new EchoError(ErrorCodes.E_PLUGIN, `Plugin '${spec}' failed to import (${file}): ${(error as Error)?.message}`, { cause: error })
-  }
-  const def = [ns.default, ns.plugin].find(isPluginDefinition)
-  if (!def) throw new EchoError(ErrorCodes.E_PLUGIN, `Module '${spec}' exports no plugin: it must \`export default definePlugin({ name, version, kernel, setup })\`.`)
-  return def
-}
-
-/** Resolves plugin and handler specifiers; throws `E_PLUGIN` for the first plugin module that cannot load. */
-export async function loadPlugin(spec: string | PluginDefinition, baseDir: string): Promise<PluginDefinition> {
-  return typeof spec === 'string' ? loadPluginModule(spec, baseDir) : spec
+  return [...(await collectLayers(fragment as EchoConfig, presetDir, `preset '${config.preset}'`, seen, resolver)), own]
 }
 
 /**
  * Turns a config (and its presets) into plugin definitions with merged options and handler
  * definitions. Throws one `E_CONFIG` listing every problem it found.
  */
-export async function assemble(input: EchoConfig, role: Role, baseDir: string, label = 'config'): Promise<Assembly> {
-  const config = substituteEnv(input, label)
+export async function assemble(config: EchoConfig, role: Role, baseDir: string, label = 'config', options: AssembleOptions = {}): Promise<Assembly> {
+  const resolver = options.resolver ?? objectsOnly
+  const validator = options.validator ?? basicValidator
   const problems = shapeProblems(config, label)
   if (config.role && config.role !== role) problems.push(`${label}: role is '${config.role}' but it is used to create a ${role}; remove 'role' or use the matching create function`)
   if (problems.length) throw configError(problems)
-  const layers = await collectLayers(config, config.root ? resolvePath(baseDir, config.root) : baseDir, label, new Set())
+  const layers = await collectLayers(config, config.root ? resolver.resolvePath(baseDir, config.root) : baseDir, label, new Set(), resolver)
   for (const layer of layers.slice(0, -1)) problems.push(...shapeProblems(layer.config, layer.label))
 
   const pluginErrors: EchoError[] = []
@@ -199,10 +153,11 @@ export async function assemble(input: EchoConfig, role: Role, baseDir: string, l
       const [spec, opts] = Array.isArray(entry) ? (entry as readonly [string | PluginDefinition, (Record<string, unknown> | false)?]) : [entry as string | PluginDefinition, undefined]
       let definition: PluginDefinition
       try {
-        definition = await loadPlugin(spec, layer.baseDir)
+        definition = typeof spec === 'string' ? await resolver.plugin(spec, layer.baseDir) : spec
+        if (!isPluginDefinition(definition)) throw new EchoError(ErrorCodes.E_PLUGIN, `A plugin entry in ${layer.label} is not a plugin: it must be definePlugin({ name, version, kernel, setup }).`)
       } catch (error) {
         if (EchoError.is(error) && error.code === ErrorCodes.E_PLUGIN) pluginErrors.push(error)
-        problems.push(`${layer.label}: ${(error as Error).message}`)
+        problems.push(`${layer.label}: ${messageOf(error)}`)
         continue
       }
       const previous = entries.get(definition.name)
@@ -224,7 +179,7 @@ export async function assemble(input: EchoConfig, role: Role, baseDir: string, l
   }
   const plugins = [...entries.values()].filter((e) => !e.disabled).map(({ disabled: _, ...rest }) => rest)
   for (const p of plugins) {
-    if (p.definition.schema) problems.push(...checkOptions(p.definition.schema, p.options ?? {}, `options['${p.definition.name}']`).map((m) => `plugin '${p.definition.name}': ${m}`))
+    if (p.definition.schema) problems.push(...validator.check(p.definition.schema, p.options ?? {}, `options['${p.definition.name}']`).map((m) => `plugin '${p.definition.name}': ${m}`))
   }
 
   const handlers: Assembly['handlers'] = []
@@ -235,11 +190,11 @@ export async function assemble(input: EchoConfig, role: Role, baseDir: string, l
         continue
       }
       try {
-        const definitions = handlersOf(await importFile(resolveSpecifier(item, layer.baseDir, 'handler module')))
+        const definitions = handlersOf(await resolver.handlers(item, layer.baseDir))
         if (!definitions.length) problems.push(`${layer.label}: handler module '${item}' exports no defineRpc/defineEvent definitions`)
         handlers.push({ source: `handler module '${item}'`, definitions })
       } catch (error) {
-        problems.push(`${layer.label}: handler module '${item}': ${(error as Error).message}`)
+        problems.push(`${layer.label}: handler module '${item}': ${messageOf(error)}`)
       }
     }
   }

@@ -7,7 +7,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs'
 import { dirname, isAbsolute, join, resolve as resolvePath } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { exports as resolveExports, legacy as resolveLegacy } from 'resolve.exports'
-import { EchoError, ErrorCodes } from '../errors.js'
+import { EchoError, ErrorCodes } from '@echostream/kernel'
 
 /**
  * Extra export conditions, as `node --conditions` takes them: from `ECHOSTREAM_CONDITIONS`

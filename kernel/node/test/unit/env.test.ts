@@ -1,7 +1,7 @@
-/** `${VAR}`, `${VAR:-default}` and `${VAR:?message}` in config values (kernel/src/env.ts). */
+/** `${VAR}`, `${VAR:-default}` and `${VAR:?message}` in config values (src/env.ts). */
 import { describe, expect, it } from 'vitest'
 import { substituteEnv } from '../../src/env.js'
-import { EchoError } from '../../src/errors.js'
+import { EchoError } from '@echostream/kernel'
 
 const env = { HOST: 'example.org', PORT: '5000', EMPTY: '', FLAG: 'true', RATIO: '0.5', NEG: '-3' }
 

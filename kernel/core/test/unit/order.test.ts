@@ -1,9 +1,10 @@
 /**
- * Loader ordering (kernel/src/loader/order.ts): capabilities before their users, config order kept
+ * Loader ordering (src/order.ts): capabilities before their users, config order kept
  * otherwise, and clear refusals for what cannot work.
  */
 import { describe, expect, it } from 'vitest'
-import { checkKernelRange, checkRole, KERNEL_VERSION, orderPlugins } from '../../src/loader/order.js'
+import { checkKernelRange, checkRole, orderPlugins } from '../../src/order.js'
+import { KERNEL_VERSION } from '../../src/version.js'
 import { EchoError } from '../../src/errors.js'
 import type { PluginDefinition } from '../../src/plugin.js'
 

@@ -3,11 +3,9 @@
  * server, `inspect` what a config assembles to. Errors print their code and message, never a stack.
  */
 import { parseArgs } from 'node:util'
+import { EchoError, ErrorCodes, KERNEL_VERSION, kernelOf, orderPlugins, type EchoKernel, type Logger } from '@echostream/kernel'
 import { createClient, createServer, resolveConfig } from './create.js'
-import { EchoError, ErrorCodes } from './errors.js'
-import { orderPlugins, KERNEL_VERSION } from './loader/order.js'
-import { validateOptions } from './loader/options.js'
-import type { EchoKernel, Logger } from './kernel.js'
+import { validateOptions } from './validate.js'
 
 const USAGE = `echostream ${KERNEL_VERSION}
 
@@ -88,7 +86,7 @@ async function call(positionals: string[], values: Record<string, unknown>): Pro
   }
   const url = values.url as string | undefined
   if (!url && !values.config) throw new UsageError('call: give --url ws://HOST:PORT (or --config with a client config that has a url)')
-  const client = (await createClient(values.config ? (values.config as string) : { preset: '@echostream/preset-default', url }, {})) as EchoKernel & {
+  const client = kernelOf(await createClient(values.config ? (values.config as string) : { preset: '@echostream/preset-default', url }, {})) as EchoKernel & {
     rpc?: { request(method: string, params: unknown, options?: { timeoutMs?: number }): Promise<unknown> }
   }
   if (url) client.url = url

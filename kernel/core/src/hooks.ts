@@ -1,7 +1,7 @@
 /**
- * Every hook bus of the kernel, declared once (as webpack's `Compiler.hooks`). Plugins tap them
- * through the kernel handed to `setup`, which records each tap so unloading can rebuild a hook
- * without the unloaded plugin's taps.
+ * Every hook bus of the kernel, declared once (as webpack's `Compiler.hooks`). Every tap carries
+ * its owner (a plugin's name, or the application), set by a `register` interceptor when the tap is
+ * made; unloading a plugin drops exactly the taps it owns (see host.ts).
  */
 import { AsyncParallelHook, AsyncSeriesHook, SyncBailHook, SyncHook, SyncWaterfallHook } from 'tapable'
 import type { Frame, HelloPayload, WelcomePayload } from './frame.js'
@@ -82,9 +82,12 @@ export function createHooks(): Hooks {
   return Object.freeze(hooks) as Hooks
 }
 
-/** A fresh, empty instance of one hook (used when unloading rebuilds it). */
-export function createHook<K extends HookName>(name: K): Hooks[K] {
-  return factories[name]() as Hooks[K]
+/** Tap options the kernel understands besides tapable's: the owner of the tap (see host.ts). */
+export interface OwnedTapOptions {
+  name: string
+  stage?: number
+  /** Who the tap belongs to; set by the kernel when absent. */
+  owner?: string
 }
 
 /** Tap stages the kernel exports: order taps by these, never by tapable's `before` (tapable#168). */

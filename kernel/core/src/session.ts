@@ -8,6 +8,9 @@ import { CloseCodes, type Frame } from './frame.js'
 import type { Connection } from './transport.js'
 import type { EchoKernel } from './kernel.js'
 
+/** The largest peer maxPayload the kernel tracks (2^30 − 1 bytes, a small integer in V8): larger announcements count as this. */
+export const MAX_PEER_PAYLOAD = 0x3fffffff
+
 /** Per-session values, typed by module augmentation: `declare module '@echostream/kernel' { interface SessionData { user: User } }`. */
 export interface SessionData {
   [key: string]: unknown
@@ -106,8 +109,8 @@ export class SessionImpl implements SessionBase {
   handshakeTimer: ReturnType<typeof setTimeout> | undefined
   /** Client: a reconnect handshake is under way on a suspended session. */
   awaitingWelcome = false
-  /** From the peer's handshake `limits.maxPayload`; unlimited until then. */
-  peerMaxPayload = Number.MAX_SAFE_INTEGER
+  /** From the peer's handshake `limits.maxPayload` (at most MAX_PEER_PAYLOAD: an int, not a boxed double, per session). */
+  peerMaxPayload = MAX_PEER_PAYLOAD
 
   constructor(
     readonly host: SessionHost,
@@ -160,5 +163,11 @@ export class SessionImpl implements SessionBase {
 
   close(reason = 'closed by application', code: number = CloseCodes.normal): void {
     if (this.state !== 'closed') this.host.closeSession(this, code, reason)
+  }
+
+  /** Stops the handshake deadline and drops the Timeout (and its closure), which would otherwise live as long as the session. */
+  clearHandshakeTimer(): void {
+    clearTimeout(this.handshakeTimer)
+    this.handshakeTimer = undefined
   }
 }

@@ -1,0 +1,132 @@
+/**
+ * The server's side of the handshake: a connection becomes a session once its `hello` passes —
+ * version first (a v1 peer hears that it is too old), then shape, codec and wire plugins, then
+ * the `connect` taps — and `welcome` announces the session id and the server's limits. A `hello`
+ * that proves (through a `resume` tap) to own a suspended session re-attaches it instead.
+ * Credential fields plugins registered are readable by `connect` taps, then removed.
+ */
+import { EchoError, ErrorCodes } from '../errors.js'
+import { describe } from '../describe.js'
+import { kernelErrors } from '../kernel-errors.js'
+import { CloseCodes, KernelFrames, PROTOCOL_VERSION, type Frame, type HelloPayload, type WelcomeLimits } from '../frame.js'
+import { helloProblem, newSessionId, peerPayload } from './checks.js'
+import type { Handshake, Pipeline } from '../pipeline.js'
+import type { PluginHost } from '../host.js'
+import type { SessionImpl } from '../session.js'
+import type { Connection } from '../transport.js'
+import type { Kernel } from '../kernel.js'
+
+export class ServerHandshake implements Handshake {
+  /** Set by `drain`: new connections are refused. */
+  draining = false
+
+  constructor(
+    private readonly kernel: Kernel,
+    private readonly host: PluginHost,
+    private readonly pipeline: Pipeline,
+    private readonly timeoutMs: number,
+  ) {}
+
+  accept(connection: Connection): void {
+    if (this.draining) return connection.close(CloseCodes.goingAway, 'server draining: reconnect to another instance')
+    const session = this.pipeline.attach(connection)
+    session.handshakeTimer = setTimeout(() => {
+      this.pipeline.refuse(session, kernelErrors.noHello(this.timeoutMs), CloseCodes.handshakeTimeout)
+    }, this.timeoutMs)
+  }
+
+  onClosed(): void {}
+
+  /** What the server announces: its transport's maxPayload and ping schedule. */
+  limits(): WelcomeLimits {
+    const limits = this.kernel.transportLimits()
+    return { maxPayload: limits.maxPayload, pingIntervalMs: limits.pingIntervalMs ?? 0, pingTimeoutMs: limits.pingTimeoutMs ?? 0 }
+  }
+
+  async onFrame(session: SessionImpl, frame: Frame): Promise<void> {
+    const pipeline = this.pipeline
+    if (session.id) {
+      // A second frame while `connect` taps are still deciding: the client must wait for `welcome`.
+      return pipeline.refuse(session, kernelErrors.beforeWelcome(frame.kind), CloseCodes.protocol)
+    }
+    if (frame.kind !== KernelFrames.hello) return pipeline.refuse(session, kernelErrors.helloFirst(frame.kind), CloseCodes.protocol)
+    const hello = frame.payload as HelloPayload | undefined
+    if (typeof hello !== 'object' || hello === null || Array.isArray(hello)) {
+      return pipeline.refuse(session, kernelErrors.malformedHello(`its payload is ${describe(hello)}`), CloseCodes.protocol)
+    }
+    // The version first: a v1 client (no `limits`) must hear that it is too old, not that its hello is malformed.
+    if (hello.protocol !== PROTOCOL_VERSION) {
+      if (typeof hello.protocol !== 'number') return pipeline.refuse(session, kernelErrors.malformedHello(`'protocol' is ${describe(hello.protocol)}`), CloseCodes.protocol)
+      return pipeline.refuse(session, kernelErrors.incompatibleProtocol('client', hello.protocol, PROTOCOL_VERSION), CloseCodes.incompatible)
+    }
+    const shape = helloProblem(hello)
+    if (shape) return pipeline.refuse(session, kernelErrors.malformedHello(shape), CloseCodes.protocol)
+    const problem = this.#incompatibility(hello)
+    if (problem) return pipeline.refuse(session, kernelErrors.incompatible(problem), CloseCodes.incompatible)
+    session.clearHandshakeTimer()
+    session.peerMaxPayload = peerPayload(hello.limits.maxPayload)
+    const previous = this.host.hooks.resume.call(hello, session) as SessionImpl | undefined
+    if (previous && previous !== session && previous.state === 'suspended') return this.#adopt(previous, session, hello)
+    // The decoded payload itself (a fresh object from the codec), not a copy: one object less per
+    // session; and the codec name it carries (checked equal above) as the kernel's own string.
+    hello.codec = this.kernel.codec!.name
+    session.handshake = hello
+    session.id = newSessionId()
+    try {
+      await this.host.hooks.connect.promise(session)
+    } catch (error) {
+      this.#stripCredentials(hello)
+      const refusal = EchoError.from(error, ErrorCodes.E_PROTOCOL)
+      const code = refusal.code === ErrorCodes.E_UNAUTHORIZED ? CloseCodes.unauthorized : refusal.code === ErrorCodes.E_INCOMPATIBLE ? CloseCodes.incompatible : CloseCodes.protocol
+      pipeline.refuse(session, refusal, code)
+      // `connect` taps before the refusing one may hold state for this session: let them release it.
+      pipeline.notifyDisconnect(session, { code, reason: `refused: ${refusal.code}` })
+      return
+    }
+    this.#stripCredentials(hello)
+    if (session.state === 'closed') {
+      // Gone while `connect` ran: let the plugins that accepted it clean up.
+      pipeline.notifyDisconnect(session, session.closeInfo ?? { code: CloseCodes.goingAway, reason: 'closed during handshake' })
+      return
+    }
+    Object.freeze(session.handshake)
+    const welcome = this.host.hooks.welcome.call({ sessionId: session.id, protocol: PROTOCOL_VERSION, plugins: this.host.wirePlugins(), limits: this.limits() }, session)
+    session.state = 'open'
+    pipeline.sessions.set(session.id, session)
+    pipeline.writeRaw(session, { kind: KernelFrames.welcome, payload: welcome })
+  }
+
+  /** Credentials are for `connect` taps only: never kept in `session.handshake`. */
+  #stripCredentials(hello: HelloPayload): void {
+    for (const field of this.host.credentials.keys()) if (field in hello) delete hello[field]
+  }
+
+  /** Re-attaches a suspended session to the connection of a `hello` that proved to own it (the attach primitive reconnect uses). */
+  #adopt(previous: SessionImpl, fresh: SessionImpl, hello: HelloPayload): void {
+    fresh.state = 'closed' // the placeholder is dropped; its connection now belongs to `previous`
+    this.#stripCredentials(hello) // the resume token proved who this is
+    previous.handshake = Object.freeze(hello)
+    previous.peerMaxPayload = fresh.peerMaxPayload
+    this.pipeline.bind(previous, fresh.connection)
+    previous.state = 'open'
+    const welcome = this.host.hooks.welcome.call({ sessionId: previous.id, protocol: PROTOCOL_VERSION, plugins: this.host.wirePlugins(), limits: this.limits() }, previous)
+    this.pipeline.writeRaw(previous, { kind: KernelFrames.welcome, payload: welcome })
+    this.pipeline.notifyResumed(previous)
+  }
+
+  #incompatibility(hello: HelloPayload): string | undefined {
+    const codec = this.kernel.codec!.name
+    if (hello.codec !== codec) return `The client encodes with '${hello.codec}', this server with '${codec}': configure the same codec plugin on both sides.`
+    const mine = this.host.wirePlugins()
+    const problems: string[] = []
+    for (const [name, version] of Object.entries(hello.plugins)) {
+      if (mine[name] === undefined) problems.push(`the client uses plugin '${name}' (wire ${describeWire(version)}), which this server does not load`)
+      else if (mine[name] !== version) problems.push(`plugin '${name}' speaks wire ${describeWire(version)} on the client but ${mine[name]} on the server`)
+    }
+    return problems.length ? `Incompatible plugins: ${problems.join('; ')}. Load the same plugins, in compatible versions, on both sides.` : undefined
+  }
+}
+
+function describeWire(version: unknown): string {
+  return typeof version === 'number' ? String(version) : describe(version)
+}

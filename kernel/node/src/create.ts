@@ -1,0 +1,44 @@
+/**
+ * `createServer` / `createClient` on Node: a config object, a config file path, or the config
+ * cosmiconfig finds in the current directory; presets, plugins and handler modules named by
+ * string resolve from the config's folder; options are validated with ajv; `${VAR}` expands.
+ */
+import { dirname } from 'node:path'
+import { assemble, fromAssembly, type Assembly, type EchoClient, type EchoConfig, type EchoServer, type Logger, type Role } from '@echostream/kernel'
+import { loadConfigFile, loadPlugin, nodeResolver } from './config-file.js'
+import { substituteEnv } from './env.js'
+import { ajvValidator } from './validate.js'
+import { importFile, resolveSpecifier } from './resolve.js'
+
+/** `kernel.importModule(spec)` on Node: resolved from the config's folder, TypeScript included. */
+export const importModule = (spec: string, baseDir: string) => importFile(resolveSpecifier(spec, baseDir, 'module'))
+
+export interface NodeCreateOptions {
+  /** Where to search for a config file when none is given (default: the current directory). */
+  cwd?: string
+  logger?: Logger
+}
+
+/** Reads and assembles a config without setting anything up (what `echostream inspect` prints). */
+export async function resolveConfig(input: EchoConfig | string | undefined, role: Role, options: NodeCreateOptions = {}): Promise<Assembly & { configFile?: string }> {
+  const cwd = options.cwd ?? process.cwd()
+  const settings = { resolver: nodeResolver, validator: ajvValidator }
+  if (typeof input === 'object') return assemble(substituteEnv(input, 'config'), role, cwd, 'config', settings)
+  const { config, filepath } = await loadConfigFile(input, cwd)
+  return { ...(await assemble(substituteEnv(config, filepath), role, dirname(filepath), filepath, settings)), configFile: filepath }
+}
+
+async function build(input: EchoConfig | string | undefined, role: Role, options: NodeCreateOptions) {
+  const assembly = await resolveConfig(input, role, options)
+  return fromAssembly(assembly, { logger: options.logger, validator: ajvValidator, resolvePlugin: loadPlugin, importModule })
+}
+
+/** A server from a config object, a config file path, or the config found in `cwd`. Call `start()` to listen. */
+export async function createServer(config?: EchoConfig | string, options: NodeCreateOptions = {}): Promise<EchoServer> {
+  return (await build(config, 'server', options)) as unknown as EchoServer
+}
+
+/** A client from a config object, a config file path, or the config found in `cwd`. Call `start()` to connect. */
+export async function createClient(config?: EchoConfig | string, options: NodeCreateOptions = {}): Promise<EchoClient> {
+  return (await build(config, 'client', options)) as unknown as EchoClient
+}
