@@ -67,7 +67,7 @@ describe.skipIf(SKIP).concurrent('create-echostream: an app per preset, installe
 
       const pkg = JSON.parse(readFileSync(join(app, 'package.json'), 'utf8'))
       expect(pkg.scripts).toMatchObject({ start: 'echostream start', client: 'tsx client.ts' })
-      expect(Object.keys(pkg.dependencies).sort()).toEqual(['@echostream/kernel', `@echostream/preset-${c.preset}`, 'tsx'])
+      expect(Object.keys(pkg.dependencies).sort()).toEqual(['@echostream/kernel', '@echostream/node', `@echostream/preset-${c.preset}`, 'tsx'])
       expect(pkg.dependencies['@echostream/kernel']).toBe(`file:${relative(app, tarball('@echostream/kernel'))}`)
       expect(pkg.overrides.ws).toMatch(/^file:\.\.\/.*\/ws-[\d.]+\.tgz$/)
       for (const h of c.handlers) expect(existsSync(join(app, 'handlers', h)), h).toBe(true)

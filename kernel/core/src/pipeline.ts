@@ -1,44 +1,18 @@
 /**
- * Sessions and the frame pipeline: bytes in → decode → `inbound` → route; frame out → `outbound`
- * → encode once → `sent` → write, with the peer's maxPayload and the session's outbound budget
- * checked on the way. Every call into plugin or application code is guarded: a throw becomes a
- * coded error for the operation (or an `error` frame to the peer), never a crash.
+ * Sessions and the receiving half of the pipeline: a connection's bytes → decode → the handshake
+ * or `inbound` → route; and the end of a connection (suspended for a resume, or closed). Every call
+ * into plugin or application code is guarded: a throw becomes a coded error for the operation (or
+ * an `error` frame to the peer), never a crash. The sending half is outbound.ts.
  */
 import { EchoError, ErrorCodes, messageOf } from './errors.js'
-import { describe } from './describe.js'
 import { monotonicMicros } from './clock.js'
 import { kernelErrors } from './kernel-errors.js'
 import { CloseCodes, KernelFrames, type Frame } from './frame.js'
-import type { PluginHost } from './host.js'
-import type { CloseInfo, SendOptions, Session, SessionImpl } from './session.js'
+import { kindOf, Outbound } from './outbound.js'
+import type { CloseInfo, SessionImpl } from './session.js'
 import type { Connection } from './transport.js'
-import type { Kernel } from './kernel.js'
 
-/** Counters for metrics (monotonic since the kernel was created). */
-export interface KernelStats {
-  /** Frames encoded by the kernel (a broadcast counts one when every session gets the same bytes). */
-  encodes: number
-  /** Volatile frames dropped because their session was over its outbound budget. */
-  volatileDropped: number
-  /** Sessions closed with 4009 (slow consumer). */
-  slowConsumerCloses: number
-  /** Sends refused because the frame exceeded the peer's maxPayload. */
-  tooLarge: number
-  /** Per-session failures inside `fanout`/`sendMany` (the other sessions still got the frame). */
-  fanoutFailures: number
-}
-
-/** What `fanout` did: the others still got the frame when one session failed. */
-export interface FanoutReport {
-  /** Sessions the frame was sent to (written, or recorded for a suspended session). */
-  sent: number
-  /** Sessions for which a tap or the budget dropped it (volatile). */
-  dropped: number
-  /** Sessions for which sending failed (oversize for that peer, a tap threw…). */
-  failed: number
-  /** The first failures (at most 16), with their errors. */
-  failures: Array<{ session: Session; error: EchoError }>
-}
+export type { KernelStats, FanoutReport } from './outbound.js'
 
 /** How the handshake plugs into the pipeline: the server and client strategies (handshake/*.ts). */
 export interface Handshake {
@@ -63,153 +37,10 @@ export function closeReason(text: string): string {
   return out + '...'
 }
 
-/** A frame's kind for a message, whatever a plugin or peer put there. */
-export function kindOf(frame: Frame | null | undefined): string {
-  return typeof frame?.kind === 'string' ? frame.kind.slice(0, 100) : describe(frame?.kind)
-}
-
-export class Pipeline {
+export class Pipeline extends Outbound {
   /** Server: open and suspended sessions by id. */
   readonly sessions = new Map<string, SessionImpl>()
-  readonly stats: KernelStats = { encodes: 0, volatileDropped: 0, slowConsumerCloses: 0, tooLarge: 0, fanoutFailures: 0 }
   handshake!: Handshake
-
-  constructor(
-    private readonly kernel: Kernel,
-    private readonly host: PluginHost,
-    readonly outboundBudget: number,
-  ) {}
-
-  // ---------------------------------------------------------------- out
-
-  /** `outbound` taps, one encode, then `deliver`; returns the encoded size (0: dropped). */
-  send(session: SessionImpl, frame: Frame, options?: SendOptions): number {
-    let out: Frame | null = frame
-    const outbound = this.host.hooks.outbound
-    if (outbound.taps.length > 0) {
-      try {
-        out = outbound.call(frame, session)
-      } catch (error) {
-        throw EchoError.from(error)
-      }
-      if (!out) return 0
-    }
-    return this.deliver(session, this.encode(out), out, options?.volatile === true)
-  }
-
-  /**
-   * The bytes of one frame to one session: refused above the peer's maxPayload (before anything
-   * records them); offered to `sent` taps; recorded but not written while suspended. Over the
-   * outbound budget a volatile frame is dropped, and anything else closes the session with 4009
-   * after `sent` taps saw it (so a resumed session replays it).
-   */
-  deliver(session: SessionImpl, bytes: Uint8Array, frame: Frame, volatile: boolean): number {
-    const size = bytes.byteLength
-    if (size > session.peerMaxPayload) {
-      this.stats.tooLarge++
-      throw kernelErrors.payloadTooLarge(kindOf(frame), size, session.peerMaxPayload)
-    }
-    const suspended = session.state === 'suspended'
-    let over = 0
-    if (this.outboundBudget > 0 && !suspended) {
-      let pending = session.connection.bufferedAmount + size
-      if (this.host.meters.length > 0) pending += this.queued(session)
-      if (pending > this.outboundBudget) {
-        if (volatile) {
-          this.stats.volatileDropped++
-          return 0
-        }
-        over = pending
-      }
-    }
-    const sent = this.host.hooks.sent
-    if (sent.taps.length > 0) {
-      try {
-        sent.call(bytes, frame, session)
-      } catch (error) {
-        throw EchoError.from(error)
-      }
-    }
-    if (over > 0) {
-      this.stats.slowConsumerCloses++
-      this.closeLost(session, CloseCodes.slowConsumer, kernelErrors.slowConsumer(over, this.outboundBudget).message)
-    } else if (!suspended) session.connection.send(bytes)
-    return size
-  }
-
-  /** Bytes plugins report queued for `session` (their meters). */
-  queued(session: SessionImpl): number {
-    let total = 0
-    for (const measure of this.host.meters) {
-      try {
-        const bytes = measure(session)
-        if (bytes > 0) total += bytes
-      } catch (error) {
-        this.kernel.reportError(error, 'a queue meter', session)
-      }
-    }
-    return total
-  }
-
-  /**
-   * One frame to many sessions, encoded once: a session whose `outbound` taps return the frame
-   * unchanged gets the shared bytes (a tap that returns a new frame costs one encode for that
-   * session). Sessions are isolated: a failure is counted and reported, never thrown into the
-   * loop. Throws only when the frame itself cannot be encoded.
-   */
-  fanout(sessions: Iterable<Session>, frame: Frame, options?: SendOptions): FanoutReport {
-    const report: FanoutReport = { sent: 0, dropped: 0, failed: 0, failures: [] }
-    const volatile = options?.volatile === true
-    const outbound = this.host.hooks.outbound
-    const tapped = outbound.taps.length > 0
-    let shared: Uint8Array | undefined
-    let unencodable: unknown
-    for (const item of sessions) {
-      const session = item as SessionImpl
-      if (session.state !== 'open' && session.state !== 'suspended') continue
-      try {
-        const out = tapped ? outbound.call(frame, session) : frame
-        if (!out) {
-          report.dropped++
-          continue
-        }
-        let bytes = out === frame ? shared : this.encode(out)
-        if (bytes === undefined) {
-          try {
-            bytes = shared = this.encode(frame)
-          } catch (error) {
-            unencodable = error // the frame itself is bad: the broadcaster's error, not this session's
-            break
-          }
-        }
-        if (this.deliver(session, bytes, out, volatile) > 0) report.sent++
-        else report.dropped++
-      } catch (error) {
-        report.failed++
-        this.stats.fanoutFailures++
-        if (report.failures.length < 16) report.failures.push({ session, error: EchoError.from(error) })
-      }
-    }
-    if (unencodable !== undefined) throw unencodable
-    return report
-  }
-
-  encode(frame: Frame): Uint8Array {
-    const codec = this.kernel.codec
-    if (!codec) throw kernelErrors.noCodec()
-    this.stats.encodes++
-    try {
-      return codec.encode(frame)
-    } catch (error) {
-      if (EchoError.is(error) && error.code === ErrorCodes.E_CODEC) throw error
-      throw new EchoError(ErrorCodes.E_CODEC, kernelErrors.unencodable(kindOf(frame), messageOf(error)).message, { cause: error })
-    }
-  }
-
-  /** Handshake frames bypass the pipeline: not application traffic, they go out as they are. */
-  writeRaw(session: SessionImpl, frame: Frame): void {
-    session.connection.send(this.encode(frame))
-  }
 
   // ---------------------------------------------------------------- connections
 

@@ -25,9 +25,8 @@ export default definePlugin<EventsOptions>({
   setup(kernel, options) {
     const listeners = new Listeners({ maxListeners: options.maxListeners, logger: kernel.logger })
     const rooms = new Rooms()
-    // Hot paths (every emit, broadcast and inbound event) use the kernel itself, not this plugin's
-    // recording view of it (a Proxy that is only needed to record taps and registrations).
-    const raw = kernel.api
+    // `setup` gets the kernel itself (no recording Proxy): the hot paths use it directly.
+    const raw = kernel
     const state: EventsState = { stats: { volatileDropped: 0, failed: 0 }, backend: null }
     const schemas = new EventSchemas()
     const api = createEventsApi(raw, options, listeners, rooms, state, schemas)

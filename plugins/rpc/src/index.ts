@@ -21,9 +21,8 @@ export default definePlugin<RpcOptions>({
   wire: RPC_WIRE_VERSION,
   schema,
   setup(kernel, options) {
-    // Read per request from the kernel itself (not this plugin's recording view of it, a Proxy):
-    // `raw.hooks` is the live set, so taps added later (or dropped by an unload) count.
-    const raw = kernel.api
+    // `setup` gets the kernel itself; its hooks are read per request, so taps added later (or dropped by an unload) count.
+    const raw = kernel
     const authorize: Authorizer = (method, session) => {
       const hook = raw.hooks.authorize
       if (hook.taps.length === 0) return undefined

@@ -39,8 +39,8 @@ export default definePlugin<StreamsOptions>({
   schema,
   setup(kernel, options) {
     checkWindows(options)
-    // The kernel itself, not the recording scope: hot paths read `kernel.codec`/`kernel.clock` per frame.
-    const raw = kernel.api
+    // `setup` gets the kernel itself: hot paths read `kernel.codec`/`kernel.clock` per frame.
+    const raw = kernel
     const handlers = new Map<string, StreamHandler>()
     const metaChecks = new Map<string, SchemaCheck>()
     const ctx: StreamsContext = { kernel: raw, options, handlers, metaChecks, compiler: new SchemaCompiler(), logger: kernel.logger }
