@@ -110,7 +110,8 @@ function measure(body) {
 
 const paths = {
   send: () => session.send(FRAME),
-  receive: () => connection.onMessage(BYTES),
+  // A transport stamps the arrival time (Connection.onMessage(bytes, arrivedAt)); the kernel's own cost is measured here.
+  receive: () => connection.onMessage(BYTES, 0),
   directSend: () => connection.send(codec.encode(FRAME)),
   directReceive: () => {
     const d = codec.decode(BYTES)

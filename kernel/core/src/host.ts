@@ -77,8 +77,8 @@ export class PluginHost {
   readonly decorations = new Map<string, string>()
   readonly provided = new Map<'codec' | 'transport', string>()
   readonly credentials = new Map<string, string>()
-  /** Queue meters as plain functions, read on every send over budget checks. */
-  meters: Measure[] = []
+  /** Queue meters as plain functions, read on every send (one array, edited in place: the pipeline holds it). */
+  readonly meters: Measure[] = []
   #meterOwners = new Map<Measure, string>()
   #disposers: Array<{ dispose: Dispose; owner: string }> = []
   readonly SessionClass: typeof SessionImpl = class extends SessionImpl {}
@@ -145,12 +145,15 @@ export class PluginHost {
   }
 
   trackQueued(owner: string, measure: Measure): () => void {
-    this.meters = [...this.meters, measure]
+    this.meters.push(measure)
     this.#meterOwners.set(measure, owner)
-    return () => {
-      this.meters = this.meters.filter((m) => m !== measure)
-      this.#meterOwners.delete(measure)
-    }
+    return () => this.#dropMeter(measure)
+  }
+
+  #dropMeter(measure: Measure): void {
+    const at = this.meters.indexOf(measure)
+    if (at >= 0) this.meters.splice(at, 1)
+    this.#meterOwners.delete(measure)
   }
 
   registerCredentials(owner: string, field: string): void {
@@ -190,7 +193,7 @@ export class PluginHost {
     for (const [key, who] of this.decorations) if (who === owner) (delete proto[key], this.decorations.delete(key))
     for (const [kind, entry] of this.handlerKinds) if (entry.owner === owner) this.handlerKinds.delete(kind)
     for (const [what, who] of this.provided) if (who === owner) ((this.kernel as unknown as Record<string, unknown>)[what] = undefined, this.provided.delete(what))
-    for (const [measure, who] of this.#meterOwners) if (who === owner) (this.#meterOwners.delete(measure), (this.meters = this.meters.filter((m) => m !== measure)))
+    for (const [measure, who] of this.#meterOwners) if (who === owner) this.#dropMeter(measure)
     for (const [field, who] of this.credentials) if (who === owner) this.credentials.delete(field)
     this.#disposers = this.#disposers.filter((d) => d.owner !== owner)
   }

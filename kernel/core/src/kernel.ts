@@ -19,7 +19,7 @@ import type { Frame } from './frame.js'
 import type { Hooks } from './hooks.js'
 import type { HandlerDefinition } from './handlers.js'
 import type { Dispose, PluginDefinition, Role } from './plugin.js'
-import type { SendOptions, Session, SessionHost, SessionImpl } from './session.js'
+import type { SendOptions, Session, SessionImpl } from './session.js'
 import type { Codec, Transport, TransportLimits } from './transport.js'
 
 /** Plugins add their APIs here by module augmentation: `declare module '@echostream/kernel' { interface KernelApi { rpc: RpcApi } }`. */
@@ -81,7 +81,7 @@ export type EchoKernel = Kernel & KernelApi
 /** What a plugin's `setup` gets: the kernel itself, with every plugin's API. */
 export type PluginKernel = EchoKernel
 
-export class Kernel implements SessionHost {
+export class Kernel {
   readonly role: Role
   readonly version = KERNEL_VERSION
   readonly baseDir: string
@@ -362,7 +362,7 @@ export class Kernel implements SessionHost {
 
   /** Bytes waiting to go to `session`: its socket's buffer plus what plugins report queued. */
   outboundBytes(session: SessionImpl): number {
-    return session.connection.bufferedAmount + (this.#host.meters.length > 0 ? this.#pipeline.queued(session) : 0)
+    return this.#pipeline.outboundBytes(session)
   }
 
   /** Client: the resume primitive — redo the handshake of the `suspended` session on a new connection; resolves `{ recovered }`. */

@@ -9,7 +9,8 @@ import { monotonicMicros } from './clock.js'
 import { kernelErrors } from './kernel-errors.js'
 import { CloseCodes, KernelFrames, type Frame } from './frame.js'
 import { kindOf, Outbound } from './outbound.js'
-import type { CloseInfo, SessionImpl } from './session.js'
+import type { CloseInfo, SessionHost, SessionImpl } from './session.js'
+import type { EchoKernel } from './kernel.js'
 import type { Connection } from './transport.js'
 
 export type { KernelStats, FanoutReport } from './outbound.js'
@@ -37,7 +38,8 @@ export function closeReason(text: string): string {
   return out + '...'
 }
 
-export class Pipeline extends Outbound {
+/** Also each session's host: `session.send` reaches `Outbound.send` with no hop through the kernel. */
+export class Pipeline extends Outbound implements SessionHost {
   /** Server: open and suspended sessions by id. */
   readonly sessions = new Map<string, SessionImpl>()
   handshake!: Handshake
@@ -46,7 +48,7 @@ export class Pipeline extends Outbound {
 
   /** A session for a new connection. */
   attach(connection: Connection): SessionImpl {
-    const session = new this.host.SessionClass(this.kernel, connection)
+    const session = new this.host.SessionClass(this, connection)
     this.bind(session, connection)
     return session
   }
@@ -71,6 +73,15 @@ export class Pipeline extends Outbound {
         this.kernel.reportError(error, `closing the session of ${session.peer}`, session)
       }
     }
+  }
+
+  get api(): EchoKernel {
+    return this.kernel.api
+  }
+
+  /** Bytes waiting to go to `session`: its socket's buffer plus what plugins report queued. */
+  outboundBytes(session: SessionImpl): number {
+    return session.connection.bufferedAmount + (this.meters.length > 0 ? this.queued(session) : 0)
   }
 
   closeSession(session: SessionImpl, code: number, reason: string): void {
@@ -188,7 +199,7 @@ export class Pipeline extends Outbound {
     const route = this.host.routeFor(frame.kind)
     if (route) {
       try {
-        route.handler(frame, session, bytes.byteLength, arrivedAt)
+        route.handler(frame, session, bytes.length, arrivedAt) // .length: see Outbound.deliver
       } catch (error) {
         this.protocolError(session, EchoError.from(error, ErrorCodes.E_PROTOCOL), frame)
       }

@@ -45,7 +45,7 @@ export interface SendOptions {
 /** What the kernel needs from its owner to run a session (kept small so tests can supply one). */
 export interface SessionHost {
   readonly api: EchoKernel
-  sendFrame(session: SessionImpl, frame: Frame, options?: SendOptions): number
+  send(session: SessionImpl, frame: Frame, options?: SendOptions): number
   closeSession(session: SessionImpl, code: number, reason: string): void
   /** Bytes waiting to go to this session: the socket's buffer plus what plugins report as queued. */
   outboundBytes(session: SessionImpl): number
@@ -158,7 +158,7 @@ export class SessionImpl implements SessionBase {
 
   send(frame: Frame, options?: SendOptions): number {
     if (this.state === 'closed') throw kernelErrors.sessionClosed(this.id)
-    return this.host.sendFrame(this, frame, options)
+    return this.host.send(this, frame, options)
   }
 
   close(reason = 'closed by application', code: number = CloseCodes.normal): void {
