@@ -8,7 +8,8 @@ import { createServer as createHttpServer } from 'node:http'
 import { readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { createServer, EchoError, type Session } from '@echostream/kernel'
+import { EchoError, type Session } from '@echostream/kernel'
+import { createServer } from '@echostream/node'
 import type {} from '@echostream/preset-browser'
 import { buildBundles } from '@echostream/preset-browser/build'
 
@@ -43,7 +44,7 @@ chat.events.on('chat.say', (text: unknown, session: Session) => {
   if (history.length > 100) history.shift()
   chat.events.to('lobby').emit('chat.message', message)
 })
-chat.hooks.disconnect.tap('browser-chat', () => void setImmediate(() => chat.events.to('lobby').emit('chat.presence', { online: names() })))
+chat.on('disconnect', () => void setImmediate(() => chat.events.to('lobby').emit('chat.presence', { online: names() })))
 await chat.start()
 
 const [core] = await buildBundles()

@@ -5,7 +5,8 @@
  * `whenWritable()` — for `durationMs`, measuring its own memory after GC before and after, and
  * sampling RSS and heap during the run. The paused client is everyone else.
  */
-import { createServer, type CloseInfo, type Session } from '@echostream/kernel'
+import { type CloseInfo, type Session } from '@echostream/kernel'
+import { createServer } from './create.js'
 import transportWs from '@echostream/plugin-transport-ws'
 import codecMsgpack from '@echostream/plugin-codec-msgpack'
 import events from '@echostream/plugin-events'

@@ -5,7 +5,8 @@
  * its client resumes into a new session, told `recovered: false`.
  */
 import { describe, expect, it } from 'vitest'
-import { createClient, createServer, type EchoKernel, type Session } from '@echostream/kernel'
+import { type EchoKernel, type Session } from '@echostream/kernel'
+import { createClient, createServer } from '../helpers/create.js'
 import transportWs from '@echostream/plugin-transport-ws'
 import codecMsgpack from '@echostream/plugin-codec-msgpack'
 import events from '@echostream/plugin-events'

@@ -5,7 +5,8 @@
  * the client. A cut link still suspends (the control that shows the grace period is in force).
  */
 import { describe, expect, it } from 'vitest'
-import { createClient, createServer, type CloseInfo, type Session } from '@echostream/kernel'
+import { type CloseInfo, type Session } from '@echostream/kernel'
+import { createClient, createServer } from '../helpers/create.js'
 import transportWs from '@echostream/plugin-transport-ws'
 import codecMsgpack from '@echostream/plugin-codec-msgpack'
 import reconnect from '@echostream/plugin-reconnect'

@@ -6,7 +6,7 @@
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
-import { createClient, createServer } from '@echostream/kernel'
+import { createClient, createServer } from '../helpers/create.js'
 import type {} from '@echostream/preset-cluster'
 import { track, until } from '../helpers/fixtures.js'
 import { startRedis } from '../helpers/redis.js'

@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { Packr } from 'msgpackr'
-import { createClient } from '@echostream/kernel'
+import { createClient } from '../helpers/create.js'
 import rpc from '@echostream/plugin-rpc'
 import events from '@echostream/plugin-events'
 import streams from '@echostream/plugin-streams'

@@ -7,7 +7,8 @@
  * (An oversize RPC result with reconnect loaded is the rpc plugin's test.)
  */
 import { describe, expect, it } from 'vitest'
-import { createClient, createServer, type EchoKernel } from '@echostream/kernel'
+import { type EchoKernel } from '@echostream/kernel'
+import { createClient, createServer } from '../helpers/create.js'
 import transportWs from '@echostream/plugin-transport-ws'
 import codecMsgpack from '@echostream/plugin-codec-msgpack'
 import events from '@echostream/plugin-events'

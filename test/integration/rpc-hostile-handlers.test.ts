@@ -5,7 +5,8 @@
  * called by a client, and a client handler called by the server.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { createClient, createServer, type EchoKernel, type Logger, type Session } from '@echostream/kernel'
+import { type EchoKernel, type Logger, type Session } from '@echostream/kernel'
+import { createClient, createServer } from '../helpers/create.js'
 import transportWs from '@echostream/plugin-transport-ws'
 import codecMsgpack from '@echostream/plugin-codec-msgpack'
 import rpc from '@echostream/plugin-rpc'

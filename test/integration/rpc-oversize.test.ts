@@ -5,7 +5,8 @@
  * oversize frame is never recorded for replay).
  */
 import { describe, expect, it } from 'vitest'
-import { createClient, createServer, type EchoKernel } from '@echostream/kernel'
+import { type EchoKernel } from '@echostream/kernel'
+import { createClient, createServer } from '../helpers/create.js'
 import transportWs from '@echostream/plugin-transport-ws'
 import codecMsgpack from '@echostream/plugin-codec-msgpack'
 import reconnect from '@echostream/plugin-reconnect'

@@ -4,7 +4,8 @@
  * streamed input), the handler's generator never restarted, credit still bounding it.
  */
 import { describe, expect, it } from 'vitest'
-import { createClient, createServer, type EchoKernel, type Session } from '@echostream/kernel'
+import { type EchoKernel, type Session } from '@echostream/kernel'
+import { createClient, createServer } from '../helpers/create.js'
 import transportWs from '@echostream/plugin-transport-ws'
 import codecMsgpack from '@echostream/plugin-codec-msgpack'
 import reconnect from '@echostream/plugin-reconnect'

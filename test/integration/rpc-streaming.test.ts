@@ -7,7 +7,8 @@
  */
 import { describe, expect, it } from 'vitest'
 import { pack } from 'msgpackr'
-import { createClient, createServer, EchoError, type EchoKernel, type Session } from '@echostream/kernel'
+import { EchoError, type EchoKernel, type Session } from '@echostream/kernel'
+import { createClient, createServer } from '../helpers/create.js'
 import transportWs from '@echostream/plugin-transport-ws'
 import codecMsgpack from '@echostream/plugin-codec-msgpack'
 import rpc, { type RpcOptions, type RpcStream } from '@echostream/plugin-rpc'
