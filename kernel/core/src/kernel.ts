@@ -34,6 +34,18 @@ export interface Logger {
 
 const silentLogger: Logger = { info() {}, warn() {}, error() {} }
 
+/** The application's logger, made unable to throw into the kernel (a logger is user code too). */
+function safeLogger(logger: Logger): Logger {
+  const wrap = (level: keyof Logger) => (message: string) => {
+    try {
+      logger[level](message)
+    } catch {
+      // nowhere left to report a failing logger
+    }
+  }
+  return { info: wrap('info'), warn: wrap('warn'), error: wrap('error') }
+}
+
 /** The default outbound budget per session: 8 MiB (8× transport-ws's default high-water mark of 1 MiB). */
 export const DEFAULT_OUTBOUND_BUDGET = 8 * 1024 * 1024
 
@@ -107,7 +119,7 @@ export class Kernel {
     this.role = options.role
     this.url = options.url
     this.baseDir = options.baseDir ?? '.'
-    this.logger = options.logger ?? silentLogger
+    this.logger = options.logger ? safeLogger(options.logger) : silentLogger
     this.#resolvePlugin = options.resolvePlugin
     this.#importModule = options.importModule
     this.#host = new PluginHost(this, options.validator ?? basicValidator)

@@ -82,10 +82,14 @@ export class ClientHandshake implements Handshake {
     const welcomed = new Promise<boolean>((resolve, reject) => (this.#waiter = { resolve, reject }))
     session.handshakeTimer = setTimeout(() => {
       this.#waiter?.reject(kernelErrors.noWelcome(this.kernel.url!, this.timeoutMs, reconnecting))
-      if (reconnecting) {
-        session.awaitingWelcome = false
-        connection.close(CloseCodes.handshakeTimeout, 'handshake timeout')
-      } else this.pipeline.closeSession(session, CloseCodes.handshakeTimeout, 'handshake timeout')
+      try {
+        if (reconnecting) {
+          session.awaitingWelcome = false
+          connection.close(CloseCodes.handshakeTimeout, 'handshake timeout')
+        } else this.pipeline.closeSession(session, CloseCodes.handshakeTimeout, 'handshake timeout')
+      } catch (error) {
+        this.kernel.reportError(error, 'the handshake deadline', session)
+      }
     }, this.timeoutMs)
     try {
       this.pipeline.writeRaw(session, { kind: KernelFrames.hello, payload: this.#hello() })

@@ -31,7 +31,11 @@ export class ServerHandshake implements Handshake {
     if (this.draining) return connection.close(CloseCodes.goingAway, 'server draining: reconnect to another instance')
     const session = this.pipeline.attach(connection)
     session.handshakeTimer = setTimeout(() => {
-      this.pipeline.refuse(session, kernelErrors.noHello(this.timeoutMs), CloseCodes.handshakeTimeout)
+      try {
+        this.pipeline.refuse(session, kernelErrors.noHello(this.timeoutMs), CloseCodes.handshakeTimeout)
+      } catch (error) {
+        this.kernel.reportError(error, 'the handshake deadline', session)
+      }
     }, this.timeoutMs)
   }
 
