@@ -13,7 +13,8 @@
  * { type: 'sabotage', what: [...] } makes it misbehave on purpose ('stall', 'reject', 'throw',
  * 'leak', 'hang', 'exit'), so the fuzz test can show that its watchdog catches each of these.
  */
-import { PROTOCOL_VERSION, createServer } from '@echostream/kernel'
+import { PROTOCOL_VERSION } from '@echostream/kernel'
+import { createServer } from './create.js'
 import preset from '@echostream/preset-default'
 import streams from '@echostream/plugin-streams'
 import clockSync from '@echostream/plugin-clock-sync'

@@ -7,7 +7,8 @@
  */
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
-import { createClient, createServer, defineEvent, defineRpc, type EchoKernel, type PluginEntry } from '@echostream/kernel'
+import { defineEvent, defineRpc, type EchoKernel, type PluginEntry } from '@echostream/kernel'
+import { createClient, createServer } from '../helpers/create.js'
 import transportWs from '@echostream/plugin-transport-ws'
 import codecMsgpack from '@echostream/plugin-codec-msgpack'
 import rpc, { type RpcOptions, type RpcStream } from '@echostream/plugin-rpc'

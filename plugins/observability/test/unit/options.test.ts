@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { validateOptions } from '@echostream/kernel'
+import { validateOptions } from '@echostream/node'
 import observability, { ObservabilityErrorCodes, schema } from '../../src/index.js'
 
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
