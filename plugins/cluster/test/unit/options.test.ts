@@ -1,7 +1,7 @@
 /** The schema is the README's option table: every option documented, defaults applied, unknowns refused. */
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { validateOptions } from '@echostream/kernel'
+import { validateOptions } from '@echostream/node'
 import { schema } from '../../src/options.js'
 
 describe('cluster options', () => {
