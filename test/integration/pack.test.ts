@@ -95,7 +95,7 @@ describe.skipIf(SKIP)('packed tarballs of every package', () => {
 
   it('pnpm -r pack lists exactly the intended files: package.json, README, dist/ JavaScript, declarations and maps, plus named extras', () => {
     const extras: Record<string, RegExp> = {
-      '@echostream/kernel': /^(PROTOCOL\.md|bin\/echostream\.js)$/,
+      '@echostream/node': /^bin\/echostream\.js$/,
       'create-echostream': /^bin\/create-echostream\.js$/,
       '@echostream/preset-browser': /^scripts\/[\w-]+\.(mjs|d\.mts)$/,
     }
