@@ -2,8 +2,10 @@
  * What a page gets for `tapable` (scripts/build.mjs maps the kernel's import here): the five hook
  * kinds the kernel uses, with tapable's tap order (`stage`, then `before`), its `taps` array and
  * its calling rules (only the declared arguments are passed; a bail stops at the first result
- * other than undefined; a waterfall passes on what each tap returns unless undefined). No code
- * generation and no interceptors (the kernel uses none): 17.4 KB minified less.
+ * other than undefined; a waterfall passes on what each tap returns unless undefined), plus what
+ * the kernel's plugin host uses: `register` interceptors (they tag each tap with its owner),
+ * `withOptions` and `_resetCompilation` (a no-op: nothing is compiled). No code generation:
+ * 17.4 KB minified less.
  * test/browser/light-checks.test.ts runs the same taps through both and compares.
  */
 type Fn = (...args: unknown[]) => unknown
@@ -14,11 +16,29 @@ export interface Tap {
   stage?: number
   before?: string | string[]
 }
-type TapOptions = string | { name: string; stage?: number; before?: string | string[] }
+type TapOptions = string | { name: string; stage?: number; before?: string | string[]; [extra: string]: unknown }
+interface Interceptor {
+  register?: (tap: Tap) => Tap | undefined
+}
 
 class Hook {
   taps: Tap[] = []
+  interceptors: Interceptor[] = []
   constructor(readonly args: string[] = []) {}
+  intercept(interceptor: Interceptor): void {
+    this.interceptors.push({ ...interceptor })
+  }
+  /** tapable's withOptions: tap/tapAsync/tapPromise with `options` merged into each tap's. */
+  withOptions(options: Record<string, unknown>) {
+    const merge = (opt: TapOptions) => ({ ...options, ...(typeof opt === 'string' ? { name: opt } : opt) }) as TapOptions
+    return {
+      tap: (opt: TapOptions, fn: Fn) => this.tap(merge(opt), fn),
+      tapAsync: (opt: TapOptions, fn: Fn) => this.tapAsync(merge(opt), fn),
+      tapPromise: (opt: TapOptions, fn: Fn) => this.tapPromise(merge(opt), fn),
+    }
+  }
+  /** Nothing is compiled here: removing taps from `taps` is enough. */
+  _resetCompilation(): void {}
   tap(options: TapOptions, fn: Fn): void {
     this.#insert(options, fn, 'sync')
   }
@@ -33,7 +53,8 @@ class Hook {
   }
   // tapable's _insert: after every tap of a lower or equal stage, before the ones named in `before`.
   #insert(options: TapOptions, fn: Fn, type: Tap['type']): void {
-    const item: Tap = { type, fn, ...(typeof options === 'string' ? { name: options } : options) }
+    let item: Tap = { type, fn, ...(typeof options === 'string' ? { name: options } : options) }
+    for (const interceptor of this.interceptors) if (interceptor.register) item = interceptor.register(item) ?? item
     const before = item.before === undefined ? undefined : new Set(([] as string[]).concat(item.before))
     const stage = item.stage ?? 0
     let i = this.taps.length
