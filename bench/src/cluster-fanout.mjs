@@ -80,6 +80,12 @@ function start(script, spec) {
   return { child, next, send: (msg) => child.send(msg), stop: () => child.kill('SIGKILL') }
 }
 
+async function reset(clients) {
+  const done = clients.next('reset-done')
+  clients.send({ type: 'reset' })
+  await done
+}
+
 async function runPeer(peer, redis) {
   await redis.flush()
   const nodes = ['a', 'b', 'c'].map((nodeId) => start('node.mjs', { peer, redisUrl: redis.url, nodeId }))
@@ -91,14 +97,14 @@ async function runPeer(peer, redis) {
       const members = 2 * P.perNode
       const [a] = nodes
       // Warm-up: subscriptions settled, JIT warm.
-      clients.send({ type: 'reset' })
+      await reset(clients)
       a.send({ type: 'burst', count: 500 })
       await a.next('burst-done')
       const warm = clients.next('reached')
       clients.send({ type: 'wait', total: 500 * members, timeoutMs: 30_000 })
       await warm
 
-      clients.send({ type: 'reset' })
+      await reset(clients)
       const t0 = (performance.timeOrigin + performance.now()) * 1000
       const reached = clients.next('reached', 120_000)
       // Arrivals that never come (a peer that drops under load) end the wait after 15 s of it.
@@ -106,12 +112,21 @@ async function runPeer(peer, redis) {
       a.send({ type: 'burst', count: P.burst })
       await a.next('burst-done')
       const end = await reached
+      if (end.short) log(`  short clients: ${JSON.stringify(end.short)}`)
+      // Gaps the echostream nodes reported (a lost subscription, a history that could not fill it).
+      const gaps = []
+      for (const node of nodes) {
+        const got = node.next('gaps')
+        node.send({ type: 'gaps' })
+        gaps.push(...(await got).gaps)
+      }
+      if (gaps.length) log(`  gaps reported: ${JSON.stringify(gaps.slice(0, 5))}${gaps.length > 5 ? ` (+${gaps.length - 5})` : ''}`)
       const seconds = (end.atUs - t0) / 1e6
       // Up to the last arrival; deliveries that never arrived are counted as lost, not as time.
       const eventsPerSecond = end.received / members / seconds
       const burstLost = P.burst * members - end.received
 
-      clients.send({ type: 'reset' })
+      await reset(clients)
       a.send({ type: 'paced', perSecond: P.perSecond, durationMs: P.pacedMs })
       const { sent } = await a.next('paced-done', P.pacedMs + 30_000)
       const all = clients.next('reached', 60_000)
@@ -120,7 +135,7 @@ async function runPeer(peer, redis) {
       const lat = clients.next('latencies')
       clients.send({ type: 'latencies' })
       const { p50, p99, count } = await lat
-      return { peer, ok: true, eventsPerSecond, deliveriesPerSecond: eventsPerSecond * members, burstLost, p50, p99, samples: count, pacedLost: sent * members - arrived.received }
+      return { peer, ok: true, eventsPerSecond, deliveriesPerSecond: eventsPerSecond * members, burstLost, gapsReported: gaps.length, p50, p99, samples: count, pacedLost: sent * members - arrived.received }
     } finally {
       clients.stop()
     }

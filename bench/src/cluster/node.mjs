@@ -20,13 +20,18 @@ async function echostream(resume) {
   const { default: reconnect } = await import('@echostream/plugin-reconnect')
   const { default: cluster } = await import('@echostream/plugin-cluster')
   const plugins = [...(resume ? [reconnect] : []), cluster]
-  const server = await createServer({ preset: presetDefault, plugins, options: { 'transport-ws': { port: 0, host: '127.0.0.1' }, cluster: { redisUrl: spec.redisUrl, nodeId: spec.nodeId } } })
+  // Warnings and errors go to stderr: a bench run must not hide a failure.
+  const logger = { info() {}, warn: (m) => process.stderr.write(`[${spec.nodeId}] ${m}\n`), error: (m) => process.stderr.write(`[${spec.nodeId}] ${m}\n`) }
+  const server = await createServer({ preset: presetDefault, plugins, options: { 'transport-ws': { port: 0, host: '127.0.0.1' }, cluster: { redisUrl: spec.redisUrl, nodeId: spec.nodeId } } }, { logger })
   server.rpc.handle('join', (room, ctx) => {
     ctx.session.join(room)
     return true
   })
+  const gaps = []
+  server.cluster.on('gap', (gap) => gaps.push(gap))
   await server.start()
   return {
+    gaps,
     port: Number(new URL(server.url).port),
     members: () => server.events.in('bench').length,
     emit: (data) => server.events.to('bench').emit('tick', data),
@@ -50,7 +55,7 @@ async function socketio() {
     })
   })
   await new Promise((resolve) => http.listen(0, '127.0.0.1', resolve))
-  return { port: http.address().port, members: () => members, emit: (data) => io.to('bench').emit('tick', data) }
+  return { gaps: [], port: http.address().port, members: () => members, emit: (data) => io.to('bench').emit('tick', data) }
 }
 
 const node = spec.peer === 'socketio' ? await socketio() : await echostream(spec.peer === 'echostream-resume')
@@ -58,6 +63,7 @@ let n = 0
 
 process.on('message', async (msg) => {
   if (msg.type === 'members') send({ type: 'members', n: node.members() })
+  else if (msg.type === 'gaps') send({ type: 'gaps', gaps: node.gaps.splice(0) })
   else if (msg.type === 'burst') {
     for (let i = 0; i < msg.count; i++) {
       node.emit({ n: ++n, t: now() })
