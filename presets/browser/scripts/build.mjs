@@ -7,7 +7,7 @@
 // `buildBundles` (sizes for the budget test, files for the Chromium tests).
 import { build } from 'esbuild'
 import { gzipSync } from 'node:zlib'
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -18,45 +18,6 @@ export const BUNDLES = [
   { name: 'echostream', entry: join(pkg, 'src/index.ts') },
   { name: 'echostream-full', entry: join(pkg, 'src/full.ts') },
 ]
-
-/*
- * TEMPORARY, until the kernel's runs-anywhere core lands (issue 12 builds on it): the kernel's
- * entry still imports its config loader and CLI helpers. These stubs stand in for what only those
- * reach; the budget test reports them, and they go when the kernel has a `browser` entry.
- */
-const STUB_NAMES = ['cosmiconfig', 'randomBytes', 'timingSafeEqual', 'dirname', 'resolve', 'join', 'isAbsolute', 'existsSync', 'readFileSync', 'statSync', 'fileURLToPath', 'pathToFileURL', 'exports', 'legacy', 'register', 'parseArgs', 'Readable', 'Writable', 'createServer', 'default']
-const NODE_ONLY = /^(node:.*|cosmiconfig|tsx(\/.*)?|resolve\.exports)$/
-function kernelStubs(stubbed) {
-  return {
-    name: 'kernel-node-stubs',
-    setup(b) {
-      b.onResolve({ filter: NODE_ONLY }, (args) => {
-        // Only the kernel's own imports: a Node built-in anywhere else fails the build, as it should.
-        if (!/[\\/]kernel[\\/]src[\\/]/.test(args.importer)) return undefined
-        stubbed.add(args.path)
-        return { path: args.path, namespace: 'node-stub', pluginData: args.importer }
-      })
-      b.onLoad({ filter: /.*/, namespace: 'node-stub' }, (args) => {
-        // `createRequire(import.meta.url)('../package.json')`: the importer's package version.
-        let version = '0.0.0'
-        for (let dir = dirname(args.pluginData); dir !== dirname(dir); dir = dirname(dir)) {
-          try {
-            version = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).version
-            break
-          } catch {}
-        }
-        // Anything else: a stand-in that can be called, constructed and read from (cosmiconfig() runs at import).
-        return {
-          contents: `const any = new Proxy(function () {}, { get: (_, key) => (key === 'then' ? undefined : any), apply: () => any, construct: () => any })
-const names = ${JSON.stringify(STUB_NAMES)}
-module.exports = Object.fromEntries(names.map((name) => [name, any]))
-module.exports.createRequire = () => () => ({ version: ${JSON.stringify(version)} })`,
-          loader: 'js',
-        }
-      })
-    },
-  }
-}
 
 /*
  * What the kernel imports for Node-grade checks, swapped for small ones in a page (src/light/,
@@ -86,7 +47,6 @@ const lightChecks = {
 export async function buildBundles({ outdir, minify = true } = {}) {
   const results = []
   for (const { name, entry } of BUNDLES) {
-    const stubbed = new Set()
     const out = await build({
       entryPoints: [entry],
       bundle: true,
@@ -100,10 +60,10 @@ export async function buildBundles({ outdir, minify = true } = {}) {
       metafile: true,
       logLevel: 'silent',
       inject: [join(here, 'buffer-shim.mjs')],
-      plugins: [lightChecks, kernelStubs(stubbed)],
+      plugins: [lightChecks],
     })
     const code = out.outputFiles[0].contents
-    const result = { name, code, min: code.byteLength, gzip: gzipSync(code, { level: 9 }).byteLength, metafile: out.metafile, stubbed: [...stubbed].sort() }
+    const result = { name, code, min: code.byteLength, gzip: gzipSync(code, { level: 9 }).byteLength, metafile: out.metafile }
     if (outdir) {
       mkdirSync(outdir, { recursive: true })
       writeFileSync(join(outdir, `${name}.js`), code)
