@@ -1,6 +1,7 @@
 /**
- * Spawning the measured processes: node (under tsx with the `development` condition for peers that
- * load workspace sources), pinned to a core with taskset when pinning is on, talking over IPC.
+ * Spawning the measured processes: plain node (echostream's packages from their built `dist/`:
+ * the runner runs `tsc -b` first), pinned to a core with taskset when pinning is on, with the
+ * open-file limit raised when a workload needs many sockets, talking over IPC.
  */
 import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, readFileSync, realpathSync } from 'node:fs'
@@ -38,6 +39,7 @@ export function pinningPlan() {
 const wsChains = {
   limit: ['ws'],
   echostream: ['@echostream/preset-default', '@echostream/plugin-transport-ws', 'ws'],
+  // echostream-tcp has no ws: transport-tcp is node:net only.
   'socket.io (server)': ['socket.io', 'engine.io', 'ws'],
   'socket.io (client)': ['socket.io-client', 'engine.io-client', 'ws'],
   'rpc-websockets': ['rpc-websockets', 'ws'],
@@ -87,9 +89,17 @@ export function wsNativeCheck(force) {
 }
 
 const childEnv = {
-  // The plugin loader resolves workspace packages to their sources (src/*.ts), as the tests do.
-  ECHOSTREAM_CONDITIONS: 'development',
+  // The children run the built packages (dist/): never the sources' `development` condition.
+  ECHOSTREAM_CONDITIONS: '',
   NODE_ENV: 'production',
+}
+
+/** The open-file limits (soft, hard) children inherit; `null` when the shell cannot say. */
+export function fileLimits() {
+  const r = spawnSync('sh', ['-c', 'ulimit -Sn; ulimit -Hn'], { encoding: 'utf8' })
+  if (r.status !== 0) return null
+  const [soft, hard] = r.stdout.trim().split(/\s+/).map((v) => (v === 'unlimited' ? Infinity : Number(v)))
+  return Number.isFinite(soft) || soft === Infinity ? { soft, hard } : null
 }
 
 /** Called once by the runner with the outcome of `wsNativeCheck`. */
@@ -109,14 +119,14 @@ export class Child {
   /**
    * @param script file in src/
    * @param spec   passed as BENCH_SPEC
-   * @param opts   { runtime: 'node'|'tsx', cpu: number|null, nodeFlags: string[], label }
+   * @param opts   { cpu: number|null, nodeFlags: string[], label, nofile?: number (raise the open-file soft limit to this) }
    */
-  constructor(script, spec, { runtime, cpu, nodeFlags = [], label }) {
+  constructor(script, spec, { cpu, nodeFlags = [], label, nofile }) {
     this.label = label
-    const nodeArgs = []
-    if (runtime === 'tsx') nodeArgs.push('--import', 'tsx', '--conditions=development')
-    nodeArgs.push(...nodeFlags, fileURLToPath(new URL(script, import.meta.url)))
-    const [cmd, args] = cpu === null || cpu === undefined ? [process.execPath, nodeArgs] : ['taskset', ['-c', String(cpu), process.execPath, ...nodeArgs]]
+    const nodeArgs = [...nodeFlags, fileURLToPath(new URL(script, import.meta.url))]
+    let [cmd, args] = cpu === null || cpu === undefined ? [process.execPath, nodeArgs] : ['taskset', ['-c', String(cpu), process.execPath, ...nodeArgs]]
+    // `ulimit -n` in a shell that then becomes the child (exec): the pid stays the node process's.
+    if (nofile) [cmd, args] = ['sh', ['-c', `ulimit -n ${nofile} && exec "$@"`, 'sh', cmd, ...args]]
     this.#proc = spawn(cmd, args, {
       cwd: benchDir,
       // Children's output goes to our stderr: stdout is the table.

@@ -38,6 +38,7 @@ async function run(metric, p) {
     case 'latency1':
       return rpcLatency((main ??= await track(connect())), p)
     case 'stream':
+    case 'stream-tuned':
       return streamUpload((main ??= await track(connect())), p)
     case 'fanout': {
       // Only the fan-out clients may be connected: the server broadcasts to every connection.
@@ -52,9 +53,12 @@ async function run(metric, p) {
       // Leave the fan-out connections open until exit: closing 16 of them here would load the server.
       return result
     }
-    case 'clock':
-      // A fresh connection with its local clock offset: the sync starts from scratch.
-      return clockAccuracy(await track(peer.connect(port, { mode: spec.mode, clockOffsetMs: p.offsetMs })), p)
+    case 'clock': {
+      // Fresh connections with their local clocks offset: every sync starts from scratch.
+      const clients = await openMany(() => peer.connect(port, { mode: spec.mode, clockOffsetMs: p.offsetMs }), p.clients, p.clients, p.maxMs)
+      open.push(...clients)
+      return clockAccuracy(clients, p)
+    }
     case 'memory': {
       const clients = await openMany(connect, p.connections, p.batch, p.maxMs)
       open.push(...clients)

@@ -10,7 +10,7 @@ export function median(values) {
 export function summarise(runs, metrics, pipelineRows, peerNames) {
   const rows = []
   const add = (row, metricId) => {
-    const out = { id: row.id, label: row.label, unit: row.unit, better: row.better, throughput: Boolean(row.throughput), target: row.target, peers: {} }
+    const out = { id: row.id, label: row.label, unit: row.unit, better: row.better, throughput: Boolean(row.throughput), target: row.target, ratioTo: row.ratioTo, peers: {} }
     for (const peer of peerNames) {
       const mine = runs.filter((r) => r.metric === metricId && r.peer === peer)
       if (mine.length === 0) continue
@@ -29,17 +29,19 @@ export function summarise(runs, metrics, pipelineRows, peerNames) {
   for (const row of pipelineRows) add(row, 'pipeline')
   const limit = peerNames.includes('limit') ? 'limit' : undefined
   for (const row of rows) {
-    const base = limit && row.peers[limit]?.median
+    const baseRow = row.ratioTo ? rows.find((r) => r.id === row.ratioTo) : row
+    const base = limit && baseRow?.peers[limit]?.median
     for (const [name, cell] of Object.entries(row.peers)) if (cell.median !== undefined && base) cell.ratio = cell.median / base
   }
   return rows
 }
 
-/** Every throughput row must have the limit on top; returns the rows where it is not. */
-export function limitCheck(rows) {
+/** Every throughput row must have the limit on top (but for peers it does not bound, `exempt`); returns the rows where it is not. */
+export function limitCheck(rows, exempt = new Set()) {
   const failures = []
   for (const row of rows.filter((r) => r.throughput)) {
     for (const [name, cell] of Object.entries(row.peers)) {
+      if (exempt.has(name)) continue
       if (cell.ratio !== undefined && cell.ratio > 1) failures.push(`${row.label}: ${name} ${cell.ratio.toFixed(2)}×`)
     }
   }
@@ -99,6 +101,8 @@ export function renderTable(rows, peerNames, info) {
     }
     const skips = new Set(main.flatMap((r) => Object.entries(r.peers).filter(([, c]) => c.skipped).map(([p, c]) => `${p}: ${c.skipped}`)))
     if (skips.size) lines.push(`\n¹ ${[...skips].join('; ')}.`)
+    for (const row of main.filter((r) => r.ratioTo)) lines.push(`\nRatios of "${row.label}" are to the limit's "${main.find((r) => r.id === row.ratioTo)?.label ?? row.ratioTo}" row.`)
+    for (const note of info.notes ?? []) lines.push(`\n${note}`)
     if (info.memoryConnections && main.some((r) => r.id.startsWith('memory.'))) lines.push(`\nMemory rows: (RSS or heap with ${info.memoryConnections.toLocaleString('en-US')} idle connections − with none) ÷ ${info.memoryConnections.toLocaleString('en-US')}, after global.gc().`)
   }
   const pipe = rows.filter((r) => r.id.startsWith('pipeline.'))

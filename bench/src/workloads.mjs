@@ -65,6 +65,7 @@ export async function rpcLatency(client, p) {
   const samples = new Float64Array(p.maxCalls)
   let n = 0
   const deadline = now() + p.durationMs
+  const us0 = monoUs()
   while (n < p.maxCalls && now() < deadline) {
     const t = now()
     const r = await client.call({ a: n, b: 1 })
@@ -73,7 +74,8 @@ export async function rpcLatency(client, p) {
     n++
   }
   const sorted = samples.subarray(0, n).sort()
-  return { p50: quantile(sorted, 0.5) * 1000, p99: quantile(sorted, 0.99) * 1000, mean: (sorted.reduce((a, b) => a + b, 0) / n) * 1000, calls: n, unit: 'µs' }
+  const windowUs = [us0, monoUs()]
+  return { p50: quantile(sorted, 0.5) * 1000, p99: quantile(sorted, 0.99) * 1000, mean: (sorted.reduce((a, b) => a + b, 0) / n) * 1000, calls: n, unit: 'µs', windowUs }
 }
 
 /**
@@ -146,50 +148,54 @@ export async function streamUpload(client, p) {
 }
 
 /**
- * Clock-sync accuracy as an application gets it: waits for the connect burst (`whenSynced()`: 8
- * probes at the plugin's default schedule), then every `intervalMs` for `durationMs` reads the
- * client's synchronised clock and the true server time back to back. The true server time comes
- * from this machine's monotonic clock (shared by every process) plus the constant the server
- * reported with it (`clock.reference()`), so the error measured is the clock sync's alone.
- * |error| p50/p99/max µs, the signed median (a bias shows there), and the correction still to
- * slew when whenSynced() resolved.
+ * Clock-sync accuracy as applications get it, over `clients` connections at once: waits until every
+ * client's connect burst is done (`whenSynced()`: 8 probes each, at the plugin's default schedule),
+ * then every `intervalMs` for `durationMs` reads each client's synchronised clock and the true
+ * server time back to back. The true server time comes from this machine's monotonic clock (shared
+ * by every process) plus the constant the server reported with it (`clock.reference()`), so the
+ * error measured is the clock sync's alone. |error| p50/p99/max µs over every sample of every
+ * client, the signed median (a bias shows there), and the correction still to slew when
+ * whenSynced() resolved (median over clients).
  */
-export async function clockAccuracy(client, p) {
+export async function clockAccuracy(clients, p) {
   const t0 = now()
-  const atSync = await client.clock.whenSynced()
+  const atSync = await Promise.all(clients.map((c) => c.clock.whenSynced()))
   const syncMs = now() - t0
   // The clock steps to the first probe's estimate and slews later corrections (≤ 0.5 ms/s): what
   // is still to slew when whenSynced() resolves is error the application sees for a while.
-  const pendingSlewUs = Math.abs(atSync.offsetUs - atSync.estimatedOffsetUs)
-  const ref = await client.clock.reference()
+  const pending = atSync.map((s) => Math.abs(s.offsetUs - s.estimatedOffsetUs)).sort((a, b) => a - b)
+  const ref = await clients[0].clock.reference()
   const trueServerUs = () => Number(process.hrtime.bigint()) / 1000 + (ref.serverUs - ref.monotonicUs)
   const signed = []
   const deadline = now() + p.durationMs
-  while (signed.length < p.maxSamples && now() < deadline) {
-    // The least-interrupted of three back-to-back readings: the spread bounds the reading error.
-    let best = { error: 0, spread: Infinity }
-    for (let i = 0; i < 3 && best.spread > 20; i++) {
-      const before = trueServerUs()
-      const synced = client.clock.now()
-      const after = trueServerUs()
-      if (after - before < best.spread) best = { error: synced - (before + after) / 2, spread: after - before }
+  for (let round = 0; round < p.maxSamples && now() < deadline; round++) {
+    for (const client of clients) {
+      // The least-interrupted of three back-to-back readings: the spread bounds the reading error.
+      let best = { error: 0, spread: Infinity }
+      for (let i = 0; i < 3 && best.spread > 20; i++) {
+        const before = trueServerUs()
+        const synced = client.clock.now()
+        const after = trueServerUs()
+        if (after - before < best.spread) best = { error: synced - (before + after) / 2, spread: after - before }
+      }
+      signed.push(best.error)
     }
-    signed.push(best.error)
     await sleep(p.intervalMs)
   }
   const abs = signed.map(Math.abs).sort((a, b) => a - b)
-  const reading = client.clock.reading()
+  const readings = clients.map((c) => c.clock.reading())
   return {
     p50: quantile(abs, 0.5),
     p99: quantile(abs, 0.99),
     max: abs[abs.length - 1],
     signedMedian: quantile([...signed].sort((a, b) => a - b), 0.5),
-    pendingSlewUs,
+    pendingSlewUs: quantile(pending, 0.5),
+    pendingSlewMaxUs: pending[pending.length - 1],
+    clients: clients.length,
     samples: signed.length,
     syncMs,
-    probes: reading.samples,
-    rttUs: reading.rttUs,
-    offsetUs: reading.offsetUs,
+    probes: quantile(readings.map((r) => r.samples).sort((a, b) => a - b), 0.5),
+    rttUs: quantile(readings.map((r) => r.rttUs).sort((a, b) => a - b), 0.5),
     unit: 'µs',
   }
 }
