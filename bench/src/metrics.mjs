@@ -12,10 +12,11 @@ export const params = {
     stream: { chunkBytes: 64 * 1024, warmupBytes: 4 << 20, totalBytes: 32 << 20, maxMs: 4000 },
     // Fewer connections than the full run's 10,000: per-connection figures move by a few percent;
     // the quick run is for a look, the full run for the record.
-    memory: { connections: 1000, batch: 100, maxMs: 30_000 },
+    memory: { connections: 500, batch: 100, maxMs: 30_000 },
     clock: { clients: 50, offsetMs: 10_000, intervalMs: 10, durationMs: 1000, maxSamples: 100, maxMs: 20_000 },
     coldstart: { runs: 1, maxMs: 15_000 },
     pipeline: { frames: 50_000, maxMs: 100, rounds: 60 },
+    floor: { calls: 20_000, maxMs: 100, rounds: 10 },
   },
   full: {
     reps: 3,
@@ -27,6 +28,7 @@ export const params = {
     clock: { clients: 50, offsetMs: 10_000, intervalMs: 10, durationMs: 10_000, maxSamples: 1000, maxMs: 30_000 },
     coldstart: { runs: 5, maxMs: 15_000 },
     pipeline: { frames: 50_000, maxMs: 100, rounds: 200 },
+    floor: { calls: 20_000, maxMs: 200, rounds: 40 },
   },
 }
 
@@ -129,6 +131,16 @@ export const metrics = [
       { id: 'clock.pending', label: '… still to slew when whenSynced() resolves (median over clients)', unit: 'µs', better: 'lower', value: (r) => r.pendingSlewUs },
     ],
   },
+]
+
+/** The RPC call floor (src/call-floor.mjs): one call's JavaScript, limit and echostream, one process, no sockets. */
+export const floorRows = [
+  { id: 'floor.limit', label: 'limit', unit: 'ns/call', better: 'lower', value: (r) => r.limit },
+  { id: 'floor.kernel', label: 'echostream kernel + codec, no rpc plugin', unit: 'ns/call', better: 'lower', value: (r) => r.kernel },
+  { id: 'floor.echostream', label: 'echostream', unit: 'ns/call', better: 'lower', value: (r) => r.echostream },
+  ...['encode request', 'decode request', 'encode reply', 'decode reply'].flatMap((stage) =>
+    ['limit', 'wire', 'echostream'].map((who) => ({ id: `floor.stage.${stage}.${who}`, label: `${stage} (${who})`, unit: 'ns', better: 'lower', value: (r) => r.stages?.codec[stage]?.[who] })),
+  ),
 ]
 
 /** The kernel micro-benchmark (echostream only, one process). */

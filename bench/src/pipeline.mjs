@@ -3,7 +3,7 @@
  * in-memory transport and a codec that does nothing (encode returns the same bytes, decode the same
  * frame), one open session, and `taps` identity middleware on `outbound` and `inbound`. Measures:
  *   send    — session.send(frame): Session#send → Kernel#sendFrame → outbound hook → encode → connection.send
- *   receive — connection.onMessage(bytes): Kernel#receive → decode → inbound hook → route lookup → handler
+ *   receive — connection.onMessage(bytes, arrivedAt): Kernel#receive → decode → inbound hook → route lookup → handler
  *   direct  — the same codec and connection called without the kernel (the floor)
  * Each count runs in its own process (spawned by the runner), so call sites in the kernel see one
  * hook set, as in a real server. Loops are bounded by count and time; each figure is the fastest of

@@ -6,8 +6,11 @@
  * function (name + script + line) are added up across call paths.
  */
 import { readFileSync } from 'node:fs'
-import { basename, relative } from 'node:path'
+import { basename, relative, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
+
+/** The workspace root (bench/src/../..): workspace files are shown relative to it (kernel/dist/kernel.js). */
+const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 
 function where(frame) {
   const url = frame.url || ''
@@ -17,7 +20,7 @@ function where(frame) {
     path = fileURLToPath(url)
     const pnpm = path.indexOf('/node_modules/.pnpm/')
     if (pnpm >= 0) path = path.slice(path.indexOf('/node_modules/', pnpm + 20) + 14)
-    else if (path.startsWith('/work/main/')) path = relative('/work/main', path)
+    else if (path.startsWith(ROOT)) path = relative(ROOT, path).split(sep).join('/')
     else path = basename(path)
   }
   return `${path}:${frame.lineNumber + 1}`

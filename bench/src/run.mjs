@@ -13,7 +13,7 @@ import { join } from 'node:path'
 import os from 'node:os'
 import { parseArgs } from 'node:util'
 import { Child, benchDir, fileLimits, pinningPlan, setWsNative, wsNativeCheck } from './child.mjs'
-import { metrics, params as allParams, pipelineRows } from './metrics.mjs'
+import { floorRows, metrics, params as allParams, pipelineRows } from './metrics.mjs'
 import { peers, findPeer, LIMIT } from './peers/index.mjs'
 import { renderTable, summarise, limitCheck, median } from './table.mjs'
 import { summariseProfile } from './profile-summary.mjs'
@@ -34,7 +34,7 @@ const { values: args } = parseArgs({
 })
 
 if (args.help) {
-  console.log(`pnpm bench [--quick] [--reps N] [--only ${[...metrics.map((m) => m.id), 'pipeline'].join(',')}] [--peers ${peers.map((p) => p.name).join(',')}] [--no-pin] [--js-ws]
+  console.log(`pnpm bench [--quick] [--reps N] [--only ${[...metrics.map((m) => m.id), 'pipeline', 'floor'].join(',')}] [--peers ${peers.map((p) => p.name).join(',')}] [--no-pin] [--js-ws]
 pnpm bench --profile [--quick] [--peers echostream] [--only rpc,latency1,fanout,stream]   CPU-profile a workload (default: RPC calls/s), server and client, and print the top 15 self-time functions
 --no-build: skip the \`tsc -b\` that builds echostream's dist/ first (the children run the built packages)`)
   process.exit(0)
@@ -50,6 +50,7 @@ const selectedPeers = args.peers ? args.peers.split(',').map((n) => findPeer(n.t
 const only = args.only ? new Set(args.only.split(',').map((s) => s.trim())) : undefined
 const selectedMetrics = metrics.filter((m) => !only || only.has(m.id))
 const runPipeline = !args.profile && (!only || only.has('pipeline')) && selectedPeers.some((p) => p.name === 'echostream')
+const runFloor = (!only || only.has('floor')) && selectedPeers.some((p) => p.name === 'echostream')
 const stamp = new Date().toISOString().replace(/[:.]/g, '-')
 const resultsDir = join(benchDir, 'results')
 const log = (line) => process.stderr.write(`${line}\n`)
@@ -156,14 +157,16 @@ async function runGroup(peerList, group, rep, extra = {}) {
       const p = P[metric.params]
       const slices = extra.noSlices ? 1 : (p.slices ?? 1)
       const parts = new Map(runnable.map((pair) => [pair, []]))
-      const started = new Map()
+      /** Time each pair spent running this workload (its slices only, not the other peers'). */
+      const busy = new Map()
       for (let s = 0; s < slices; s++) {
         for (const pair of runnable) {
           if (pair.error) continue
-          started.set(pair, started.get(pair) ?? performance.now())
           const sp = slices === 1 ? p : { ...p, durationMs: p.durationMs / slices, warmupMs: s === 0 ? p.warmupMs : p.rewarmMs }
           try {
+            const t0 = performance.now()
             parts.get(pair).push(await runOnPair(pair, metric, sp))
+            busy.set(pair, (busy.get(pair) ?? 0) + performance.now() - t0)
           } catch (error) {
             // The pair may be in any state: the rest of its group is not run.
             fail(pair, metric, error.message)
@@ -174,7 +177,7 @@ async function runGroup(peerList, group, rep, extra = {}) {
         if (pair.error) continue
         const got = parts.get(pair)
         const result = slices === 1 ? got[0].result : combineSlices(got.map((r) => r.result))
-        records.push({ peer: pair.peer.name, metric: metric.id, rep, ok: true, result, serverSide: got[0].serverSide, cpus: cpusFor(metric), ms: Math.round(performance.now() - started.get(pair)) })
+        records.push({ peer: pair.peer.name, metric: metric.id, rep, ok: true, result, serverSide: got[0].serverSide, cpus: cpusFor(metric), ms: Math.round(busy.get(pair)) })
       }
     }
   } finally {
@@ -252,7 +255,8 @@ async function runColdStart(peerList, metric, rep) {
   return peerList.map((peer) => {
     if (failed.has(peer.name)) return { peer: peer.name, metric: metric.id, rep, ok: false, error: failed.get(peer.name) }
     const runs = times.get(peer.name)
-    return { peer: peer.name, metric: metric.id, rep, ok: true, result: { value: median(runs), runs, spawnToResultMs: spawnTimes.get(peer.name) }, cpus: { server: pin.enabled ? pin.server : null } }
+    const spawnMs = spawnTimes.get(peer.name)
+    return { peer: peer.name, metric: metric.id, rep, ok: true, result: { value: median(runs), runs, spawnToResultMs: spawnMs }, cpus: { server: pin.enabled ? pin.server : null }, ms: Math.round(spawnMs.reduce((a, b) => a + b, 0)) }
   })
 }
 
@@ -276,6 +280,18 @@ async function runPipelineBench(rep) {
   return { peer: 'echostream', metric: 'pipeline', rep, ok: true, result, cpus: { server: cpu, client: cpu } }
 }
 
+/** The RPC call floor: limit and echostream in one process pinned to one core, no sockets. */
+async function runFloorBench(rep, extra = {}) {
+  const cpu = pin.enabled ? pin.server : null
+  const child = new Child('./call-floor.mjs', { params: P.floor, only: extra.only }, { cpu, nodeFlags: extra.nodeFlags, label: `floor${extra.only ? `(${extra.only})` : ''}#${rep}` })
+  try {
+    const { result } = await child.waitFor('result', runTimeoutMs)
+    return { peer: 'echostream', metric: 'floor', rep, ok: true, result, cpus: { server: cpu, client: cpu } }
+  } finally {
+    await child.stop(undefined, 5000)
+  }
+}
+
 function machine() {
   const cpus = os.cpus()
   return { node: process.version, platform: `${os.platform()} ${os.release()}`, cpuModel: cpus[0]?.model, cpus: cpus.length, memoryGiB: Math.round(os.totalmem() / 2 ** 30), loadavg: os.loadavg(), pinning: pin, wsNative }
@@ -292,9 +308,22 @@ function mainThreadProfile(dir) {
 /** `--profile`: each selected throughput workload (default: RPC calls/s) once per selected peer, under --cpu-prof. */
 async function profile() {
   const root = join(resultsDir, `profile-${stamp}`)
+  if (only?.has('floor')) {
+    // The call floor, each side alone in its process: every sample is that side's per-call work.
+    for (const side of ['limit', 'kernel', 'echostream']) {
+      const dir = join(root, `floor-${side}`)
+      mkdirSync(dir, { recursive: true })
+      log(`profiling the call floor: ${side} alone, one process, with --cpu-prof`)
+      const run = await runFloorBench(1, { only: side, nodeFlags: ['--cpu-prof', '--cpu-prof-interval=100', `--cpu-prof-dir=${dir}`] })
+      console.log(`\n## call floor — ${side}: ${fmtLog(run.result[side])} ns/call (fastest round) while profiling\n`)
+      console.log(`Self time over the measured rounds (${run.result.windowUs.join('–')} µs, CLOCK_MONOTONIC).\n`)
+      console.log(summariseProfile(mainThreadProfile(dir), 25, run.result.windowUs))
+    }
+    if (only.size === 1) return
+  }
   const profilable = ['rpc', 'latency', 'latency1', 'fanout', 'stream', 'stream-tuned']
   const profiled = only ? selectedMetrics.filter((m) => profilable.includes(m.id)) : metrics.filter((m) => m.id === 'rpc')
-  if (profiled.length === 0) throw new Error(`--profile works on ${profilable.join(', ')} (--only)`)
+  if (profiled.length === 0) throw new Error(`--profile works on ${[...profilable, 'floor'].join(', ')} (--only)`)
   for (const metric of profiled) {
     for (const peer of selectedPeers) {
       if (peer.skip?.[metric.id]) continue
@@ -341,6 +370,16 @@ async function main() {
         }
       }
     }
+    if (runFloor) {
+      try {
+        const run = await runFloorBench(rep)
+        runs.push(run)
+        log(`  rep ${rep} floor    limit=${fmtLog(run.result.limit)} kernel=${fmtLog(run.result.kernel)} echostream=${fmtLog(run.result.echostream)} ns/call`)
+      } catch (error) {
+        runs.push({ peer: 'echostream', metric: 'floor', rep, ok: false, error: error.message })
+        log(`  rep ${rep} floor FAILED: ${error.message}`)
+      }
+    }
     if (runPipeline) {
       try {
         const run = await runPipelineBench(rep)
@@ -353,7 +392,8 @@ async function main() {
     }
   }
   const elapsedS = (performance.now() - t0) / 1000
-  const rows = summarise(runs, selectedMetrics, runPipeline ? pipelineRows : [], selectedPeers.map((p) => p.name))
+  const extras = [...(runPipeline ? [{ id: 'pipeline', rows: pipelineRows }] : []), ...(runFloor ? [{ id: 'floor', rows: floorRows }] : [])]
+  const rows = summarise(runs, selectedMetrics, extras, selectedPeers.map((p) => p.name))
   const file = join(resultsDir, `${stamp}.json`)
   const report = { startedAt: new Date(Date.now() - elapsedS * 1000).toISOString(), mode, reps, elapsedS, argv: process.argv.slice(2), machine: { ...machine(), loadavgStart }, params: P, peers: selectedPeers.map((p) => p.name), limit: LIMIT, rows, runs }
   writeFileSync(file, JSON.stringify(report, null, 2))

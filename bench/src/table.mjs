@@ -7,7 +7,8 @@ export function median(values) {
 }
 
 /** One entry per table row: per peer the values of every repetition, median, min, max. */
-export function summarise(runs, metrics, pipelineRows, peerNames) {
+/** `extras`: rows of one-process micro-benchmarks, `[{ id: 'pipeline', rows }]`, run as peer echostream. */
+export function summarise(runs, metrics, extras, peerNames) {
   const rows = []
   const add = (row, metricId) => {
     const out = { id: row.id, label: row.label, unit: row.unit, better: row.better, throughput: Boolean(row.throughput), target: row.target, ratioTo: row.ratioTo, peers: {} }
@@ -26,7 +27,7 @@ export function summarise(runs, metrics, pipelineRows, peerNames) {
     rows.push(out)
   }
   for (const m of metrics) for (const row of m.rows) add(row, m.id)
-  for (const row of pipelineRows) add(row, 'pipeline')
+  for (const extra of extras) for (const row of extra.rows) add(row, extra.id)
   const limit = peerNames.includes('limit') ? 'limit' : undefined
   for (const row of rows) {
     const baseRow = row.ratioTo ? rows.find((r) => r.id === row.ratioTo) : row
@@ -84,7 +85,7 @@ function target(row, echo) {
 export function renderTable(rows, peerNames, info) {
   const hasLimit = peerNames[0] === 'limit'
   const [limit, ...others] = hasLimit ? peerNames : [undefined, ...peerNames]
-  const main = rows.filter((r) => !r.id.startsWith('pipeline.'))
+  const main = rows.filter((r) => !r.id.startsWith('pipeline.') && !r.id.startsWith('floor.'))
   const lines = []
   lines.push(`\n## echostream bench — ${info.mode}, median of ${info.reps} (min–max), ${hasLimit ? `ratio = peer ÷ ${limit}` : 'no ratios (the limit was not run)'}\n`)
   lines.push(`Machine: ${info.machine.cpus} × ${info.machine.cpuModel}, ${info.machine.memoryGiB} GiB, Node ${info.machine.node}; ${info.machine.pinning.enabled ? `server pinned to cpu ${info.machine.pinning.server}, client to cpu ${info.machine.pinning.client}` : `not pinned (${info.machine.pinning.why})`}; ws native addons ${info.machine.wsNative.useNative ? 'on' : 'off'} for every peer; load average ${info.machine.loadavgStart[0].toFixed(1)} at the start, ${info.machine.loadavg[0].toFixed(1)} at the end; ${info.elapsedS.toFixed(0)} s.\n`)
@@ -99,11 +100,30 @@ export function renderTable(rows, peerNames, info) {
       if (hasLimit && others.includes('echostream')) cells.push(target(row, row.peers.echostream))
       lines.push(`| ${cells.join(' | ')} |`)
     }
-    const skips = new Set(main.flatMap((r) => Object.entries(r.peers).filter(([, c]) => c.skipped).map(([p, c]) => `${p}: ${c.skipped}`)))
-    if (skips.size) lines.push(`\n¹ ${[...skips].join('; ')}.`)
+    // One line per reason, naming every peer it applies to.
+    const byReason = new Map()
+    for (const row of main) for (const [p, c] of Object.entries(row.peers)) if (c.skipped) byReason.set(c.skipped, new Set([...(byReason.get(c.skipped) ?? []), p]))
+    if (byReason.size) lines.push(`\n¹ ${[...byReason].map(([why, who]) => `${[...who].join(', ')}: ${why}`).join('; ')}.`)
     for (const row of main.filter((r) => r.ratioTo)) lines.push(`\nRatios of "${row.label}" are to the limit's "${main.find((r) => r.id === row.ratioTo)?.label ?? row.ratioTo}" row.`)
     for (const note of info.notes ?? []) lines.push(`\n${note}`)
     if (info.memoryConnections && main.some((r) => r.id.startsWith('memory.'))) lines.push(`\nMemory rows: (RSS or heap with ${info.memoryConnections.toLocaleString('en-US')} idle connections − with none) ÷ ${info.memoryConnections.toLocaleString('en-US')}, after global.gc().`)
+  }
+  const floor = rows.filter((r) => r.id.startsWith('floor.'))
+  if (floor.length) {
+    const at = (id) => floor.find((r) => r.id === id)?.peers.echostream
+    const over = (a, b) => (a?.median && b?.median ? `${(a.median / b.median).toFixed(2)}×` : '—')
+    const limitCell = at('floor.limit')
+    lines.push(`\n### RPC call floor (one process on one core, no sockets: one call's JavaScript, CPU time; src/call-floor.mjs)\n`)
+    lines.push('| limit, ns/call ↓ | echostream kernel + codec (limit\'s bookkeeping, no rpc plugin) | echostream | echostream ÷ limit |')
+    lines.push('| ---: | ---: | ---: | ---: |')
+    lines.push(`| ${cell(limitCell, 'ns/call')} | ${cell(at('floor.kernel'), 'ns/call')} (${over(at('floor.kernel'), limitCell)}) | ${cell(at('floor.echostream'), 'ns/call')} | ${over(at('floor.echostream'), limitCell)} |`)
+    const stages = ['encode request', 'decode request', 'encode reply', 'decode reply']
+    if (at(`floor.stage.${stages[0]}.limit`)) {
+      lines.push(`\nThe codec's part, per message, ns ↓ (tight loops, fastest round): the limit's message by its Packr; echostream's message by the same Packr (the wire format's cost: kind strings, longer arrays); echostream's codec.\n`)
+      lines.push('| stage | limit | echostream message, limit\'s Packr | echostream codec |')
+      lines.push('| --- | ---: | ---: | ---: |')
+      for (const stage of stages) lines.push(`| ${stage} | ${cell(at(`floor.stage.${stage}.limit`), 'ns')} | ${cell(at(`floor.stage.${stage}.wire`), 'ns')} | ${cell(at(`floor.stage.${stage}.echostream`), 'ns')} |`)
+    }
   }
   const pipe = rows.filter((r) => r.id.startsWith('pipeline.'))
   if (pipe.length) {
