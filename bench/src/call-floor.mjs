@@ -35,7 +35,7 @@ process.on('disconnect', () => process.exit(0))
 
 // ---------------------------------------------------------------- the limit, without sockets
 
-const PENDING_SLOTS = 1 << 16
+const PENDING_SLOTS = 1024
 
 function limitPair() {
   const packrOptions = { useRecords: false, moreTypes: false, mapsAsObjects: true, encodeUndefinedAsNil: true }

@@ -18,8 +18,8 @@ import { WebSocketServer, WebSocket } from 'ws'
 import { Packr } from 'msgpackr'
 
 const packrOptions = { useRecords: false, moreTypes: false, mapsAsObjects: true, encodeUndefinedAsNil: true }
-/** Slots of the pending-call table (a power of two). */
-const PENDING_SLOTS = 1 << 16
+/** Slots of the pending-call table (a power of two, far above the 64 calls ever in flight). */
+const PENDING_SLOTS = 1024
 
 /** Coalesces the writes of one turn into one socket write (cork now, uncork on the next tick). */
 function corker(ws) {
@@ -97,11 +97,12 @@ export async function connect(port) {
     ws.once('error', reject)
   })
   const send = corker(ws)
-  // Pending calls: an array indexed by id (ids cycle below PENDING_SLOTS; far more than ever wait at
-  // once), as echostream's rpc keeps them. A Map with a set and a delete per call costs ~220 ns a
-  // call on this machine (V8 rebuilds a small hash table every few deletions), 15 % of the whole
-  // in-process call (src/call-floor.mjs): the yardstick must not carry that.
-  const pending = new Array(PENDING_SLOTS)
+  // Pending calls: an array indexed by id modulo PENDING_SLOTS (more slots than calls ever in
+  // flight), as echostream's rpc keeps them, made on the first call (10,000 idle connections make
+  // none). A Map with a set and a delete per call costs ~220 ns a call on this machine (V8 rebuilds
+  // a small hash table every few deletions), 15 % of the whole in-process call
+  // (src/call-floor.mjs): the yardstick must not carry that.
+  let pending
   const listeners = new Map()
   let textWaiter
   let nextId = 1
@@ -115,8 +116,8 @@ export async function connect(port) {
     const msg = packr.unpack(data)
     if (msg.length === 2) {
       const slot = msg[0] & (PENDING_SLOTS - 1)
-      const resolve = pending[slot]
-      pending[slot] = undefined
+      const resolve = pending?.[slot]
+      if (resolve) pending[slot] = undefined
       resolve?.(msg[1])
     } else {
       const fn = listeners.get(msg[1])
@@ -131,7 +132,7 @@ export async function connect(port) {
       const id = nextId++
       if (nextId > 0x3fffffff) nextId = 1
       return new Promise((resolve) => {
-        pending[id & (PENDING_SLOTS - 1)] = resolve
+        ;(pending ??= new Array(PENDING_SLOTS))[id & (PENDING_SLOTS - 1)] = resolve
         send(packr.pack([id, 'add', params]))
       })
     },
