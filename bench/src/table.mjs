@@ -11,7 +11,7 @@ export function median(values) {
 export function summarise(runs, metrics, extras, peerNames) {
   const rows = []
   const add = (row, metricId) => {
-    const out = { id: row.id, label: row.label, unit: row.unit, better: row.better, throughput: Boolean(row.throughput), target: row.target, ratioTo: row.ratioTo, peers: {} }
+    const out = { id: row.id, label: row.label, unit: row.unit, better: row.better, throughput: Boolean(row.throughput), target: row.target, peers: {} }
     for (const peer of peerNames) {
       const mine = runs.filter((r) => r.metric === metricId && r.peer === peer)
       if (mine.length === 0) continue
@@ -30,8 +30,7 @@ export function summarise(runs, metrics, extras, peerNames) {
   for (const extra of extras) for (const row of extra.rows) add(row, extra.id)
   const limit = peerNames.includes('limit') ? 'limit' : undefined
   for (const row of rows) {
-    const baseRow = row.ratioTo ? rows.find((r) => r.id === row.ratioTo) : row
-    const base = limit && baseRow?.peers[limit]?.median
+    const base = limit && row.peers[limit]?.median
     for (const [name, cell] of Object.entries(row.peers)) if (cell.median !== undefined && base) cell.ratio = cell.median / base
   }
   return rows
@@ -104,7 +103,6 @@ export function renderTable(rows, peerNames, info) {
     const byReason = new Map()
     for (const row of main) for (const [p, c] of Object.entries(row.peers)) if (c.skipped) byReason.set(c.skipped, new Set([...(byReason.get(c.skipped) ?? []), p]))
     if (byReason.size) lines.push(`\n¹ ${[...byReason].map(([why, who]) => `${[...who].join(', ')}: ${why}`).join('; ')}.`)
-    for (const row of main.filter((r) => r.ratioTo)) lines.push(`\nRatios of "${row.label}" are to the limit's "${main.find((r) => r.id === row.ratioTo)?.label ?? row.ratioTo}" row.`)
     for (const note of info.notes ?? []) lines.push(`\n${note}`)
     if (info.memoryConnections && main.some((r) => r.id.startsWith('memory.'))) lines.push(`\nMemory rows: (RSS or heap with ${info.memoryConnections.toLocaleString('en-US')} idle connections − with none) ÷ ${info.memoryConnections.toLocaleString('en-US')}, after global.gc().`)
   }

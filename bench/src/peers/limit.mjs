@@ -47,7 +47,7 @@ export async function startServer({ mode }) {
     const send = corker(ws)
     sockets.set(ws, send)
     ws.on('close', () => sockets.delete(ws))
-    if (mode === 'stream') {
+    if (mode === 'stream' || mode === 'stream-tuned') {
       let bytes = 0
       ws.on('message', (data, isBinary) => {
         if (isBinary) bytes += data.length
