@@ -13,7 +13,7 @@ process.on('disconnect', () => process.exit(0))
 
 let stop
 if (spec.peer === 'echostream' || spec.peer === 'echostream-tcp') {
-  const { createServer } = await import('@echostream/kernel')
+  const { createServer } = await import('@echostream/node')
   const server = await createServer(fileURLToPath(new URL(`../fixtures/${spec.peer}.config.mjs`, import.meta.url)))
   await server.start()
   stop = () => server.stop()
