@@ -12,7 +12,7 @@
 import { fork, spawnSync, type ChildProcess } from 'node:child_process'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
-import { createClient, createServer } from '@echostream/kernel'
+import { createClient, createServer, monotonicMicros, type Frame } from '@echostream/kernel'
 import transportWs from '../../transport-ws/src/index.js'
 import codecMsgpack from '../../codec-msgpack/src/index.js'
 import streams, { type StreamReader } from '../src/index.js'
@@ -43,12 +43,38 @@ async function serve(): Promise<void> {
     }
   }
   const server = await createServer({ plugins: [transportWs, codecMsgpack, streams], options: { 'transport-ws': { host: '127.0.0.1', port: 0 }, streams: options } })
+  // PROBE_CREDIT=1: when each stream.credit left (monotonic µs, comparable across processes on this machine).
+  const creditsSent: Array<[number, number]> = []
+  if (process.env.PROBE_CREDIT) {
+    server.hooks.outbound.tap('probe', (frame: Frame | null) => {
+      if (frame?.kind === 'stream.credit') creditsSent.push([monotonicMicros(), frame.payload as number])
+      return frame
+    })
+  }
   server.streams.handle('bulk', async (stream: StreamReader<Buffer>, ctx) => {
+    // PROBE_TRACE=1: the receiver's offsets every 2 ms, summarised when the stream ends.
+    const trace: Array<{ t: number; received: number; consumed: number; max: number; window: number }> = []
+    const tracer = process.env.PROBE_TRACE
+      ? setInterval(() => {
+          const r = stream.stats()
+          trace.push({ t: performance.now(), received: r.receivedOffset, consumed: r.consumedOffset, max: r.maxOffset, window: r.window })
+        }, 2)
+      : undefined
+    stream.signal.addEventListener('abort', () => clearInterval(tracer))
+    const done = () => {
+      clearInterval(tracer)
+      if (!trace.length) return
+      const MiB = 1 << 20
+      const starved = trace.filter((x, i) => i > 0 && x.received === trace[i - 1]!.received).length
+      const outstanding = trace.map((x) => (x.max - x.received) / MiB)
+      console.log(`  receiver: ${trace.length} samples, ${starved} with nothing new received; credit not yet used (max - received) median ${outstanding.sort((a, b) => a - b)[outstanding.length >> 1]!.toFixed(2)} MiB; unread max ${Math.max(...trace.map((x) => (x.received - x.consumed) / MiB)).toFixed(2)} MiB; window ${trace.at(-1)!.window}`)
+    }
     for await (const frame of stream) {
       bytes += frame.data.byteLength
       if (bytes >= target) {
         const s = server.streams.stats(ctx.session)
         stats = { window: stream.window, connWindow: s.receive.window, rttMs: s.receive.rttMs }
+        done()
         counted()
       }
     }
@@ -69,7 +95,8 @@ async function serve(): Promise<void> {
       target = msg.total!
       stats = undefined
       cpu0 = process.cpuUsage()
-      reply = () => process.send!({ type: 'done', bytes, cpuMs: cpuMs(cpu0), stats })
+      creditsSent.length = 0
+      reply = () => process.send!({ type: 'done', bytes, cpuMs: cpuMs(cpu0), stats, creditsSent })
       process.send!({ type: 'ready' })
     } else if (msg.type === 'exit') process.exit(0)
   })
@@ -102,6 +129,13 @@ async function main(): Promise<void> {
   for (let i = 0; i < CHUNK; i += 4) chunk.writeUInt32LE((i * 2654435761) >>> 0, i)
 
   const client = await createClient({ url: ports.echostream, plugins: [transportWs, codecMsgpack, streams], options: { streams: options } })
+  const creditsReceived: Array<[number, number]> = []
+  if (process.env.PROBE_CREDIT) {
+    client.hooks.inbound.tap('probe', (frame: Frame | null) => {
+      if (frame?.kind === 'stream.credit') creditsReceived.push([monotonicMicros(), frame.payload as number])
+      return frame
+    })
+  }
   await client.start()
   const ws = new WebSocket(ports.raw, { perMessageDeflate: false })
   await new Promise((resolve) => ws.once('open', resolve))
@@ -116,8 +150,23 @@ async function main(): Promise<void> {
     },
     echostream: async (n) => {
       const writer = await client.streams.open<Buffer>('bulk')
-      for (let i = 0; i < n; i++) await writer.write(chunk)
+      // PROBE_WAITS=1: how often and how long a write waited, by what it waited for.
+      const waits: Record<string, { count: number; ms: number }> = {}
+      for (let i = 0; i < n; i++) {
+        const pending = writer.write(chunk)
+        if (!process.env.PROBE_WAITS) {
+          await pending
+          continue
+        }
+        const why = String(writer.stats().waitingFor)
+        const t0 = performance.now()
+        await pending
+        const w = (waits[why] ??= { count: 0, ms: 0 })
+        w.count++
+        w.ms += performance.now() - t0
+      }
       await writer.end()
+      if (process.env.PROBE_WAITS) console.log('  waits:', JSON.stringify(Object.fromEntries(Object.entries(waits).map(([k, v]) => [k, { count: v.count, ms: Math.round(v.ms) }]))))
     },
   }
   if (process.env.PROBE_ONLY) for (const name of Object.keys(peers)) if (name !== process.env.PROBE_ONLY) delete peers[name]
@@ -132,6 +181,13 @@ async function main(): Promise<void> {
       await send(total / CHUNK)
       const server = await done
       const ms = performance.now() - t0
+      if (process.env.PROBE_CREDIT && name === 'echostream') {
+        const sentAt = new Map((server.creditsSent as Array<[number, number]>).map(([t, o]) => [o, t]))
+        const delays = creditsReceived.filter(([, o]) => sentAt.has(o)).map(([t, o]) => (t - sentAt.get(o)!) / 1000).sort((a, b) => a - b)
+        const q = (f: number) => delays[Math.min(delays.length - 1, Math.floor(delays.length * f))]?.toFixed(2)
+        console.log(`  credit frames: ${delays.length}, server→client delay ms p50 ${q(0.5)} p90 ${q(0.9)} max ${q(1)}`)
+        creditsReceived.length = 0
+      }
       const clientMs = cpuMs(cpu0)
       if (r === 0) continue // warm-up round
       results[name]!.push({ mbs: total / 1e6 / (ms / 1000), clientMsPerMiB: clientMs / mib, serverMsPerMiB: server.cpuMs / mib, stats: server.stats })

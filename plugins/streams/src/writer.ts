@@ -28,6 +28,15 @@ interface PendingWrite {
 
 const RESOLVED = Promise.resolve()
 
+/**
+ * A writer that never has to wait sends from a chain of resolved promises: microtasks, in which
+ * its own event loop reads nothing, so the peer's credit piles up unread in the socket until the
+ * window runs out. After this many bytes sent without waiting, a write resolves on the next turn
+ * of the event loop instead (setImmediate), so incoming frames are handled in between.
+ */
+const YIELD_EVERY_BYTES = 1 << 20
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve))
+
 export class StreamWriter<T = unknown> {
   readonly id: number
   readonly name: string
@@ -55,6 +64,8 @@ export class StreamWriter<T = unknown> {
   #seq = 0
   #dropped = 0
   #droppedBytes = 0
+  /** Bytes sent by writes that did not wait since the last one that did (see YIELD_EVERY_BYTES). */
+  #unyielded = 0
   #ended: { promise: Promise<void>; resolve(): void; reject(error: EchoError): void } | undefined
 
   /** @internal made by the session's mux when the peer accepts */
@@ -107,8 +118,12 @@ export class StreamWriter<T = unknown> {
     // Nothing queued ahead, credit and socket allow it: sent now, with no queue entry and no promise.
     if (this.#head === this.#queue.length && this.#mux.canSendNow(this, charge)) {
       const failed = this.#send(value, seq, wallTime, charge)
-      return failed ? Promise.reject(failed) : RESOLVED
+      if (failed) return Promise.reject(failed)
+      if ((this.#unyielded += charge) < YIELD_EVERY_BYTES) return RESOLVED
+      this.#unyielded = 0
+      return nextTurn()
     }
+    this.#unyielded = 0
     if (this.policy === 'drop-oldest') {
       this.#enqueue({ data: value, seq, wallTime, charge, size })
       this.#dropExcess()

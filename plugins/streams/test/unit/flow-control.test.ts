@@ -271,6 +271,22 @@ describe('sender', () => {
     expect(h.take(StreamFrames.abort)).toEqual([{ kind: StreamFrames.abort, id: 2, payload: { code: 'E_CODEC', message: expect.stringMatching(/cannot encode that/) } }])
   })
 
+  it('a writer that never has to wait still lets its event loop run (incoming credit, pings) at least every MiB', async () => {
+    const h = harness('server')
+    const writer = await opened(h, 64 * 1024 * KiB, 64 * 1024 * KiB)
+    let turns = 0
+    let ticking = true
+    const tick = () => {
+      turns++
+      if (ticking) setImmediate(tick)
+    }
+    setImmediate(tick)
+    for (let i = 0; i < 256; i++) await writer.write(new Uint8Array(16 * KiB)) // 4 MiB, never blocked
+    ticking = false
+    expect(h.take(StreamFrames.data)).toHaveLength(256)
+    expect(turns).toBeGreaterThanOrEqual(3)
+  })
+
   it('one stream out of credit does not hold up another; the connection credit bounds both', async () => {
     const h = harness('server')
     const a = await opened(h, 64 * KiB, 100 * KiB)
