@@ -4,8 +4,6 @@ export interface BundleResult {
   min: number
   gzip: number
   metafile: { outputs: Record<string, { inputs: Record<string, { bytesInOutput: number }> }> }
-  /** Node-only modules stubbed while the kernel has no browser entry (TEMPORARY). */
-  stubbed: string[]
 }
 export const BUNDLES: Array<{ name: string; entry: string }>
 export function buildBundles(options?: { outdir?: string; minify?: boolean }): Promise<BundleResult[]>
