@@ -16,9 +16,14 @@ import type { SessionImpl } from '../session.js'
 import type { Connection } from '../transport.js'
 import type { Kernel } from '../kernel.js'
 
+/** At most this many distinct `plugins`/`limits` shapes are shared (peers choose them). */
+const SHARED_SHAPES = 64
+
 export class ServerHandshake implements Handshake {
   /** Set by `drain`: new connections are refused. */
   draining = false
+  /** One frozen object per distinct `hello.plugins` / `hello.limits`: most clients send the same ones. */
+  readonly #shared = new Map<string, object>()
 
   constructor(
     private readonly kernel: Kernel,
@@ -69,6 +74,9 @@ export class ServerHandshake implements Handshake {
     if (problem) return pipeline.refuse(session, kernelErrors.incompatible(problem), CloseCodes.incompatible)
     session.clearHandshakeTimer()
     session.peerMaxPayload = peerPayload(hello.limits.maxPayload)
+    // Kept in `session.handshake` for the session's life: share the common shapes (bench: JS heap per idle connection).
+    hello.plugins = this.#share(hello.plugins)
+    hello.limits = this.#share(hello.limits)
     const previous = this.host.hooks.resume.call(hello, session) as SessionImpl | undefined
     if (previous && previous !== session && previous.state === 'suspended') return this.#adopt(previous, session, hello)
     // The decoded payload itself (a fresh object from the codec), not a copy: one object less per
@@ -98,6 +106,19 @@ export class ServerHandshake implements Handshake {
     session.state = 'open'
     pipeline.sessions.set(session.id, session)
     pipeline.writeRaw(session, { kind: KernelFrames.welcome, payload: welcome })
+  }
+
+  #share<T extends object>(value: T): T {
+    let key: string
+    try {
+      key = JSON.stringify(value)
+    } catch {
+      return value
+    }
+    const known = this.#shared.get(key)
+    if (known) return known as T
+    if (key.length <= 256 && this.#shared.size < SHARED_SHAPES) this.#shared.set(key, Object.freeze(value))
+    return value
   }
 
   /** Credentials are for `connect` taps only: never kept in `session.handshake`. */
