@@ -7,10 +7,7 @@
  * unhandled rejection in the server, and reports memory after GC before and after.
  * Used by test/integration/fuzz.test.ts (bounded) and scripts/fuzz.mjs (long runs).
  */
-import { spawn, type ChildProcess } from 'node:child_process'
-import { dirname, join } from 'node:path'
 import { setImmediate as yieldTurn, setTimeout as sleep } from 'node:timers/promises'
-import { fileURLToPath } from 'node:url'
 import { WebSocket } from 'ws'
 import { unpack } from 'msgpackr'
 import { type EchoKernel } from '@echostream/kernel'
@@ -21,10 +18,10 @@ import clockSync from '@echostream/plugin-clock-sync'
 import reconnect from '@echostream/plugin-reconnect'
 import { Rng, type GenContext } from './fuzz-frames.js'
 import { drawCase, handshakeCase, plainPackr, type FuzzCase } from './fuzz-cases.js'
+import { bump, type FuzzReport } from './fuzz-report.js'
+import { ServerProcess } from './fuzz-watchdog.js'
 
-const here = dirname(fileURLToPath(import.meta.url))
-const WORKSPACE = join(here, '..', '..')
-const SERVER = join(here, 'fuzz-server.ts')
+export { formatReport, MEMORY_BOUNDS, problems, type FuzzReport, type Memory, type ServerFailure } from './fuzz-report.js'
 
 export interface FuzzOptions {
   seed: number
@@ -46,41 +43,6 @@ export interface FuzzOptions {
   sabotage?: string[]
   /** Also generate what is opted out for a known defect elsewhere (OPTED_OUT_MAX_PAYLOADS). */
   includeOptedOut?: boolean
-}
-
-export interface ServerFailure {
-  kind: 'stall' | 'hang' | 'crash' | 'uncaughtException' | 'unhandledRejection'
-  detail: string
-  /** The last cases sent before it (all connections), newest last. */
-  recent: string[]
-}
-
-export interface FuzzReport {
-  seed: number
-  framesSent: number
-  cases: Record<string, number>
-  connections: number
-  /** Connections by mode (CONNECTION_MODES), and resumes the server recovered. */
-  modes: Record<string, number>
-  /** Connections that could not be opened (the server refused or did not answer the upgrade). */
-  refusedConnections: number
-  /** `error` frames the server sent, by code. */
-  errorFrames: Record<string, number>
-  /** Plugin error replies (rpc.err, stream.abort), by kind:code. */
-  pluginErrors: Record<string, number>
-  /** Connections the server closed, by close code (the ones we closed are not counted). */
-  serverCloses: Record<string, number>
-  /** After each burst a probe call on the same connection: answered, closed meanwhile, or neither within 5 s. */
-  probes: { answered: number; closed: number; unanswered: number; unansweredModes: Record<string, number> }
-  good: { ok: number; failed: number; failures: string[]; ticks: number; tickGaps: number }
-  server: { maxLagMs: number; peakRss: number; before: Memory; after: Memory; failures: ServerFailure[] }
-  durationMs: number
-}
-
-export interface Memory {
-  rss: number
-  heapUsed: number
-  sessions: number
 }
 
 /** How a hostile connection behaves, by weight. */
@@ -117,114 +79,9 @@ interface WorkerState {
   last: { sessionId: string; token: string; received: number } | undefined
 }
 
-interface Listening {
-  url: string
-  plugins: Record<string, number>
-  protocol: number
-  maxPayload: number
-}
-
-function bump(counts: Record<string, number>, key: string, by = 1): void {
-  counts[key] = (counts[key] ?? 0) + by
-}
-
 function hexPrefix(data: Uint8Array | string): string {
   const bytes = typeof data === 'string' ? Buffer.from(data) : Buffer.from(data.buffer, data.byteOffset, data.byteLength)
   return `${bytes.subarray(0, 48).toString('hex')}${bytes.byteLength > 48 ? `…(${bytes.byteLength} bytes)` : ''}`
-}
-
-/** The server process and its watchdog state. */
-class ServerProcess {
-  readonly child: ChildProcess
-  readonly failures: ServerFailure[] = []
-  maxLagMs = 0
-  peakRss = 0
-  lastBeat = Date.now()
-  stderr = ''
-  #stopping = false
-  #memory: ((memory: Memory) => void) | undefined
-  readonly #recent: () => string[]
-  readonly #stallMs: number
-
-  /** Resolves once the server hung or died: every wait of the run gives up then. */
-  readonly dead: Promise<void>
-  #die: () => void = () => {}
-
-  constructor(options: { maxPayload: number; graceMs: number; handshakeTimeoutMs: number }, stallMs: number, recent: () => string[]) {
-    this.#stallMs = stallMs
-    this.#recent = recent
-    this.dead = new Promise((resolve) => (this.#die = resolve))
-    this.child = spawn(process.execPath, ['--conditions=development', '--import', 'tsx', '--expose-gc', SERVER, JSON.stringify(options)], {
-      cwd: WORKSPACE,
-      env: { ...process.env, ECHOSTREAM_CONDITIONS: 'development' },
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-    })
-    this.child.stdout!.on('data', () => {})
-    this.child.stderr!.on('data', (chunk: Buffer) => {
-      this.stderr = (this.stderr + chunk.toString()).slice(-20_000)
-    })
-    this.child.on('message', (message: Record<string, unknown>) => {
-      if (message.type === 'beat') {
-        this.lastBeat = Date.now()
-        const lag = message.lagMs as number
-        this.maxLagMs = Math.max(this.maxLagMs, lag)
-        this.peakRss = Math.max(this.peakRss, message.rss as number)
-        if (lag > this.#stallMs) this.fail('stall', `the server's event loop stalled for ${lag} ms`)
-      } else if (message.type === 'fatal') {
-        this.fail(message.kind as ServerFailure['kind'], String(message.error))
-      } else if (message.type === 'memory') {
-        this.#memory?.(message as unknown as Memory)
-      }
-    })
-    this.child.on('exit', (code, signal) => {
-      if (!this.#stopping) this.fail('crash', `the server exited (code ${code}, signal ${signal}): ${this.stderr.slice(-3000)}`)
-    })
-  }
-
-  fail(kind: ServerFailure['kind'], detail: string): void {
-    if (this.failures.length < 20) this.failures.push({ kind, detail, recent: this.#recent() })
-    if (kind === 'hang' || kind === 'crash') this.#die()
-  }
-
-  get isDead(): boolean {
-    return this.failures.some((f) => f.kind === 'hang' || f.kind === 'crash')
-  }
-
-  listening(): Promise<Listening> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`the fuzz server did not start: ${this.stderr}`)), 30_000)
-      this.child.on('message', (message: Record<string, unknown>) => {
-        if (message.type !== 'listening') return
-        clearTimeout(timer)
-        this.lastBeat = Date.now()
-        resolve(message as unknown as Listening)
-      })
-      this.child.once('exit', () => reject(new Error(`the fuzz server exited before listening: ${this.stderr}`)))
-    })
-  }
-
-  /** Memory after two full GCs in the server. */
-  memory(): Promise<Memory> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('the fuzz server did not report its memory within 10 s')), 10_000)
-      this.#memory = (memory) => {
-        clearTimeout(timer)
-        resolve(memory)
-      }
-      this.child.send({ type: 'gc' })
-    })
-  }
-
-  async stop(): Promise<void> {
-    this.#stopping = true
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return
-    const exited = new Promise((resolve) => this.child.once('exit', resolve))
-    if (this.isDead) this.child.kill('SIGKILL')
-    else this.child.send({ type: 'stop' })
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 5000)
-    await exited
-    clearTimeout(timer)
-  }
 }
 
 /** A well-behaved client: calls `echo`/`add` in a loop, checks every answer and every tick. */
@@ -507,58 +364,4 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     report.durationMs = Date.now() - started
   }
   return report
-}
-
-const MiB = 1024 * 1024
-
-/**
- * Bounds on the server's memory over the run's start: the heap after GC (hostile sessions gone:
- * ~2–3 MiB measured), and RSS at its peak (+110–135 MiB measured: slow consumers each hold up to
- * their 8 MiB outbound budget plus socket buffers, and RSS keeps what the allocator got). One
- * 2^25-element array bomb cost 256 MiB before the codec's scan; 100 of them tripled RSS.
- */
-export const MEMORY_BOUNDS = { heapGrowth: 32 * MiB, peakRssGrowth: 320 * MiB }
-
-/**
- * What went wrong, as lines (empty: the run passed): a server stall, hang, crash, uncaught
- * exception or unhandled rejection; a good call that failed or a tick it missed; a hostile
- * session that stopped answering; memory that grew beyond MEMORY_BOUNDS; sessions left behind.
- */
-export function problems(report: FuzzReport): string[] {
-  const out: string[] = []
-  for (const failure of report.server.failures) out.push(`server ${failure.kind}: ${failure.detail.slice(0, 500)}\n  last cases: ${failure.recent.slice(-10).join('\n    ')}`)
-  if (report.good.failed > 0) out.push(`${report.good.failed} good calls failed: ${report.good.failures.join('; ')}`)
-  if (report.good.tickGaps > 0) out.push(`good clients missed broadcast ticks (${report.good.tickGaps} gaps)`)
-  if (report.probes.unanswered > 0) out.push(`${report.probes.unanswered} hostile sessions stopped answering (probe call unanswered, session not closed), by connection mode: ${JSON.stringify(report.probes.unansweredModes)}`)
-  const { before, after } = report.server
-  if (after.heapUsed === 0) out.push('no memory reading after the run')
-  else {
-    if (after.heapUsed - before.heapUsed > MEMORY_BOUNDS.heapGrowth) out.push(`server heap after GC grew by ${((after.heapUsed - before.heapUsed) / MiB).toFixed(1)} MiB (bound ${MEMORY_BOUNDS.heapGrowth / MiB})`)
-    if (after.sessions > before.sessions) out.push(`${after.sessions - before.sessions} sessions left on the server after every hostile connection closed and the grace period passed`)
-  }
-  if (report.server.peakRss - before.rss > MEMORY_BOUNDS.peakRssGrowth) out.push(`server RSS peaked ${((report.server.peakRss - before.rss) / MiB).toFixed(1)} MiB above its start (bound ${MEMORY_BOUNDS.peakRssGrowth / MiB})`)
-  return out
-}
-
-/** The report as the lines the script prints. */
-export function formatReport(report: FuzzReport): string {
-  const sorted = (counts: Record<string, number>) =>
-    Object.entries(counts)
-      .sort((a, b) => b[1] - a[1])
-      .map(([k, v]) => `${k} ${v}`)
-      .join(', ') || 'none'
-  const mem = (m: Memory) => `RSS ${(m.rss / MiB).toFixed(1)} MiB, heap ${(m.heapUsed / MiB).toFixed(1)} MiB, ${m.sessions} sessions`
-  return [
-    `seed ${report.seed}: ${report.framesSent} frames sent over ${report.connections} connections (${report.refusedConnections} refused) in ${(report.durationMs / 1000).toFixed(1)} s`,
-    `connection modes: ${sorted(report.modes)}`,
-    `cases: ${sorted(report.cases)}`,
-    `error frames by code: ${sorted(report.errorFrames)}`,
-    `plugin error replies: ${sorted(report.pluginErrors)}`,
-    `closes by the server, by code: ${sorted(report.serverCloses)}`,
-    `probe calls after each burst: ${report.probes.answered} answered, ${report.probes.closed} closed meanwhile, ${report.probes.unanswered} unanswered`,
-    `good clients: ${report.good.ok} calls ok, ${report.good.failed} failed; ${report.good.ticks} ticks, ${report.good.tickGaps} gaps${report.good.failures.length ? `\n  ${report.good.failures.join('\n  ')}` : ''}`,
-    `server: max event-loop lag ${report.server.maxLagMs} ms, peak RSS ${(report.server.peakRss / MiB).toFixed(1)} MiB`,
-    `server memory after GC: before ${mem(report.server.before)}; after ${mem(report.server.after)}`,
-    ...report.server.failures.map((f) => `SERVER ${f.kind}: ${f.detail}\n  last cases:\n    ${f.recent.join('\n    ')}`),
-  ].join('\n')
 }
