@@ -26,9 +26,9 @@ async function tsc(args: string[]): Promise<{ code: number; output: string }> {
 }
 
 describe('rpc type tests', () => {
-  it('a handler contradicting its contract, wrong params, a wrong result and a wrong item type are type errors', { timeout: 180_000 }, async () => {
+  it('a handler contradicting its contract, wrong params, a wrong result, a wrong item type and a plugin the config does not load are type errors', { timeout: 180_000 }, async () => {
     // The fixture reads the kernel's and the plugin's declarations (project references): build them first.
-    const build = await tsc(['-b', join(WORKSPACE, 'kernel/core'), join(WORKSPACE, 'plugins/rpc')])
+    const build = await tsc(['-b', ...['kernel/core', 'kernel/node', 'plugins/rpc', 'presets/minimal'].map((p) => join(WORKSPACE, p))])
     expect(build.code, build.output).toBe(0)
     const { code, output } = await tsc(['-p', PROJECT, '--pretty', 'false'])
     const source = readFileSync(join(PROJECT, 'wrong.ts'), 'utf8').split('\n')

@@ -79,14 +79,20 @@ export interface AppSurface {
   stats(): KernelStats
 }
 
-/** The application's view of a server: its surface, its sessions, and every loaded plugin's API (`server.rpc`…). */
-export type EchoServer = AppSurface & {
+/** The application's view of a server: its surface, its sessions, and the plugin APIs `Apis` (`server.rpc`…). */
+export type EchoServerOf<Apis> = AppSurface & {
   sessions(): Session[]
   getSession(id: string): Session | undefined
-} & import('./kernel.js').KernelApi
+} & Apis
 
-/** The application's view of a client: its surface, its one session, and every loaded plugin's API (`client.rpc`…). */
-export type EchoClient = AppSurface & {
+/** The application's view of a client: its surface, its one session, and the plugin APIs `Apis` (`client.rpc`…). */
+export type EchoClientOf<Apis> = AppSurface & {
   readonly session: Session | undefined
   sessions(): Session[]
-} & import('./kernel.js').KernelApi
+} & Apis
+
+/** A server with every plugin's API (what a config file or an unknown plugin gives). `createServer` narrows it to the config's plugins (config-types.ts). */
+export type EchoServer = EchoServerOf<import('./kernel.js').KernelApi>
+
+/** A client with every plugin's API; `createClient` narrows it to the config's plugins. */
+export type EchoClient = EchoClientOf<import('./kernel.js').KernelApi>

@@ -7,7 +7,8 @@ import { assemble, type Assembly, type ConfigResolver, type EchoConfig } from '.
 import { createKernel, type EchoKernel, type KernelOptions, type Logger } from './kernel.js'
 import type { OptionsValidator } from './options.js'
 import type { Role } from './plugin.js'
-import type { EchoClient, EchoServer } from './app.js'
+import type { EchoClient, EchoClientOf, EchoServer, EchoServerOf } from './app.js'
+import type { ApisOf } from './config-types.js'
 
 export interface CreateOptions {
   logger?: Logger
@@ -51,14 +52,14 @@ async function build(config: EchoConfig, role: Role, options: CreateOptions): Pr
   return fromAssembly(assembly, options)
 }
 
-/** A server from a config object; call `start()` to listen. */
-export async function createServer(config: EchoConfig = {}, options: CreateOptions = {}): Promise<EchoServer> {
-  return (await build(config, 'server', options)) as unknown as EchoServer
+/** A server from a config object; call `start()` to listen. Its type has the APIs of the config's plugins (`ApisOf`). */
+export async function createServer<const C extends EchoConfig = EchoConfig>(config: C = {} as C, options: CreateOptions = {}): Promise<EchoServerOf<ApisOf<C>>> {
+  return (await build(config, 'server', options)) as unknown as EchoServerOf<ApisOf<C>>
 }
 
-/** A client from a config object; call `start()` to connect. */
-export async function createClient(config: EchoConfig = {}, options: CreateOptions = {}): Promise<EchoClient> {
-  return (await build(config, 'client', options)) as unknown as EchoClient
+/** A client from a config object; call `start()` to connect. Its type has the APIs of the config's plugins (`ApisOf`). */
+export async function createClient<const C extends EchoConfig = EchoConfig>(config: C = {} as C, options: CreateOptions = {}): Promise<EchoClientOf<ApisOf<C>>> {
+  return (await build(config, 'client', options)) as unknown as EchoClientOf<ApisOf<C>>
 }
 
 /** The plugin kernel behind a server or client facade: hooks, routes, sending — what plugins (and tests) use. */

@@ -11,7 +11,7 @@ export type Dispose = () => void | Promise<void>
 /** A JSON schema object, as ajv takes it. */
 export type JsonSchema = Record<string, unknown>
 
-export interface PluginDefinition<Options = any> {
+export interface PluginDefinition<Options = any, Api = unknown> {
   /** Short, unique name; also the key of this plugin's options in a config's `options`. */
   name: string
   /** The plugin's own semver version. */
@@ -36,9 +36,15 @@ export interface PluginDefinition<Options = any> {
    * registers as this plugin at any later time too.
    */
   setup(kernel: PluginKernel, options: Readonly<Options>, scope: PluginScope): void | Dispose | Promise<void | Dispose>
+  /**
+   * Type only, never set: the API this plugin adds to a server or client (`{ rpc: RpcApi }`),
+   * declared with `definePlugin<Options, Api>`, so that the types follow the plugins a config loads
+   * (config-types.ts). `unknown` (undeclared) makes such a config fall back to every plugin's API.
+   */
+  readonly '~api'?: Api
 }
 
-export function definePlugin<Options = Record<string, never>>(plugin: PluginDefinition<Options>): PluginDefinition<Options> {
+export function definePlugin<Options = Record<string, never>, Api = unknown>(plugin: PluginDefinition<Options, Api>): PluginDefinition<Options, Api> {
   return Object.freeze(plugin)
 }
 

@@ -4,7 +4,7 @@
  * string resolve from the config's folder; options are validated with ajv; `${VAR}` expands.
  */
 import { dirname } from 'node:path'
-import { assemble, fromAssembly, type Assembly, type EchoClient, type EchoConfig, type EchoServer, type Logger, type Role } from '@echostream/kernel'
+import { assemble, fromAssembly, type ApisOf, type Assembly, type EchoClient, type EchoClientOf, type EchoConfig, type EchoServer, type EchoServerOf, type Logger, type Role } from '@echostream/kernel'
 import { loadConfigFile, loadPlugin, nodeResolver } from './config-file.js'
 import { substituteEnv } from './env.js'
 import { ajvValidator } from './validate.js'
@@ -33,12 +33,16 @@ async function build(input: EchoConfig | string | undefined, role: Role, options
   return fromAssembly(assembly, { logger: options.logger, validator: ajvValidator, resolvePlugin: loadPlugin, importModule })
 }
 
-/** A server from a config object, a config file path, or the config found in `cwd`. Call `start()` to listen. */
-export async function createServer(config?: EchoConfig | string, options: NodeCreateOptions = {}): Promise<EchoServer> {
-  return (await build(config, 'server', options)) as unknown as EchoServer
+/**
+ * A server from a config object, a config file path, or the config found in `cwd`. Call `start()`
+ * to listen. From a config object its type has the APIs of the config's plugins (`ApisOf`); from a
+ * file, every plugin's.
+ */
+export async function createServer<const C extends EchoConfig | string | undefined = undefined>(config?: C, options: NodeCreateOptions = {}): Promise<C extends EchoConfig ? EchoServerOf<ApisOf<C>> : EchoServer> {
+  return (await build(config, 'server', options)) as never
 }
 
-/** A client from a config object, a config file path, or the config found in `cwd`. Call `start()` to connect. */
-export async function createClient(config?: EchoConfig | string, options: NodeCreateOptions = {}): Promise<EchoClient> {
-  return (await build(config, 'client', options)) as unknown as EchoClient
+/** A client from a config object, a config file path, or the config found in `cwd`. Call `start()` to connect. Typed as `createServer`. */
+export async function createClient<const C extends EchoConfig | string | undefined = undefined>(config?: C, options: NodeCreateOptions = {}): Promise<C extends EchoConfig ? EchoClientOf<ApisOf<C>> : EchoClient> {
+  return (await build(config, 'client', options)) as never
 }

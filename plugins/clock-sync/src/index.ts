@@ -3,7 +3,7 @@
  * estimator, and reads time through a slewing clock that never runs backwards. The server is the
  * reference timebase: its `clock.now()` is its own monotonic clock.
  */
-import { definePlugin, messageOf, monotonicMicros, type Session } from '@echostream/kernel'
+import { definePlugin, messageOf, monotonicMicros, type Session, type KernelApi } from '@echostream/kernel'
 import { clockErrors } from './errors.js'
 import { ClockEstimator } from './estimator.js'
 import { SlewingClock } from './slewing-clock.js'
@@ -86,7 +86,7 @@ function atArrival(now: number, arrivedAt: number): number {
   return waited > 0 && Number.isFinite(waited) ? now - waited : now
 }
 
-export default definePlugin<ClockSyncOptions>({
+export default definePlugin<ClockSyncOptions, Pick<KernelApi, 'clock'>>({
   name: PLUGIN,
   version,
   kernel: '^1',
@@ -243,3 +243,10 @@ export default definePlugin<ClockSyncOptions>({
 
 export * from './core.js'
 export { clockErrors, ClockSyncErrorCodes } from './errors.js'
+
+declare module '@echostream/kernel' {
+  /** For configs that name this plugin by string: the API it adds (see the kernel's config-types.ts). */
+  interface PluginApis {
+    '@echostream/plugin-clock-sync': Pick<KernelApi, 'clock'>
+  }
+}

@@ -8,7 +8,7 @@ const { version } = createRequire(import.meta.url)('../package.json') as { versi
 export { schema } from './options.js'
 
 /** MessagePack codec (msgpackr), provides the `codec` capability. */
-export default definePlugin<MsgpackCodecOptions>({
+export default definePlugin<MsgpackCodecOptions, Record<never, never>>({
   name: 'codec-msgpack',
   version,
   kernel: '^1',
@@ -22,3 +22,10 @@ export default definePlugin<MsgpackCodecOptions>({
 export { createMsgpackCodec, type MsgpackCodecOptions }
 export { DEFAULT_MAX_DEPTH } from './options.js'
 export { CodecErrorCodes, codecErrors } from './errors.js'
+
+declare module '@echostream/kernel' {
+  /** For configs that name this plugin by string: it adds no API (see the kernel's config-types.ts). */
+  interface PluginApis {
+    '@echostream/plugin-codec-msgpack': Record<never, never>
+  }
+}

@@ -1,4 +1,4 @@
-import { authorize, definePlugin, Stage, type EventHandlerOptions, type HandlerDefinition, type Session } from '@echostream/kernel'
+import { authorize, definePlugin, Stage, type EventHandlerOptions, type HandlerDefinition, type Session, type KernelApi } from '@echostream/kernel'
 import { EventSchemas } from './schemas.js'
 import { eventsErrors } from './errors.js'
 import { createEventsApi, createSessionMethods, type EventsState } from './api.js'
@@ -14,7 +14,7 @@ const PLUGIN_NAME = 'events'
  * Fire-and-forget events both ways, server broadcast and rooms. Provides the `events` capability,
  * exposes `kernel.events` and adds `emit`, `join`, `leave` and `rooms` to sessions.
  */
-export default definePlugin<EventsOptions>({
+export default definePlugin<EventsOptions, Pick<KernelApi, 'events'>>({
   name: PLUGIN_NAME,
   version,
   kernel: '^1',
@@ -99,3 +99,10 @@ export type {
   DataArgs,
   DataAndOptions,
 } from './types.js'
+
+declare module '@echostream/kernel' {
+  /** For configs that name this plugin by string: the API it adds (see the kernel's config-types.ts). */
+  interface PluginApis {
+    '@echostream/plugin-events': Pick<KernelApi, 'events'>
+  }
+}

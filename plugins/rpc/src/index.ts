@@ -1,4 +1,4 @@
-import { definePlugin, EchoError, ErrorCodes, type Frame, type HandlerDefinition, type RpcHandlerOptions, type Session } from '@echostream/kernel'
+import { definePlugin, EchoError, ErrorCodes, type Frame, type HandlerDefinition, type RpcHandlerOptions, type Session, type KernelApi } from '@echostream/kernel'
 import { createRpcApi, createSessionRequest, type ApiState } from './api.js'
 import { RpcEngine } from './engine.js'
 import { RpcFrames, RPC_WIRE_VERSION } from './frames.js'
@@ -12,7 +12,7 @@ const PLUGIN_NAME = 'rpc'
  * Request/response calls in both directions. Provides the `rpc` capability, exposes `kernel.rpc`,
  * adds `session.request`, and takes `defineRpc` handler modules.
  */
-export default definePlugin<RpcOptions>({
+export default definePlugin<RpcOptions, Pick<KernelApi, 'rpc'>>({
   name: PLUGIN_NAME,
   version,
   kernel: '^1',
@@ -100,3 +100,10 @@ export type {
   StreamResult,
   HandlerOf,
 } from './types.js'
+
+declare module '@echostream/kernel' {
+  /** For configs that name this plugin by string: the API it adds (see the kernel's config-types.ts). */
+  interface PluginApis {
+    '@echostream/plugin-rpc': Pick<KernelApi, 'rpc'>
+  }
+}

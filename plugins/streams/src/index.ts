@@ -1,4 +1,4 @@
-import { defineHandler, definePlugin, SchemaCompiler, Stage, type Frame, type HandlerDefinition, type SchemaCheck, type Session } from '@echostream/kernel'
+import { defineHandler, definePlugin, SchemaCompiler, Stage, type Frame, type HandlerDefinition, type SchemaCheck, type Session, type KernelApi } from '@echostream/kernel'
 import { createOpenStream, createStreamsApi, Muxes } from './api.js'
 import { streamsError, StreamsErrorCodes } from './errors.js'
 import { StreamFrames, STREAMS_WIRE_VERSION } from './frames.js'
@@ -28,7 +28,7 @@ declare module '@echostream/kernel' {
  * `streams` capability, exposes `kernel.streams`, adds `session.openStream` and handles
  * `defineStream(name, handler)` handler modules.
  */
-export default definePlugin<StreamsOptions>({
+export default definePlugin<StreamsOptions, Pick<KernelApi, 'streams'>>({
   name: PLUGIN_NAME,
   version,
   kernel: '^1',
@@ -150,3 +150,10 @@ export type {
   ReaderStats,
   SessionStreamStats,
 } from './types.js'
+
+declare module '@echostream/kernel' {
+  /** For configs that name this plugin by string: the API it adds (see the kernel's config-types.ts). */
+  interface PluginApis {
+    '@echostream/plugin-streams': Pick<KernelApi, 'streams'>
+  }
+}

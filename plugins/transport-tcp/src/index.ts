@@ -7,7 +7,7 @@ import { connectTcp } from './client.js'
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string }
 
 /** Plain TCP transport with length-prefixed frames (TLS as tcps://); provides the `transport` capability. */
-export default definePlugin<TcpTransportOptions>({
+export default definePlugin<TcpTransportOptions, Record<never, never>>({
   name: 'transport-tcp',
   version,
   kernel: '^1',
@@ -36,3 +36,10 @@ export { schema, type TcpTransportOptions }
 export type { TlsOptions } from './options.js'
 export { parseTcpUrl, type TcpUrl } from './client.js'
 export { FRAMING_VERSION } from './constants.js'
+
+declare module '@echostream/kernel' {
+  /** For configs that name this plugin by string: it adds no API (see the kernel's config-types.ts). */
+  interface PluginApis {
+    '@echostream/plugin-transport-tcp': Record<never, never>
+  }
+}

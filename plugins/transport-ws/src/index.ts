@@ -5,7 +5,7 @@ import { connectNode } from './client.js'
 import { version } from './version.js'
 
 /** WebSocket transport (ws), provides the `transport` capability. Browsers get browser/index.ts (the package's `browser` condition). */
-export default definePlugin<WsTransportOptions>({
+export default definePlugin<WsTransportOptions, Record<never, never>>({
   name: 'transport-ws',
   version,
   kernel: '^1',
@@ -33,3 +33,10 @@ export default definePlugin<WsTransportOptions>({
 export { schema, type WsTransportOptions }
 export type { TlsOptions } from './options.js'
 export { transportErrors, TransportErrorCodes } from './errors.js'
+
+declare module '@echostream/kernel' {
+  /** For configs that name this plugin by string: it adds no API (see the kernel's config-types.ts). */
+  interface PluginApis {
+    '@echostream/plugin-transport-ws': Record<never, never>
+  }
+}

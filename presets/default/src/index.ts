@@ -3,7 +3,7 @@
  * each plugin's own defaults. Importing this module also brings the plugins' type augmentations
  * (`server.rpc`, `server.events`, `session.request`…) into a TypeScript program.
  */
-import type { EchoConfig } from '@echostream/kernel'
+import type { ApisOf, EchoConfig } from '@echostream/kernel'
 import transportWs from '@echostream/plugin-transport-ws'
 import codecMsgpack from '@echostream/plugin-codec-msgpack'
 import rpc from '@echostream/plugin-rpc'
@@ -17,3 +17,10 @@ const preset = {
 } satisfies EchoConfig
 
 export default preset
+
+declare module '@echostream/kernel' {
+  /** `preset: '@echostream/preset-default'` in a config: the APIs of this preset's plugins (see the kernel's config-types.ts). */
+  interface PresetApis {
+    '@echostream/preset-default': ApisOf<typeof preset>
+  }
+}

@@ -5,7 +5,7 @@
  * `wallTime` in the server's timebase). Importing this module brings the plugins' type
  * augmentations (`server.streams`, `client.clock`…) into a TypeScript program.
  */
-import type { EchoConfig } from '@echostream/kernel'
+import type { ApisOf, EchoConfig } from '@echostream/kernel'
 import presetDefault from '@echostream/preset-default'
 import streams from '@echostream/plugin-streams'
 import clockSync from '@echostream/plugin-clock-sync'
@@ -32,3 +32,10 @@ const preset = {
 } satisfies EchoConfig
 
 export default preset
+
+declare module '@echostream/kernel' {
+  /** `preset: '@echostream/preset-realtime'` in a config: the APIs of this preset's plugins (see the kernel's config-types.ts). */
+  interface PresetApis {
+    '@echostream/preset-realtime': ApisOf<typeof preset>
+  }
+}
