@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Long fuzz run against a real server process (see test/helpers/fuzz-run.ts):
-//   node scripts/fuzz.mjs --seed 7 --frames 100000 [--connections 24] [--good 3] [--stall-ms 1000] [--include-opted-out]
+//   node scripts/fuzz.mjs --seed 7 --frames 100000 [--connections 24] [--good 3] [--stall-ms 1000]
 // Prints the counts (frames sent, error frames by code, closes by code, good calls ok/failed,
 // server RSS/heap after GC before and after) and exits 1 when the server stalled, crashed, threw,
 // a good call failed, a tick was missed, a hostile session stopped answering, or memory grew.
@@ -39,8 +39,6 @@ const report = await runFuzz({
   goodClients: argument('good', 3),
   stallMs: argument('stall-ms', 1000),
   timeLimitMs: argument('time-limit-s', 900) * 1000,
-  // Cases opted out for a known defect outside the codec (see test/helpers/fuzz-run.ts).
-  includeOptedOut: process.argv.includes('--include-opted-out'),
   log: (line) => console.error(line),
 })
 console.log(formatReport(report))

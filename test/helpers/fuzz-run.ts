@@ -41,8 +41,6 @@ export interface FuzzOptions {
   log?: (line: string) => void
   /** Make the server misbehave once the run is under way (fuzz-server.ts): proves the watchdog. */
   sabotage?: string[]
-  /** Also generate what is opted out for a known defect elsewhere (OPTED_OUT_MAX_PAYLOADS). */
-  includeOptedOut?: boolean
 }
 
 /** How a hostile connection behaves, by weight. */
@@ -64,16 +62,11 @@ const CONNECTION_MODES = {
 } as const
 
 /**
- * `hello.limits.maxPayload` values of the 'odd-limits' connections. Opted out: 1 (also as 1.5,
- * which the kernel floors to 1), 16, 64 and 200 bytes — DEFECT (kernel handshake, seeds 11 and 7):
- * the kernel accepts any maxPayload of at least one byte, so a peer that announces one smaller
- * than the server's own replies gets a session in which nothing can be sent to it, not even the
- * error that says so: its calls are never answered (and reconnect's ack timer threw an uncaught
- * E_PAYLOAD_TOO_LARGE every tick, fixed in counting.ts). PROTOCOL.md should set a floor (e.g.
- * 1 KiB) that the handshake enforces. `--include-opted-out` brings them back.
+ * `hello.limits.maxPayload` values of the 'odd-limits' connections. Below the protocol's 1 KiB
+ * floor (1, 1.5, 16, 64, 200, 1023) the handshake refuses them with E_PROTOCOL: before that floor
+ * (seeds 11 and 7) such a peer got a session in which nothing, not even an error, could reach it.
  */
-const ODD_MAX_PAYLOADS: unknown[] = [0, -1, 0.5, Number.NaN, 2 ** 60, 1e9 + 0.5, '1000', null, true, [1024]]
-export const OPTED_OUT_MAX_PAYLOADS = [1, 1.5, 16, 64, 200]
+const ODD_MAX_PAYLOADS: unknown[] = [0, -1, 0.5, 1, 1.5, 16, 64, 200, 1023, Number.NaN, 2 ** 60, 1e9 + 0.5, '1000', null, true, [1024]]
 
 interface WorkerState {
   /** The last session this worker's connections had, for a resume. */
@@ -164,7 +157,6 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     if (options.sabotage) server.child.send({ type: 'sabotage', what: options.sabotage })
 
     const rng = new Rng(options.seed)
-    const oddMaxPayloads = options.includeOptedOut ? [...ODD_MAX_PAYLOADS, ...OPTED_OUT_MAX_PAYLOADS] : ODD_MAX_PAYLOADS
     const resumeTokens: Array<[string, string]> = []
     const failed = () => server.failures.length > 0
     const more = () => report.framesSent < options.frames && Date.now() < timeLimit && !failed()
@@ -275,7 +267,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
         } else {
           const subset = connRng.chance(0.2)
           const plugins = subset ? Object.fromEntries(Object.entries(listening.plugins).filter(() => connRng.chance(0.5))) : listening.plugins
-          const limits = mode === 'odd-limits' ? connRng.pick([{ maxPayload: connRng.pick(oddMaxPayloads) }, {}, null, 'limits', [1]]) : { maxPayload: mode === 'small-reader' ? 2048 : 64 * 1024 * 1024 }
+          const limits = mode === 'odd-limits' ? connRng.pick([{ maxPayload: connRng.pick(ODD_MAX_PAYLOADS) }, {}, null, 'limits', [1]]) : { maxPayload: mode === 'small-reader' ? 2048 : 64 * 1024 * 1024 }
           const hello: Record<string, unknown> = { protocol: listening.protocol, codec: 'msgpack', plugins, limits }
           if (resuming) hello.resume = { sessionId: resuming.sessionId, token: resuming.token, received: connRng.chance(0.8) ? resuming.received : connRng.pick([0, -1, 2 ** 53, resuming.received + 1000, 1.5]) }
           ws.send(plainPackr.pack(['hello', null, null, hello]))

@@ -33,6 +33,18 @@ async function rawSession(url: string, server: { sessions(): Session[] }, hello:
 }
 
 describe('wire v2, kernel side', () => {
+  it('a hello announcing a maxPayload below the 1 KiB floor is refused (E_PROTOCOL, 4000): nothing could be answered to it', async () => {
+    const { server } = await startServer()
+    for (const maxPayload of [1, 1.5, 16, 200, 1023]) {
+      const raw = await rawClient(server.url!)
+      const answer = await raw.hello({ ...HELLO, limits: { maxPayload } })
+      expect(answer[0]).toBe('error')
+      expect(answer[3]).toMatchObject({ code: 'E_PROTOCOL', message: expect.stringMatching(/maxPayload.*≥ 1024/) })
+    }
+    const ok = await rawClient(server.url!)
+    expect((await ok.hello({ ...HELLO, limits: { maxPayload: 1024 } }))[0]).toBe('welcome')
+  })
+
   it('the welcome announces the server limits; the client follows them', async () => {
     const { server } = await startServer({ transport: { maxPayload: 4096, pingIntervalMs: 2000, pingTimeoutMs: 1500 } })
     const raw = await rawClient(server.url!)
@@ -129,19 +141,20 @@ describe('wire v2, kernel side', () => {
       raw.send(['hello', null, null, HELLO])
       raws.push(raw)
     }
-    // One peer accepts only tiny messages: the broadcast must fail for it alone.
+    // One peer accepts only small messages (the protocol's 1 KiB floor): the broadcast must fail for it alone.
     const tiny = await rawClient(server.url!)
-    tiny.send(['hello', null, null, { ...HELLO, limits: { maxPayload: 16 } }])
+    tiny.send(['hello', null, null, { ...HELLO, limits: { maxPayload: 1024 } }])
     await until(() => server.sessions().length === 1001, 20_000, '1,001 sessions')
 
     const before = server.stats()
-    const report = server.fanout(server.sessions(), { kind: 'probe.pong', payload: 'to everyone' })
+    const toEveryone = `to everyone ${'.'.repeat(1100)}`
+    const report = server.fanout(server.sessions(), { kind: 'probe.pong', payload: toEveryone })
     expect(server.stats().encodes - before.encodes).toBe(1)
     expect(tapped).toBeGreaterThanOrEqual(1001)
     expect(report).toMatchObject({ sent: 1000, failed: 1, dropped: 0 })
     expect(report.failures[0]!.error.code).toBe('E_PAYLOAD_TOO_LARGE')
     expect(server.stats().fanoutFailures - before.fanoutFailures).toBe(1)
-    await until(() => raws.every((r) => r.messages.some((m) => Array.isArray(m) && m[3] === 'to everyone')), 20_000, 'every session to get it')
+    await until(() => raws.every((r) => r.messages.some((m) => Array.isArray(m) && m[3] === toEveryone)), 20_000, 'every session to get it')
     expect(tiny.closeInfo).toBeUndefined()
   }, 60_000)
 

@@ -186,7 +186,7 @@ describe.each(TRANSPORTS)('transport conformance: $name', (t) => {
     })
 
     it('a message over the receiver\'s maxPayload closes that connection with 1009 and a reason; exactly maxPayload passes; other sessions are untouched', async () => {
-      const { server: s, probe } = await server({ maxPayload: 1000 })
+      const { server: s, probe } = await server({ maxPayload: 1024 })
       const { client: other, probe: otherProbe } = await client(s.url!)
       const raw = await t.rawClient(s.url!)
       const welcome = await hello(raw)
@@ -194,11 +194,11 @@ describe.each(TRANSPORTS)('transport conformance: $name', (t) => {
 
       // Exactly maxPayload: the transport delivers it, the kernel answers (these bytes are not a frame: E_CODEC).
       const from = raw.messages.length
-      raw.send(new Uint8Array(1000).fill(0xc1))
+      raw.send(new Uint8Array(1024).fill(0xc1))
       const answer = await frameOf(raw, 'error', from)
       expect(answer[3]).toMatchObject({ code: ErrorCodes.E_CODEC })
 
-      raw.send(new Uint8Array(1001))
+      raw.send(new Uint8Array(1025))
       const closed = await closedWithin(raw)
       expect(closed.code).toBe(CloseCodes.tooLarge)
       await until(() => probe.disconnects.some((d) => d.id === sessionId))

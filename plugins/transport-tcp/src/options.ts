@@ -34,7 +34,7 @@ export const schema = {
     host: { type: 'string', default: '127.0.0.1', description: 'Server: interface to bind. Loopback by default; "0.0.0.0" or "::" for every interface.' },
     maxPayload: {
       type: 'integer',
-      minimum: 1,
+      minimum: 1024,
       maximum: 1073741824,
       default: 1048576,
       description: 'Largest message accepted, in bytes; a frame declaring more closes the connection with 1009 before anything is buffered.',

@@ -7,6 +7,14 @@ function isCount(value: unknown, min: number): value is number {
   return typeof value === 'number' && Number.isFinite(value) && value >= min
 }
 
+/**
+ * The smallest maxPayload a peer may announce. Below it a session is useless and silent: the
+ * server could not even send the error frame that says why a call failed (the fuzz test found
+ * peers announcing 1–200 bytes whose calls were never answered). 1 KiB holds any kernel error
+ * frame with room to spare.
+ */
+export const MIN_MAX_PAYLOAD = 1024
+
 /** A peer's announced maxPayload as the kernel keeps it. */
 export function peerPayload(announced: number): number {
   return Math.min(Math.floor(announced), MAX_PEER_PAYLOAD)
@@ -18,7 +26,7 @@ export function helloProblem(hello: HelloPayload): string | undefined {
   if (typeof hello.plugins !== 'object' || hello.plugins === null || Array.isArray(hello.plugins)) return `'plugins' is ${describe(hello.plugins)}, not a map of name → wire version`
   const limits = hello.limits as unknown as Record<string, unknown> | undefined
   if (typeof limits !== 'object' || limits === null) return `'limits' is ${describe(limits)}, not { maxPayload }`
-  if (!isCount(limits.maxPayload, 1)) return `'limits.maxPayload' is ${describe(limits.maxPayload)}, not a positive number of bytes`
+  if (!isCount(limits.maxPayload, MIN_MAX_PAYLOAD)) return `'limits.maxPayload' is ${describe(limits.maxPayload)}, not a number of bytes ≥ ${MIN_MAX_PAYLOAD}`
   return undefined
 }
 
@@ -26,7 +34,7 @@ export function helloProblem(hello: HelloPayload): string | undefined {
 export function welcomeProblem(welcome: WelcomePayload): string | undefined {
   const limits = welcome.limits as unknown as Record<string, unknown> | undefined
   if (typeof limits !== 'object' || limits === null) return `'limits' is ${describe(limits)}, not { maxPayload, pingIntervalMs, pingTimeoutMs }`
-  if (!isCount(limits.maxPayload, 1)) return `'limits.maxPayload' is ${describe(limits.maxPayload)}`
+  if (!isCount(limits.maxPayload, MIN_MAX_PAYLOAD)) return `'limits.maxPayload' is ${describe(limits.maxPayload)}, not a number of bytes ≥ ${MIN_MAX_PAYLOAD}`
   if (!isCount(limits.pingIntervalMs, 0) || !isCount(limits.pingTimeoutMs, 0)) return `'limits.pingIntervalMs' and 'pingTimeoutMs' must be numbers of milliseconds ≥ 0`
   return undefined
 }
