@@ -113,6 +113,9 @@ describe('cluster: failover to another node with exactly-once both ways', () => 
     // Barrier: everything sent before it has arrived.
     for (const p of probes) p.client.events.emit('up', -1)
     await until(() => probes.every((p, i) => c.of('up').some((l) => l.sid === sids[i] && l.n === -1)), 10_000, 'barrier ups')
+    // And the other way: 'ticker done' is node c's log line, the last ticks still travel through
+    // Redis to each client. Wait for them (a real loss then shows as the exact diff below).
+    await until(() => probes.every((p) => p.ticks.at(-1) === TICKS), 10_000, 'the last tick at every client').catch(() => {})
     expect(c.of('ran').length).toBe(ranBefore)
 
     if (process.env.CLUSTER_DEBUG) {
