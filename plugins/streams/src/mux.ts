@@ -16,7 +16,7 @@ import { StreamReader } from './reader.js'
 import { StreamWriter } from './writer.js'
 import { ReadyList } from './ready-list.js'
 import type { OpenOptions, SessionStreamStats, StreamContext, StreamHandler, StreamPolicy } from './types.js'
-import { ReceiveWindow, RoundTrip } from './window.js'
+import { GRANT_FRACTION, ReceiveWindow, RoundTrip } from './window.js'
 
 /** What every session's mux shares: the kernel, the options and the handlers. */
 export interface StreamsContext {
@@ -491,8 +491,8 @@ export class StreamMux {
   }
 
   /**
-   * Grants connConsumed + window once half the window was read since the last grant (tuning the
-   * window first, window.ts), or at once when the peer reports it is blocked: streams that hold
+   * Grants connConsumed + window once a quarter of the window was read since the last grant
+   * (GRANT_FRACTION; tuning the window first, window.ts), or at once when the peer reports it is blocked: streams that hold
    * unread data can keep the connection below the half-window threshold while the blocked
    * stream's data was all read. At most one grant per report, and the sender reports once per limit.
    */
@@ -500,7 +500,7 @@ export class StreamMux {
     const window = this.#connWindow
     const consumed = this.connConsumed
     const credit = window.credit
-    if (consumed + credit - this.connGranted < credit / 2 && !(this.#connPeerBlocked && consumed + credit > this.connGranted)) return
+    if (consumed + credit - this.connGranted < credit * GRANT_FRACTION && !(this.#connPeerBlocked && consumed + credit > this.connGranted)) return
     const now = performance.now()
     const next = consumed + window.update(consumed, now)
     if (next <= this.connGranted) return

@@ -11,7 +11,7 @@ import { toNodeReadable, toWebReadable, type NodeReadableOptions, type WebReadab
 import { StreamPlayout, type StreamPlayoutOptions } from './stream-playout.js'
 import type { StreamMux } from './mux.js'
 import type { ReaderState, ReaderStats, StreamFrame } from './types.js'
-import type { ReceiveWindow } from './window.js'
+import { GRANT_FRACTION, type ReceiveWindow } from './window.js'
 import { FrameQueue } from './frame-queue.js'
 
 /** A pending `read()` (resolved with a frame or undefined) or iterator `next()` (with an IteratorResult). */
@@ -251,8 +251,9 @@ export class StreamReader<T = unknown> implements AsyncIterable<StreamFrame<T>> 
   }
 
   /**
-   * Raises maxOffset to consumed + window once half the window was read since the last grant (few
-   * credit frames), tuning the window first (window.ts). And when the sender reports it is
+   * Raises maxOffset to consumed + window once a quarter of the window was read since the last
+   * grant (GRANT_FRACTION: few credit frames, slack for late readers), tuning the window first
+   * (window.ts). And when the sender reports it is
    * blocked and the application has read everything: nothing more can arrive then, so a write
    * larger than the remaining half window would otherwise wait forever. (Granting on every read
    * while blocked would send one credit frame per data frame.)
@@ -261,7 +262,7 @@ export class StreamReader<T = unknown> implements AsyncIterable<StreamFrame<T>> 
     const window = this.#window
     const consumed = this.consumedOffset
     const credit = window.credit
-    if (consumed + credit - this.maxOffset < credit / 2 && !(this.#peerBlocked && consumed === this.receivedOffset)) return
+    if (consumed + credit - this.maxOffset < credit * GRANT_FRACTION && !(this.#peerBlocked && consumed === this.receivedOffset)) return
     const now = performance.now()
     const next = consumed + window.update(consumed, now)
     this.#mux.streamWindow(window.size)

@@ -32,6 +32,15 @@
  */
 export const FRAME_BOOKKEEPING = 320
 
+/**
+ * A grant goes out once this fraction of the window was read since the last one. A quarter, not
+ * HTTP/2's and QUIC's usual half: credit then reaches the sender with three quarters of the window
+ * still in flight, slack for event loops that read it late (measured on loopback, 64 KiB chunks:
+ * the sender waited for credit 33–75 ms per 256 MiB instead of 75–147 ms, ~15 % more throughput;
+ * a grant is one small frame per quarter window).
+ */
+export const GRANT_FRACTION = 1 / 4
+
 /** Grow when the window holds fewer than this many round trips of the reading rate. */
 export const GROW_RTTS = 4
 /** Shrink when the window holds more than this many round trips of the reading rate. */

@@ -239,12 +239,14 @@ describe('auto-tuning through the mux', () => {
 
   it('a sender blocked at the limit while everything was read: the window doubles at once', async () => {
     const h = setup()
-    h.mux.onData({ kind: StreamFrames.data, id: 1, payload: [0, 0, new Uint8Array(100 * KiB)] }, 100 * KiB)
+    // 40 KiB read: under a quarter window, so no grant yet; the sender's next write (over 216 KiB) does not fit.
+    h.mux.onData({ kind: StreamFrames.data, id: 1, payload: [0, 0, new Uint8Array(40 * KiB)] }, 40 * KiB)
     await h.reader.read()
+    expect(h.sent.filter((f) => f.kind === StreamFrames.credit)).toEqual([])
     h.mux.onBlocked({ kind: StreamFrames.blocked, id: 1, payload: 256 * KiB })
     expect(h.reader.window).toBe(512 * KiB)
-    const credit = Math.floor((512 * KiB * 100 * KiB) / (100 * KiB + FRAME_BOOKKEEPING))
-    expect(h.sent.filter((f) => f.kind === StreamFrames.credit).map((f) => f.payload)).toEqual([100 * KiB + credit])
+    const credit = Math.floor((512 * KiB * 40 * KiB) / (40 * KiB + FRAME_BOOKKEEPING))
+    expect(h.sent.filter((f) => f.kind === StreamFrames.credit).map((f) => f.payload)).toEqual([40 * KiB + credit])
   })
 
   it('a reader that is behind when the sender blocks does not grow the window', () => {
