@@ -291,7 +291,8 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
           sendCase(drawCase(ctx))
           if (i % 8 === 7) {
             await yieldTurn()
-            while (!closed && ws.bufferedAmount > 1024 * 1024) await sleep(5)
+            // Bounded: a hung server never drains the socket (this wait once outlived the test).
+            while (!closed && ws.bufferedAmount > 1024 * 1024 && !failed() && Date.now() < timeLimit) await sleep(5)
           }
         }
         if (mode === 'paused' || mode === 'slow-consumer') {
