@@ -1,13 +1,14 @@
 /**
- * What a browser bundle carries instead of ajv and semver (presets/browser/scripts/build.mjs maps
- * the kernel's imports to presets/browser/src/light/): the light JSON Schema check and the light kernel-range check give the answers of the real
- * ones — compared here on every client plugin's options schema and a table of ranges.
+ * What a browser bundle carries instead of ajv, semver and tapable (the kernel's package.json
+ * `browser` field maps its imports to kernel/core/src/light/): the light JSON Schema check, kernel-
+ * range check and hooks give the answers of the real ones — compared here on every client
+ * plugin's options schema, a table of ranges and the same taps.
  */
 import { createRequire } from 'node:module'
 import { describe, expect, it } from 'vitest'
-import { Ajv as LightAjv } from '../../presets/browser/src/light/ajv.js'
-import { satisfies, validRange } from '../../presets/browser/src/light/semver.js'
-import * as lightTapable from '../../presets/browser/src/light/tapable.js'
+import { Ajv as LightAjv } from '../../kernel/core/src/light/ajv.js'
+import { satisfies, validRange } from '../../kernel/core/src/light/semver.js'
+import * as lightTapable from '../../kernel/core/src/light/tapable.js'
 import { schema as transportWs } from '../../plugins/transport-ws/src/options.js'
 import { schema as codec } from '../../plugins/codec-msgpack/src/options.js'
 import { schema as rpc } from '../../plugins/rpc/src/options.js'

@@ -19,29 +19,8 @@ export const BUNDLES = [
   { name: 'echostream-full', entry: join(pkg, 'src/full.ts') },
 ]
 
-/*
- * What the kernel imports for Node-grade checks, swapped for small ones in a page (src/light/,
- * compared with the real ones by test/browser/light-checks.test.ts): ajv (102 KB minified, with
- * fast-uri 120) for a keyword walk, semver (20–28 KB) for a kernel-range check, tapable (17.4 KB,
- * code-generating hooks) for plain loops.
- */
-const LIGHT = {
-  ajv: `export * from ${JSON.stringify(join(pkg, 'src/light/ajv.ts'))}; export { default } from ${JSON.stringify(join(pkg, 'src/light/ajv.ts'))}`,
-  semver: `export { default } from ${JSON.stringify(join(pkg, 'src/light/semver.ts'))}`,
-  'semver/functions/satisfies.js': `export { satisfies as default } from ${JSON.stringify(join(pkg, 'src/light/semver.ts'))}`,
-  'semver/ranges/valid.js': `export { validRange as default } from ${JSON.stringify(join(pkg, 'src/light/semver.ts'))}`,
-  tapable: `export * from ${JSON.stringify(join(pkg, 'src/light/tapable.ts'))}`,
-}
-const lightChecks = {
-  name: 'light-checks',
-  setup(b) {
-    b.onResolve({ filter: /^(ajv|semver|tapable)(\/.*)?$/ }, (args) => {
-      if (!(args.path in LIGHT)) return undefined // anything else of theirs fails loudly below
-      return { path: args.path, namespace: 'light' }
-    })
-    b.onLoad({ filter: /.*/, namespace: 'light' }, (args) => ({ contents: LIGHT[args.path], loader: 'js', resolveDir: pkg }))
-  },
-}
+// ajv, semver and tapable: the kernel's package.json `browser` field maps them to its light
+// versions (kernel/core/src/light/), for this build as for an app's bundler.
 
 /** Builds both bundles; returns name, code, min and gzip sizes and esbuild's metafile of each. */
 export async function buildBundles({ outdir, minify = true } = {}) {
@@ -60,7 +39,6 @@ export async function buildBundles({ outdir, minify = true } = {}) {
       metafile: true,
       logLevel: 'silent',
       inject: [join(here, 'buffer-shim.mjs')],
-      plugins: [lightChecks],
     })
     const code = out.outputFiles[0].contents
     const result = { name, code, min: code.byteLength, gzip: gzipSync(code, { level: 9 }).byteLength, metafile: out.metafile }

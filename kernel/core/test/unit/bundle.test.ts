@@ -4,7 +4,8 @@
  * global either: kernel/core/tsconfig.json has `types: []`, so `Buffer` or `process` in its sources
  * fails the build.) A browser app that does not use `SchemaCompiler` carries no ajv: plugin options
  * are checked by the core's own small validator, and the package is `sideEffects: false`, so the
- * schema helper (and its ajv) is dropped when unused. Prints the sizes.
+ * schema helper is dropped when unused. For a browser, the package's `browser` field maps ajv,
+ * semver and tapable to the light versions in src/light/, so none of them is bundled. Prints the sizes.
  */
 import { fileURLToPath } from 'node:url'
 import { gzipSync } from 'node:zlib'
@@ -44,12 +45,14 @@ describe('browser bundle of @echostream/kernel', () => {
     expect(result.outputFiles![0]!.text).not.toMatch(/require\(["']node:|from ?["']node:/)
   })
 
-  it('an app using the kernel without schemas carries no ajv', async () => {
+  it('an app using the kernel carries no ajv, semver or tapable (src/light/ stands in)', async () => {
     const contents = `import { createClient, definePlugin, EchoError, describe } from './src/index.ts'\nexport { createClient, definePlugin, EchoError, describe }\n`
     const result = await build({ ...common, stdin: { contents, resolveDir: root, loader: 'ts' } })
     expect(result.errors).toEqual([])
     const { bytes, parts } = report('@echostream/kernel (createClient, definePlugin)', result)
-    expect(Object.keys(parts).sort()).toEqual(['semver', 'src', 'tapable'])
+    expect(Object.keys(parts).sort()).toEqual(['src'])
+    const light = Object.entries(Object.values(result.metafile!.outputs)[0]!.inputs).filter(([file, { bytesInOutput }]) => file.includes('src/light/') && bytesInOutput > 0)
+    expect(light.map(([file]) => file.replace(/.*src\/light\//, '')).sort()).toEqual(['semver.ts', 'tapable.ts']) // no SchemaCompiler here: no light ajv either
     expect(parts.src).toBeGreaterThan(30 * 1024) // the pipeline, handshake and host are all in it
     expect(bytes).toBeLessThan(100 * 1024)
   })

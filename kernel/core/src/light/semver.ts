@@ -1,6 +1,7 @@
 /**
- * What a page gets for `semver` (scripts/build.mjs maps the kernel's imports here): the kernel only
- * checks a plugin's `kernel` range, and semver is 20–28 KB minified. Ranges like `^1`, `~1.2`,
+ * What a page gets for `semver` (the kernel's package.json `browser` field maps its imports here,
+ * through semver-satisfies.ts and semver-valid.ts): the kernel only checks a plugin's `kernel`
+ * range, and semver is 20–28 KB minified. Ranges like `^1`, `~1.2`,
  * `>=1.0.0 <2`, `1.x || 2`; numeric parts only (a prerelease tag is ignored, as the kernel's
  * `includePrerelease` allows). test/browser/light-checks.test.ts compares it with semver.
  */

@@ -1,5 +1,5 @@
 /**
- * What a page gets for `tapable` (scripts/build.mjs maps the kernel's import here): the five hook
+ * What a page gets for `tapable` (the kernel's package.json `browser` field maps its import here): the five hook
  * kinds the kernel uses, with tapable's tap order (`stage`, then `before`), its `taps` array and
  * its calling rules (only the declared arguments are passed; a bail stops at the first result
  * other than undefined; a waterfall passes on what each tap returns unless undefined), plus what

@@ -1,6 +1,7 @@
 /**
- * What a page gets for `ajv` (scripts/build.mjs maps the kernel's `ajv` import here): no schema
- * compiler, a walk over the keywords plugin options and typical RPC params use, reporting problems
+ * What a page gets for `ajv` (the kernel's package.json `browser` field maps its `ajv` import here,
+ * so every bundler targeting browsers picks it): no schema compiler, a walk over the keywords
+ * plugin options and typical RPC params use, reporting problems
  * in ajv's shape (with `data` and `parentSchema`, as ajv's `verbose`). A schema with any other
  * keyword is refused when compiled — nothing passes unchecked; a page that needs more uses a
  * Standard Schema validator (zod, valibot…). ajv and its URI parser are 120 KB minified, six
