@@ -72,6 +72,12 @@ export default definePlugin<AuthOptions>({
         identity: () => {
           throw wrongRole('identity', 'client')
         },
+        login: async () => {
+          throw wrongRole('login', 'client')
+        },
+        logout: () => {
+          throw wrongRole('logout', 'client')
+        },
         resetFailures: () => {
           throw wrongRole('resetFailures', 'client')
         },
@@ -121,6 +127,12 @@ export default definePlugin<AuthOptions>({
       },
       identity(session) {
         return session.data.get(IDENTITY_KEY) as Identity | undefined
+      },
+      async login(session, credentials) {
+        return (await auth.login(session, credentials)) as Identity
+      },
+      logout(session) {
+        session.data.delete(IDENTITY_KEY)
       },
       resetFailures(address) {
         auth.throttle?.reset(address)

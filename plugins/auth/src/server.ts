@@ -66,6 +66,8 @@ export interface ServerAuth {
   checks: Authorize[]
   throttle: FailureThrottle | undefined
   onConnect(session: Session): Promise<void>
+  /** A login by call: the same checks as the handshake; the identity replaces the session's. */
+  login(session: Session, credentials: unknown): Promise<unknown>
   onAuthorize(action: Action, session: Session): EchoError | undefined
 }
 
@@ -90,44 +92,60 @@ export function createServerAuth(options: Readonly<AuthOptions>, logger: Logger,
     return timers.race(call, options.authenticateTimeoutMs, () => TIMED_OUT)
   }
 
+  /**
+   * Bans, `authenticate`, its timeout and failure counting: the one path for the handshake and for
+   * a login by call, so a form posting guesses through an RPC is throttled exactly as a handshake.
+   */
+  async function check(credentials: unknown, session: Session): Promise<unknown> {
+    const address = addressOf(session.peer)
+    const bannedFor = throttle?.bannedFor(address) ?? 0
+    if (bannedFor > 0) throw authErrors.stillBanned(address, bannedFor)
+    const fn = auth.authenticate
+    if (!fn) throw authErrors.notReady()
+    let identity: unknown
+    try {
+      identity = await authenticate(fn, credentials, session)
+    } catch (error) {
+      if (error === TIMED_OUT) {
+        logger.error(`auth: authenticate did not settle within ${options.authenticateTimeoutMs} ms (peer ${session.peer})`)
+        throw authErrors.timedOut()
+      }
+      if (EchoError.is(error) && error.code === ErrorCodes.E_UNAUTHORIZED) throw await failed(address, authErrors.refusedWith(error.message))
+      // An unexpected failure (a database down…) is the server's problem: not counted against the
+      // peer, and its message stays in the server's log rather than reaching the peer.
+      logger.error(`auth: authenticate threw for peer ${session.peer}: ${messageOf(error)}`)
+      throw authErrors.checkFailed()
+    }
+    if (identity === false || identity === null || identity === undefined) {
+      throw await failed(address, authErrors.refused())
+    }
+    return identity
+  }
+
   const auth: ServerAuth = {
     authenticate: undefined,
     checks: [],
     throttle,
 
     async onConnect(session) {
-      const address = addressOf(session.peer)
-      const bannedFor = throttle?.bannedFor(address) ?? 0
-      if (bannedFor > 0) {
-        throw authErrors.stillBanned(address, bannedFor)
-      }
       const credentials = session.handshake.auth
       // The handshake stays readable for the session's life: don't keep a secret in it.
       delete (session.handshake as Record<string, unknown>).auth
       if (credentials === undefined || credentials === null) {
+        const address = addressOf(session.peer)
+        const bannedFor = throttle?.bannedFor(address) ?? 0
+        if (bannedFor > 0) throw authErrors.stillBanned(address, bannedFor)
         if (!options.required) return
         throw await failed(address, authErrors.missing())
       }
-      const fn = auth.authenticate
-      if (!fn) throw authErrors.notReady()
-      let identity: unknown
-      try {
-        identity = await authenticate(fn, credentials, session)
-      } catch (error) {
-        if (error === TIMED_OUT) {
-          logger.error(`auth: authenticate did not settle within ${options.authenticateTimeoutMs} ms (peer ${session.peer})`)
-          throw authErrors.timedOut()
-        }
-        if (EchoError.is(error) && error.code === ErrorCodes.E_UNAUTHORIZED) throw await failed(address, authErrors.refusedWith(error.message))
-        // An unexpected failure (a database down…) is the server's problem: not counted against the
-        // peer, and its message stays in the server's log rather than reaching the peer.
-        logger.error(`auth: authenticate threw for peer ${session.peer}: ${messageOf(error)}`)
-        throw authErrors.checkFailed()
-      }
-      if (identity === false || identity === null || identity === undefined) {
-        throw await failed(address, authErrors.refused())
-      }
+      session.data.set(IDENTITY_KEY, await check(credentials, session))
+    },
+
+    async login(session, credentials) {
+      if (credentials === undefined || credentials === null) throw authErrors.missing()
+      const identity = await check(credentials, session)
       session.data.set(IDENTITY_KEY, identity)
+      return identity
     },
 
     onAuthorize(action, session) {

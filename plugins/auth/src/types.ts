@@ -24,6 +24,15 @@ export interface AuthApi {
   authorize(fn: Authorize): () => void
   /** Server: the identity `authenticate` returned for `session`; undefined for an anonymous one. */
   identity(session: Session): Identity | undefined
+  /**
+   * Server: a login by call (a web form posting to an RPC on an anonymous session, `required:
+   * false`): runs `authenticate(credentials, session)` with the handshake's ban, throttle and
+   * timeout, and on success makes its identity the session's (rules and authorize apply to the
+   * session's next actions). Rejects with `E_UNAUTHORIZED` (`data.reason` as at the handshake).
+   */
+  login(session: Session, credentials: unknown): Promise<Identity>
+  /** Server: the session goes back to anonymous (its identity is removed). */
+  logout(session: Session): void
   /** Server: forgets the failures and ban of one IP address, or of every address. */
   resetFailures(address?: string): void
 }
