@@ -167,16 +167,17 @@ return {'ok', gen, redis.call('HGETALL', KEYS[1]), entries, redis.call('HGETALL'
 
   /**
    * Presence: add or refresh a member (expiry = now + ttl, Redis clock); publishes a join on the
-   * control channel only when the member was not there. KEYS zset, info, scopes. ARGV member, ttlMs, info, scope, control channel.
+   * control channel when the member was not there, or its info changed (bound to a user, moved to another node). KEYS zset, info, scopes. ARGV member, ttlMs, info, scope, control channel.
    */
   presenceJoin: {
     keys: 3,
     lua: `
 ${NOW}
 local added = redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+local before = redis.call('HGET', KEYS[2], ARGV[1])
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
 redis.call('SADD', KEYS[3], ARGV[4])
-if added == 1 then redis.call('PUBLISH', ARGV[5], cmsgpack.pack({'join', ARGV[4], ARGV[1], ARGV[3]})) end
+if added == 1 or before ~= ARGV[3] then redis.call('PUBLISH', ARGV[5], cmsgpack.pack({'join', ARGV[4], ARGV[1], ARGV[3]})) end
 return added`,
   },
 

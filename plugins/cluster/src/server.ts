@@ -214,7 +214,14 @@ export function setupServer(kernel: PluginKernel, options: Readonly<ClusterOptio
         },
       }
     },
-    bindUser: (session, user) => sessions.bindUser(session, user),
+    bindUser(session, user) {
+      sessions.bindUser(session, user)
+      // Presence entries carry the user: announce the change now, not at the next heartbeat.
+      if (!broker.ready || session.state !== 'open') return
+      const info = member(session)
+      void presence.join('', info).catch(() => {})
+      for (const room of session.rooms()) void presence.join(room, info).catch(() => {})
+    },
     save: (session) => sessions.save(session),
   }
 }
