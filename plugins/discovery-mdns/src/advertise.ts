@@ -5,8 +5,9 @@
 import { hostname } from 'node:os'
 import { PROTOCOL_VERSION, type PluginKernel } from '@echostream/kernel'
 import { discoveryError } from './errors.js'
-import { openMdns, type Mdns } from './mdns.js'
+import { openMdns, type Mdns, type Publication } from './mdns.js'
 import type { DiscoveryOptions } from './options.js'
+import { propertyProblems } from './properties.js'
 import { encodeTxt, instanceName } from './txt.js'
 import type { Advertisement } from './types.js'
 
@@ -16,6 +17,10 @@ export class Advertiser {
   readonly #kernel: PluginKernel
   readonly #options: Readonly<DiscoveryOptions>
   #mdns: Mdns | undefined
+  #publication: Publication | undefined
+  /** The plugin's own TXT fields once listening (what custom properties are sized against). */
+  #base: Record<string, string> = {}
+  #properties: Readonly<Record<string, string>>
   #advertisement: Advertisement | undefined
   #stopped = false
   #announced: { promise: Promise<Advertisement>; resolve(a: Advertisement): void; reject(e: unknown): void }
@@ -23,6 +28,9 @@ export class Advertiser {
   constructor(kernel: PluginKernel, options: Readonly<DiscoveryOptions>) {
     this.#kernel = kernel
     this.#options = options
+    const problems = propertyProblems(options.properties ?? {})
+    if (problems.length > 0) throw discoveryError('E_CONFIG', `discovery-mdns: option \`properties\`: ${problems.join('; ')}.`)
+    this.#properties = Object.freeze({ ...options.properties })
     let resolve!: (a: Advertisement) => void
     let reject!: (e: unknown) => void
     const promise = new Promise<Advertisement>((res, rej) => ((resolve = res), (reject = rej)))
@@ -50,7 +58,7 @@ export class Advertiser {
     const port = Number(parsed.port) || (parsed.protocol === 'wss:' || parsed.protocol === 'https:' ? 443 : 80)
     const warn = (message: string) => kernel.logger.warn(message)
     this.#warnIfUnreachable(parsed)
-    const txt = encodeTxt(
+    const base = encodeTxt(
       {
         name: options.name,
         protocol: PROTOCOL_VERSION,
@@ -62,11 +70,16 @@ export class Advertiser {
       },
       warn,
     )
+    const problems = propertyProblems(this.#properties, base)
+    if (problems.length > 0) throw discoveryError('E_CONFIG', `discovery-mdns: option \`properties\`: ${problems.join('; ')}.`)
+    this.#base = base
+    const txt = { ...base, ...this.#properties }
     const instance = instanceName(options.name, hostname(), port)
     this.#mdns = openMdns(options, kernel.logger)
-    const advertisement: Advertisement = Object.freeze({ instance, name: options.name, port, txt: Object.freeze(txt), url })
+    const advertisement: Advertisement = Object.freeze({ instance, name: options.name, port, txt: Object.freeze(txt), properties: this.#properties, url })
     this.#advertisement = advertisement
-    this.#mdns.publish(instance, port, txt).published.then(
+    this.#publication = this.#mdns.publish(instance, port, txt)
+    this.#publication.published.then(
       () => {
         kernel.logger.info(`discovery-mdns: advertising '${instance}' (_echostream._tcp, port ${port}) on interface ${options.interface}, mDNS port ${options.mdnsPort}`)
         this.#announced.resolve(advertisement)
@@ -75,11 +88,34 @@ export class Advertiser {
     )
   }
 
+  get properties(): Readonly<Record<string, string>> {
+    return this.#properties
+  }
+
+  /**
+   * Replaces the custom TXT properties; once advertising, the changed record is announced at once.
+   * Throws E_INVALID_ARGUMENT (what is wrong, every problem) or E_STATE (nothing advertises here).
+   */
+  setProperties(properties: Record<string, string>): void {
+    if (this.#kernel.role !== 'server' || !this.#options.advertise || this.#stopped) {
+      throw discoveryError('E_STATE', `discovery-mdns: setProperties() on a ${this.#kernel.role} that does not advertise${this.#stopped ? ' (stopped)' : ''}; only a running server with \`advertise: true\` has a TXT record.`)
+    }
+    const problems = propertyProblems(properties, this.#base)
+    if (problems.length > 0) throw discoveryError('E_INVALID_ARGUMENT', `discovery-mdns: setProperties(): ${problems.join('; ')}.`)
+    this.#properties = Object.freeze({ ...properties })
+    const current = this.#advertisement
+    if (!current || !this.#publication) return // not listening yet: start() uses them
+    const txt = { ...this.#base, ...this.#properties }
+    this.#advertisement = Object.freeze({ ...current, txt: Object.freeze(txt), properties: this.#properties })
+    this.#publication.updateTxt(txt)
+  }
+
   /** Says goodbye and closes the socket. Idempotent; later `start` calls do nothing. */
   async stop(): Promise<void> {
     this.#stopped = true
     const mdns = this.#mdns
     this.#mdns = undefined
+    this.#publication = undefined
     this.#advertisement = undefined
     this.#announced.reject(discoveryError('E_STATE', 'discovery-mdns: the server stopped advertising before it was announced.'))
     await mdns?.close()

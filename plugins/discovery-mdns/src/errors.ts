@@ -12,6 +12,8 @@ export const DiscoveryErrorCodes = {
   E_CONFIG: ErrorCodes.E_CONFIG,
   /** Discovery used after the kernel stopped. */
   E_STATE: ErrorCodes.E_STATE,
+  /** A bad argument to an API call (`setProperties` with properties that cannot be advertised). */
+  E_INVALID_ARGUMENT: ErrorCodes.E_INVALID_ARGUMENT,
   /** The kernel lacks what the plugin needs (the `listening` hook). */
   E_PLUGIN: ErrorCodes.E_PLUGIN,
 } as const

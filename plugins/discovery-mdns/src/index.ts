@@ -58,6 +58,10 @@ export default definePlugin<DiscoveryOptions>({
         return advertiser.advertisement
       },
       advertised: () => advertiser.advertised(),
+      setProperties: (properties) => advertiser.setProperties(properties),
+      get properties() {
+        return advertiser.properties
+      },
     }
     kernel.expose('discovery', api)
 
@@ -93,5 +97,6 @@ export { ServiceWatch, type DiscoveryEvent, type DiscoverOptions, type WatchOpti
 export { incompatibility } from './find-server.js'
 export { encodeTxt, parseTxt, instanceName, serviceUrl, TXT_VERSION, type DiscoveredService, type DiscoveredTxt, type AdvertisedInfo } from './txt.js'
 export { SERVICE_TYPE, SERVICE_PROTOCOL } from './mdns.js'
+export { RESERVED_KEYS, MAX_TXT_STRING, MAX_TXT_RECORD, propertyProblems, txtRecordSize } from './properties.js'
 export { DiscoveryErrorCodes } from './errors.js'
 export type { DiscoveryApi, Advertisement } from './types.js'

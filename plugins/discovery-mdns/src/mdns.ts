@@ -54,6 +54,11 @@ export interface Browsing {
 export interface Publication {
   /** Resolves once the first announcement went out (after probing, about a second). */
   readonly published: Promise<void>
+  /**
+   * Replaces the TXT record: answers to later queries carry it, and once announced it is announced
+   * again at once (the whole service, as browsers only take a TXT record beside its PTR and SRV).
+   */
+  updateTxt(txt: Record<string, string>): void
 }
 
 export interface Mdns {
@@ -78,8 +83,22 @@ export function checkInterface(address: string): void {
   )
 }
 
+interface DnsRecord {
+  name: string
+  type: string
+  data: unknown
+}
+
 interface Internals {
-  server: { mdns: EventEmitter }
+  server: { mdns: EventEmitter & { respond(packet: DnsRecord[], cb: (error?: Error) => void): void }; registry: Record<string, DnsRecord[] | undefined> }
+}
+
+interface PublishedService {
+  fqdn: string
+  txt: Record<string, string>
+  activated: boolean
+  destroyed: boolean
+  records(): DnsRecord[]
 }
 
 function toRaw(service: Service): RawService {
@@ -116,7 +135,8 @@ export function openMdns(config: MdnsConfig, log: MdnsLog): Mdns {
     // Without this callback bonjour-service throws a failed send out of a socket callback.
     (error: Error) => warnOnce(`mDNS send failed on ${where}: ${error?.message ?? error}`),
   )
-  const socket = (bonjour as unknown as Internals).server.mdns
+  const internals = (bonjour as unknown as Internals).server
+  const socket = internals.mdns
   let failure: Error | undefined
   const failed = new Set<(error: Error) => void>()
   socket.on('error', (error: Error) => {
@@ -147,7 +167,27 @@ export function openMdns(config: MdnsConfig, log: MdnsLog): Mdns {
         })
       })
       published.catch(() => {})
-      return { published }
+      return {
+        published,
+        updateTxt(txt) {
+          // bonjour-service 1.4 has no API for this. Its responder answers from the records it
+          // registered at the first announcement (the same objects its re-announce timer sends),
+          // so the TXT record's data is replaced in place; before that, the service's own `txt`
+          // is what the first announcement will use.
+          const published = service as unknown as PublishedService
+          published.txt = txt
+          if (closing || !published.activated || published.destroyed) return
+          const fresh = published.records()
+          const record = fresh.find((r) => r.type === 'TXT')
+          const registered = (internals.registry.TXT ?? []).filter((r) => r.name === published.fqdn)
+          if (!record || registered.length === 0) return // not announced yet: the announcement carries it
+          for (const r of registered) r.data = record.data
+          // RFC 6762 §8.4: a changed record is announced again.
+          internals.mdns.respond(fresh, (error) => {
+            if (error) warnOnce(`mDNS send failed on ${where}: ${error.message}`)
+          })
+        },
+      }
     },
 
     browse(handlers) {

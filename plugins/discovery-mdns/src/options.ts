@@ -1,3 +1,5 @@
+import { KEY_PATTERN, MAX_TXT_STRING } from './properties.js'
+
 /** The plugin's options: this schema is the README's option table (keep them in step). */
 export interface DiscoveryOptions {
   /** Server: the service name advertised (TXT `name`, and the first part of the DNS-SD instance name). */
@@ -18,6 +20,8 @@ export interface DiscoveryOptions {
   ttl: number
   /** Server: advertise when listening. */
   advertise: boolean
+  /** Server: the application's own TXT properties (`key=value`), e.g. `{ caps: 'recognise,translate' }`. */
+  properties?: Record<string, string>
 }
 
 export const DEFAULT_TIMEOUT_MS = 3000
@@ -47,5 +51,12 @@ export const schema = {
     mdnsPort: { type: 'integer', minimum: 1, maximum: 65535, default: 5353, description: 'UDP port of mDNS. Every server and client must use the same one; tests use another (e.g. 5354).' },
     ttl: { type: 'integer', minimum: 1, maximum: 255, default: 255, description: 'IP time-to-live (hop limit) of the multicast packets; RFC 6762 requires 255.' },
     advertise: { type: 'boolean', default: true, description: 'Server: advertise `_echostream._tcp` once listening. false = only use discover()/discover$().' },
+    properties: {
+      type: 'object',
+      propertyNames: { pattern: KEY_PATTERN },
+      additionalProperties: { type: 'string', minLength: 1, maxLength: MAX_TXT_STRING },
+      description:
+        "Server: your own TXT properties, key → non-empty string, advertised beside the plugin's fields (clients read them as `service.txt.properties`). Keys: printable ASCII without '=' or space, not a reserved key, unique ignoring case; each `key=value` ≤ 255 bytes, the whole record ≤ 1300 bytes.",
+    },
   },
 } as const

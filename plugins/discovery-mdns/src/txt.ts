@@ -3,12 +3,10 @@
  * network, so parsing never throws: a field that does not parse is left out (and kept in `raw`).
  */
 import type { RawService } from './mdns.js'
+import { customProperties, MAX_TXT_STRING } from './properties.js'
 
 /** Version of the TXT layout below (TXT `txtvers`, as DNS-SD recommends). */
 export const TXT_VERSION = 1
-
-/** One TXT string is at most 255 bytes (`key=value`). */
-const MAX_TXT_STRING = 255
 
 /** What a server advertises. */
 export interface AdvertisedInfo {
@@ -19,6 +17,8 @@ export interface AdvertisedInfo {
   appVersion?: string
   scheme: string
   path: string
+  /** The application's own properties (already validated: see properties.ts). */
+  properties?: Readonly<Record<string, string>>
 }
 
 /** TXT fields as a client parsed them; absent when the server did not send them or they did not parse. */
@@ -38,6 +38,8 @@ export interface DiscoveredTxt {
   scheme: string
   /** URL path of the endpoint. */
   path: string
+  /** The application's own properties (`properties` option / `setProperties()`): every key received that the plugin does not write itself. */
+  properties: Record<string, string>
   /** Every TXT key as received. */
   raw: Record<string, string>
 }
@@ -98,6 +100,8 @@ export function encodeTxt(info: AdvertisedInfo, warn: (message: string) => void 
     }
     txt[key] = value
   }
+  // Validated when set (properties.ts): they fit, and no key collides with the fields above.
+  for (const [key, value] of Object.entries(info.properties ?? {})) txt[key] = value
   return txt
 }
 
@@ -110,7 +114,7 @@ export function parseTxt(raw: Record<string, string | undefined>): DiscoveredTxt
   for (const [key, value] of Object.entries(raw)) if (typeof value === 'string') clean[key] = value
   const scheme = clean.scheme && /^[a-z][a-z0-9+.-]*$/i.test(clean.scheme) ? clean.scheme.toLowerCase() : 'ws'
   const path = clean.path?.startsWith('/') ? clean.path : '/'
-  const txt: DiscoveredTxt = { plugins: parsePlugins(clean.plugins), scheme, path, raw: clean }
+  const txt: DiscoveredTxt = { plugins: parsePlugins(clean.plugins), scheme, path, properties: customProperties(clean), raw: clean }
   const txtVersion = integer(clean.txtvers)
   if (txtVersion !== undefined) txt.txtVersion = txtVersion
   if (clean.name) txt.name = clean.name

@@ -11,6 +11,8 @@ export interface Advertisement {
   port: number
   /** The TXT record, key → value (see the README's TXT table). */
   txt: Readonly<Record<string, string>>
+  /** The application's own properties in `txt` (`properties` option, `setProperties()`). */
+  properties: Readonly<Record<string, string>>
   /** The server's own URL (`kernel.url`). */
   url: string
 }
@@ -31,6 +33,16 @@ export interface DiscoveryApi {
   readonly advertisement: Advertisement | undefined
   /** Server: resolves once the first announcement went out (mDNS probing takes about a second). */
   advertised(): Promise<Advertisement>
+  /**
+   * Server: replaces the application's TXT properties (all of them: pass the full set). Checked as
+   * the `properties` option is; once advertising, the changed record is announced at once and
+   * browsers report the server `up` again with the new `txt.properties`. Throws
+   * `E_INVALID_ARGUMENT` for properties that cannot be advertised, `E_STATE` on a client, with
+   * `advertise: false`, or after stop.
+   */
+  setProperties(properties: Record<string, string>): void
+  /** Server: the custom properties advertised now (or to be advertised once listening). */
+  readonly properties: Readonly<Record<string, string>>
 }
 
 declare module '@echostream/kernel' {

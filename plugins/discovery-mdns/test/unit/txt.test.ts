@@ -9,7 +9,7 @@ describe('TXT record', () => {
   it('encodes the advertised fields and parses them back', () => {
     const txt = encodeTxt(info)
     expect(txt).toEqual({ txtvers: '1', name: 'chat', proto: '1', codec: 'msgpack', plugins: 'rpc:1,events:2', app: '1.2.3', scheme: 'ws', path: '/' })
-    expect(parseTxt(txt)).toEqual({ txtVersion: 1, name: 'chat', protocol: 1, codec: 'msgpack', plugins: { rpc: 1, events: 2 }, appVersion: '1.2.3', scheme: 'ws', path: '/', raw: txt })
+    expect(parseTxt(txt)).toEqual({ txtVersion: 1, name: 'chat', protocol: 1, codec: 'msgpack', plugins: { rpc: 1, events: 2 }, appVersion: '1.2.3', scheme: 'ws', path: '/', properties: {}, raw: txt })
   })
 
   it('leaves out empty values and strings over 255 bytes, with a warning', () => {
@@ -26,7 +26,7 @@ describe('TXT record', () => {
     expect(parsed.protocol).toBeUndefined()
     expect(parsed.txtVersion).toBeUndefined()
     expect(parsed.name).toBeUndefined()
-    expect(parseTxt({})).toEqual({ plugins: {}, scheme: 'ws', path: '/', raw: {} })
+    expect(parseTxt({})).toEqual({ plugins: {}, scheme: 'ws', path: '/', properties: {}, raw: {} })
   })
 })
 

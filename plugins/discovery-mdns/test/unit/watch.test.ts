@@ -8,7 +8,7 @@ function fakeMdns() {
   let handlers: BrowseHandlers | undefined
   const state = { closed: 0, stopped: 0, requeries: 0 }
   const mdns: Mdns = {
-    publish: () => ({ published: Promise.resolve() }),
+    publish: () => ({ published: Promise.resolve(), updateTxt: () => {} }),
     browse(h) {
       handlers = h
       return { requery: () => state.requeries++, stop: () => state.stopped++ }
