@@ -5,21 +5,11 @@
 import { defineErrors, messageOf, ErrorCodes as C } from './errors.js'
 import { describe } from './describe.js'
 
-function clip(text: string): string {
+export function clip(text: string): string {
   return text.length <= 100 ? text : `${text.slice(0, 100)}…`
 }
 
 export const kernelErrors = defineErrors({
-  incompatibleProtocol: {
-    code: C.E_INCOMPATIBLE,
-    message: (peer: string, theirs: unknown, ours: number) =>
-      `The ${peer} speaks echostream protocol ${String(theirs)}, this side speaks ${ours}: upgrade the older side so both speak protocol ${ours} (use client and server packages of the same major version).`,
-    data: (_peer: string, theirs: unknown, ours: number) => ({ theirs: typeof theirs === 'number' ? theirs : null, ours }),
-  },
-  malformedHello: {
-    code: C.E_PROTOCOL,
-    message: (problem: string) => `Malformed 'hello': ${problem}. It needs { protocol: number, codec: string, plugins: object, limits: { maxPayload: number } } (PROTOCOL.md).`,
-  },
   malformedWelcome: {
     code: C.E_PROTOCOL,
     message: (problem: string) => `Malformed 'welcome' from the server: ${problem} (PROTOCOL.md).`,
@@ -48,10 +38,6 @@ export const kernelErrors = defineErrors({
     code: C.E_CODEC,
     message: (kind: string, why: string) => `Cannot encode a '${kind}' frame: ${why}. Send plain data (objects, arrays, strings, numbers, binary).`,
   },
-  incompatible: { code: C.E_INCOMPATIBLE, message: (problem: string) => problem },
-  noHello: { code: C.E_PROTOCOL, message: (ms: number) => `No 'hello' within ${ms} ms: send the handshake first (PROTOCOL.md).` },
-  helloFirst: { code: C.E_PROTOCOL, message: (kind: string) => `The first frame must be 'hello', got '${clip(kind)}': start with the handshake (PROTOCOL.md).` },
-  beforeWelcome: { code: C.E_PROTOCOL, message: (kind: string) => `Frame '${clip(kind)}' arrived before 'welcome': wait for the handshake to finish before sending.` },
   notWelcome: { code: C.E_PROTOCOL, message: (kind: string, url: string) => `Expected 'welcome' from the server, got '${clip(kind)}': is ${url} an echostream server?` },
   noWelcome: {
     code: C.E_TIMEOUT,
@@ -62,6 +48,10 @@ export const kernelErrors = defineErrors({
     code: C.E_CLOSED,
     message: (code: number, reason: string, reconnecting: boolean) => `The server closed the connection during the ${reconnecting ? 'reconnect ' : ''}handshake (${code}${reason ? `: ${reason}` : ''}).`,
     retryable: true,
+  },
+  serverInBrowser: {
+    code: C.E_CONFIG,
+    message: () => "A server kernel cannot run from @echostream/kernel's browser build (a page is a client): run servers on Node, where bundlers pick the default build.",
   },
   noUrl: { code: C.E_CONFIG, message: () => 'The client has no server URL: set `url` in its config (or load a discovery plugin).' },
   cannotConnect: {

@@ -6,6 +6,8 @@ import { defineErrors, ErrorCodes } from '@echostream/kernel'
 export const ReconnectErrorCodes = {
   /** A server-only method called on a client. */
   E_STATE: ErrorCodes.E_STATE,
+  /** The server side from the browser build (a page is a client). */
+  E_CONFIG: ErrorCodes.E_CONFIG,
   /** A send while offline with the offline queue full (retryable), or a resume the server refused. */
   E_CLOSED: ErrorCodes.E_CLOSED,
   /** A malformed `reconnect.ack` from the peer. */
@@ -27,6 +29,10 @@ export const reconnectErrors = defineErrors({
   serverOnly: {
     code: ReconnectErrorCodes.E_STATE,
     message: (method: string) => `reconnect.${method}() works on a server only; this kernel is a client.`,
+  },
+  serverInBrowser: {
+    code: ReconnectErrorCodes.E_CONFIG,
+    message: () => "reconnect's server side is not in its browser build (a page is a client): run servers on Node.",
   },
   badAck: {
     code: ReconnectErrorCodes.E_PROTOCOL,

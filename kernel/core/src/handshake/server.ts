@@ -7,7 +7,7 @@
  */
 import { EchoError, ErrorCodes } from '../errors.js'
 import { describe } from '../describe.js'
-import { kernelErrors } from '../kernel-errors.js'
+import { serverHandshakeErrors } from './server-errors.js'
 import { CloseCodes, KernelFrames, PROTOCOL_VERSION, type Frame, type HelloPayload, type WelcomeLimits } from '../frame.js'
 import { helloProblem, newSessionId, peerPayload } from './checks.js'
 import type { Handshake, Pipeline } from '../pipeline.js'
@@ -37,7 +37,7 @@ export class ServerHandshake implements Handshake {
     const session = this.pipeline.attach(connection)
     session.handshakeTimer = setTimeout(() => {
       try {
-        this.pipeline.refuse(session, kernelErrors.noHello(this.timeoutMs), CloseCodes.handshakeTimeout)
+        this.pipeline.refuse(session, serverHandshakeErrors.noHello(this.timeoutMs), CloseCodes.handshakeTimeout)
       } catch (error) {
         this.kernel.reportError(error, 'the handshake deadline', session)
       }
@@ -56,22 +56,22 @@ export class ServerHandshake implements Handshake {
     const pipeline = this.pipeline
     if (session.id) {
       // A second frame while `connect` taps are still deciding: the client must wait for `welcome`.
-      return pipeline.refuse(session, kernelErrors.beforeWelcome(frame.kind), CloseCodes.protocol)
+      return pipeline.refuse(session, serverHandshakeErrors.beforeWelcome(frame.kind), CloseCodes.protocol)
     }
-    if (frame.kind !== KernelFrames.hello) return pipeline.refuse(session, kernelErrors.helloFirst(frame.kind), CloseCodes.protocol)
+    if (frame.kind !== KernelFrames.hello) return pipeline.refuse(session, serverHandshakeErrors.helloFirst(frame.kind), CloseCodes.protocol)
     const hello = frame.payload as HelloPayload | undefined
     if (typeof hello !== 'object' || hello === null || Array.isArray(hello)) {
-      return pipeline.refuse(session, kernelErrors.malformedHello(`its payload is ${describe(hello)}`), CloseCodes.protocol)
+      return pipeline.refuse(session, serverHandshakeErrors.malformedHello(`its payload is ${describe(hello)}`), CloseCodes.protocol)
     }
     // The version first: a v1 client (no `limits`) must hear that it is too old, not that its hello is malformed.
     if (hello.protocol !== PROTOCOL_VERSION) {
-      if (typeof hello.protocol !== 'number') return pipeline.refuse(session, kernelErrors.malformedHello(`'protocol' is ${describe(hello.protocol)}`), CloseCodes.protocol)
-      return pipeline.refuse(session, kernelErrors.incompatibleProtocol('client', hello.protocol, PROTOCOL_VERSION), CloseCodes.incompatible)
+      if (typeof hello.protocol !== 'number') return pipeline.refuse(session, serverHandshakeErrors.malformedHello(`'protocol' is ${describe(hello.protocol)}`), CloseCodes.protocol)
+      return pipeline.refuse(session, serverHandshakeErrors.incompatibleProtocol('client', hello.protocol, PROTOCOL_VERSION), CloseCodes.incompatible)
     }
     const shape = helloProblem(hello)
-    if (shape) return pipeline.refuse(session, kernelErrors.malformedHello(shape), CloseCodes.protocol)
+    if (shape) return pipeline.refuse(session, serverHandshakeErrors.malformedHello(shape), CloseCodes.protocol)
     const problem = this.#incompatibility(hello)
-    if (problem) return pipeline.refuse(session, kernelErrors.incompatible(problem), CloseCodes.incompatible)
+    if (problem) return pipeline.refuse(session, serverHandshakeErrors.incompatible(problem), CloseCodes.incompatible)
     session.clearHandshakeTimer()
     session.peerMaxPayload = peerPayload(hello.limits.maxPayload)
     // Kept in `session.handshake` for the session's life: share the common shapes (bench: JS heap per idle connection).

@@ -7,7 +7,10 @@
  * schema helper is dropped when unused. For a browser, the package's `browser` field maps ajv,
  * semver and tapable to the light versions in src/light/, so none of them is bundled. Prints the sizes.
  */
-import { fileURLToPath } from 'node:url'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { gzipSync } from 'node:zlib'
 import { build, type BuildOptions, type Metafile } from 'esbuild'
 import { describe, expect, it } from 'vitest'
@@ -55,5 +58,26 @@ describe('browser bundle of @echostream/kernel', () => {
     expect(light.map(([file]) => file.replace(/.*src\/light\//, '')).sort()).toEqual(['semver.ts', 'tapable.ts']) // no SchemaCompiler here: no light ajv either
     expect(parts.src).toBeGreaterThan(30 * 1024) // the pipeline, handshake and host are all in it
     expect(bytes).toBeLessThan(100 * 1024)
+  })
+
+  it("the browser build is a client's: no server handshake in it, and a server kernel from it says why", async () => {
+    const contents = `export { createKernel, kernelErrors } from './src/index.ts'\n`
+    const result = await build({ ...common, minify: false, stdin: { contents, resolveDir: root, loader: 'ts' } })
+    const inputs = Object.entries(Object.values(result.metafile!.outputs)[0]!.inputs).filter(([, { bytesInOutput }]) => bytesInOutput > 0).map(([file]) => file.replace(/.*?src\//, 'src/'))
+    expect(inputs).toContain('src/handshake/server.browser.ts')
+    expect(inputs).not.toContain('src/handshake/server.ts')
+    const dir = mkdtempSync(join(tmpdir(), 'kernel-browser-'))
+    try {
+      writeFileSync(join(dir, 'kernel.mjs'), result.outputFiles![0]!.contents)
+      const browserKernel = (await import(pathToFileURL(join(dir, 'kernel.mjs')).href)) as typeof import('../../src/index.js')
+      await expect(browserKernel.createKernel({ role: 'server' })).rejects.toMatchObject({ code: 'E_CONFIG', message: expect.stringMatching(/browser build/) })
+      const client = await browserKernel.createKernel({ role: 'client', url: 'ws://127.0.0.1:1' })
+      expect(client.role).toBe('client')
+      await client.stop()
+      // The public table still has the server's entries (only the kernel's own modules import by side).
+      expect(browserKernel.kernelErrors.noHello(5).code).toBe('E_PROTOCOL')
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })
