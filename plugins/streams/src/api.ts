@@ -7,7 +7,7 @@ import { streamsError, StreamsErrorCodes } from './errors.js'
 import { checkStreamName } from './frames.js'
 import { StreamMux, type StreamsContext } from './mux.js'
 import type { StreamWriter } from './writer.js'
-import type { OpenOptions, SessionStreamStats, StreamHandler, StreamsApi } from './types.js'
+import type { OpenOptions, SessionStreamList, SessionStreamStats, StreamHandler, StreamsApi } from './types.js'
 
 export class Muxes {
   readonly #ctx: StreamsContext
@@ -104,6 +104,12 @@ export function createStreamsApi(kernel: EchoKernel, ctx: StreamsContext, handle
         }
       }
       return mux.stats()
+    },
+
+    list(session?: Session): SessionStreamList {
+      const target = session ?? kernel.session
+      const mux = target ? muxes.get(target) : undefined
+      return mux ? mux.list() : { writers: [], readers: [] }
     },
   }
 }

@@ -149,6 +149,7 @@ export type {
   WriterStats,
   ReaderStats,
   SessionStreamStats,
+  SessionStreamList,
 } from './types.js'
 
 declare module '@echostream/kernel' {

@@ -15,7 +15,7 @@ import type { StreamsOptions } from './options.js'
 import { StreamReader } from './reader.js'
 import { StreamWriter } from './writer.js'
 import { ReadyList } from './ready-list.js'
-import type { OpenOptions, SessionStreamStats, StreamContext, StreamHandler, StreamPolicy } from './types.js'
+import type { OpenOptions, SessionStreamList, SessionStreamStats, StreamContext, StreamHandler, StreamPolicy } from './types.js'
 import { GRANT_FRACTION, ReceiveWindow, RoundTrip } from './window.js'
 
 /** What every session's mux shares: the kernel, the options and the handlers. */
@@ -410,6 +410,11 @@ export class StreamMux {
     for (const writer of [...this.#writers.values()]) writer.fail(error)
     for (const reader of [...this.#readers.values()]) reader.fail(error)
     this.#ready.clear()
+  }
+
+  /** Every stream's own counters (devtools, diagnostics): writers being opened are not listed yet. */
+  list(): SessionStreamList {
+    return { writers: [...this.#writers.values()].map((w) => w.stats()), readers: [...this.#readers.values()].map((r) => r.stats()) }
   }
 
   stats(): SessionStreamStats {

@@ -110,6 +110,14 @@ export interface SessionStreamStats {
   bufferedAmount: number
 }
 
+/** Every open stream of one session, each with its own counters (`streams.list`). */
+export interface SessionStreamList {
+  /** Streams this side writes: credit, queue, and what the queue head waits for (`waitingFor`). */
+  writers: WriterStats[]
+  /** Streams this side reads: received, consumed, unread, granted credit. */
+  readers: ReaderStats[]
+}
+
 /** Options of `streams.handle` / `defineStream`. */
 export interface StreamHandleOptions<M = unknown> {
   /** A schema (JSON Schema or Standard Schema, validating synchronously) the opener's `meta` must match; refused with E_INVALID_PAYLOAD. */
@@ -132,4 +140,6 @@ export interface StreamsApi {
   handle<T = any, M = any>(name: string, handler: StreamHandler<T, M>, options?: StreamHandleOptions<M>): () => void
   /** Counters of a session (client: its session by default). */
   stats(session?: Session): SessionStreamStats
+  /** Every open stream of a session (client: its session by default) with its own counters; empty when it has none. */
+  list(session?: Session): SessionStreamList
 }
