@@ -34,11 +34,12 @@ const fmt = {
 /** Replaces a table body's rows: one row per item, cells from `cells(item)` (strings or numbers). */
 function fill(table, items, cells, empty) {
   const body = $(table).tBodies[0]
+  const heads = [...$(table).tHead.rows[0].cells]
   const rows = items.map((item) => {
     const tr = document.createElement('tr')
-    for (const value of cells(item)) {
+    for (const [i, value] of cells(item).entries()) {
       const td = document.createElement('td')
-      if (typeof value === 'number') td.className = 'num'
+      td.className = heads[i]?.className ?? ''
       td.textContent = String(value)
       tr.append(td)
     }
