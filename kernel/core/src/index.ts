@@ -10,7 +10,7 @@ export { monotonicMicros } from './clock.js'
 export { kernelErrors } from './kernel-errors-all.js'
 export { CloseCodes, KernelFrames, PROTOCOL_VERSION, isFrame, type Frame, type HelloPayload, type WelcomePayload, type HelloLimits, type WelcomeLimits } from './frame.js'
 export { Stage, createHooks, authorize, type Hooks, type HookName, type Action, type OwnedTapOptions } from './hooks.js'
-export { definePlugin, isPluginDefinition, SINGLE_PROVIDER_CAPABILITIES, type PluginDefinition, type Dispose, type Role, type JsonSchema } from './plugin.js'
+export { definePlugin, isPluginDefinition, SINGLE_PROVIDER_CAPABILITIES, type PluginDefinition, type Dispose, type Role, type JsonSchema, type OptionsOf } from './plugin.js'
 export { MAX_PEER_PAYLOAD, type Session, type SessionBase, type SessionData, type SessionStore, type CloseInfo, type SessionState, type SendOptions } from './session.js'
 export { type Codec, type Connection, type Transport, type DecodeResult, type TransportLimits } from './transport.js'
 export {

@@ -4,12 +4,20 @@
  */
 import type { PluginKernel } from './kernel.js'
 import type { PluginScope } from './host.js'
+import type { FromSchema, JSONSchema } from 'json-schema-to-ts'
 
 export type Role = 'server' | 'client'
 export type Dispose = () => void | Promise<void>
 
 /** A JSON schema object, as ajv takes it. */
 export type JsonSchema = Record<string, unknown>
+
+/**
+ * A plugin's options type derived from its JSON schema (declared `as const`), so that the README's
+ * option table, the schema and the type are one thing. Properties with a `default` are present
+ * after validation and typed so; the others are optional.
+ */
+export type OptionsOf<S extends JSONSchema> = FromSchema<S>
 
 export interface PluginDefinition<Options = any, Api = unknown> {
   /** Short, unique name; also the key of this plugin's options in a config's `options`. */

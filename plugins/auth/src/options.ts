@@ -1,5 +1,5 @@
 /** The auth plugin's options: this schema is the README's option table. */
-import type { Action, EchoError, Session } from '@echostream/kernel'
+import type { Action, EchoError, OptionsOf, Session } from '@echostream/kernel'
 
 /**
  * Server: decides who the peer is from the credentials it sent in `hello`. Return the identity
@@ -18,41 +18,19 @@ export type Authorize = (action: Action, session: Session) => boolean | EchoErro
 /** Credentials as the client sends them: a value, or a sync function read at each handshake. */
 export type Credentials = unknown
 
-export interface RulesOptions {
-  /** Role name → patterns of allowed actions: `'*'`, `'rpc:math.*'`, `'event:chat.*'`, `'room:lobby'`. */
-  roles: Record<string, readonly string[]>
-  /** The identity field naming the role (a string, or an array of role names). */
-  roleOf: string
-}
-
-export interface ThrottleOptions {
-  enabled: boolean
-  baseDelayMs: number
-  maxDelayMs: number
-  maxFailures: number
-  windowMs: number
-  banMs: number
-  maxTracked: number
-}
-
-export interface AuthOptions {
-  /** Client: what to send in `hello.auth` (a token string, an object…). */
+/**
+ * The auth plugin's options, derived from the schema below; the function-valued ones (which JSON
+ * Schema cannot type) get their signatures here.
+ */
+export type AuthOptions = Omit<OptionsOf<typeof schema>, 'credentials' | 'authenticate' | 'authorize'> & {
   credentials?: Credentials
-  /** Server: refuse peers that send no credentials (default true). */
-  required: boolean
-  /** Server: the authenticate function (code or a .ts/.mjs config). */
   authenticate?: Authenticate
-  /** Server: an authorize function (code or a .ts/.mjs config). */
   authorize?: Authorize
-  /** Server: a module exporting `authenticate` (and optionally `authorize`), resolved from the config's folder. */
-  module?: string
-  /** Server: declarative per-role rules. */
-  rules?: RulesOptions
-  /** Server: give up on an `authenticate` call after this long. */
-  authenticateTimeoutMs: number
-  /** Server: slowing down and banning addresses that keep failing. */
-  throttle: ThrottleOptions
 }
+/** `rules`: role name → patterns of allowed actions, and the identity field naming the role. */
+export type RulesOptions = NonNullable<AuthOptions['rules']>
+/** `throttle`: slowing down and banning addresses that keep failing. */
+export type ThrottleOptions = AuthOptions['throttle']
 
 /** A function-valued option: no type constraint (ajv has no "function" type); `setup` checks `typeof`. */
 const fn = (description: string) => ({ description })

@@ -3,7 +3,7 @@
  * estimator, and reads time through a slewing clock that never runs backwards. The server is the
  * reference timebase: its `clock.now()` is its own monotonic clock.
  */
-import { definePlugin, messageOf, monotonicMicros, type Session, type KernelApi } from '@echostream/kernel'
+import { definePlugin, messageOf, monotonicMicros, type Session, type KernelApi, type OptionsOf } from '@echostream/kernel'
 import { clockErrors } from './errors.js'
 import { ClockEstimator } from './estimator.js'
 import { SlewingClock } from './slewing-clock.js'
@@ -52,15 +52,8 @@ declare module '@echostream/kernel' {
   }
 }
 
-export interface ClockSyncOptions {
-  localOffsetMs: number
-  now?: () => number
-  burstCount: number
-  burstGapMs: [number, number]
-  intervalMs: [number, number]
-  maxSlewPpm: number
-  stepThresholdMs: number
-}
+/** The plugin's options, derived from the schema below; `now` (code only) gets its signature here. */
+export type ClockSyncOptions = Omit<OptionsOf<typeof schema>, 'now'> & { now?: () => number }
 
 export const schema = {
   type: 'object',

@@ -1,18 +1,6 @@
-/** Options of the cluster plugin; this schema is the README's option table. */
-export interface ClusterOptions {
-  redisUrl: string
-  namespace: string
-  nodeId: string
-  heartbeatMs: number
-  nodeTtlMs: number
-  replayFrames: number
-  roomHistory: number
-  roomHistoryTtlMs: number
-  catchUpLimit: number
-  requestTimeoutMs: number
-  connectTimeoutMs: number
-  urls: string[]
-}
+/** The cluster plugin's options, derived from the schema below. */
+import type { OptionsOf } from '@echostream/kernel'
+export type ClusterOptions = OptionsOf<typeof schema>
 
 export const schema = {
   type: 'object',

@@ -61,7 +61,7 @@ function withEmptyTail(value: unknown, level = 0): unknown {
   return copy
 }
 
-export function createMsgpackCodec(options: MsgpackCodecOptions = {}): Codec {
+export function createMsgpackCodec(options: Partial<MsgpackCodecOptions> = {}): Codec {
   const maxDepth = maxDepthOf(options)
   const packrOptions = {
     useRecords: false,

@@ -1,4 +1,5 @@
 /** The codec's options: this schema is the README's option table. */
+import type { OptionsOf } from '@echostream/kernel'
 
 /**
  * 100 levels: the frame array, the payload, and 98 levels of application data. As protobuf's
@@ -8,12 +9,8 @@
  */
 export const DEFAULT_MAX_DEPTH = 100
 
-export interface MsgpackCodecOptions {
-  /** Decode 64-bit integers beyond 2^53 as BigInt instead of (lossy) numbers. */
-  bigint?: boolean
-  /** Deepest nesting of arrays/maps in a message, the frame array being level 1 (default 100). */
-  maxDepth?: number
-}
+/** The codec's options, derived from the schema below. */
+export type MsgpackCodecOptions = OptionsOf<typeof schema>
 
 export const schema = {
   type: 'object',
@@ -31,7 +28,7 @@ export const schema = {
 } as const
 
 /** `options.maxDepth` checked against the schema's bounds (the codec can be made without the kernel's validation). */
-export function maxDepthOf(options: MsgpackCodecOptions): number {
+export function maxDepthOf(options: Partial<MsgpackCodecOptions>): number {
   const maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH
   if (!Number.isSafeInteger(maxDepth) || maxDepth < 8 || maxDepth > 1000) throw new RangeError(`maxDepth must be an integer from 8 to 1000 (the option schema), got ${String(maxDepth)}`)
   return maxDepth

@@ -1,10 +1,6 @@
-/** The events plugin's options: this schema is the README's option table. */
-export interface EventsOptions {
-  /** Warn (once per event name) when more handlers than this are registered for one name; 0 never warns. */
-  maxListeners: number
-  /** Longest event name accepted, in UTF-16 code units, for local calls and for frames from the peer. */
-  maxNameLength: number
-}
+/** The events plugin's options, derived from the schema below. */
+import type { OptionsOf } from '@echostream/kernel'
+export type EventsOptions = OptionsOf<typeof schema>
 
 export const schema = {
   type: 'object',

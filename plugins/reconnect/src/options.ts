@@ -1,17 +1,6 @@
-/** Options of the reconnect plugin; this schema is the README's option table. */
-export interface ReconnectOptions {
-  initialDelayMs: number
-  maxDelayMs: number
-  factor: number
-  jitter: number
-  maxAttempts: number
-  graceMs: number
-  maxQueuedFrames: number
-  maxQueuedBytes: number
-  ackEveryFrames: number
-  ackIntervalMs: number
-  volatile: string[]
-}
+/** The reconnect plugin's options, derived from the schema below. */
+import type { OptionsOf } from '@echostream/kernel'
+export type ReconnectOptions = OptionsOf<typeof schema>
 
 export const schema = {
   type: 'object',

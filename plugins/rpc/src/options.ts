@@ -1,20 +1,6 @@
-/** The rpc plugin's options: this schema is the README's option table (keep them equal). */
-export interface RpcOptions {
-  /** Milliseconds a call waits for its reply when the call sets no `timeoutMs`; 0 waits forever. */
-  defaultTimeoutMs: number
-  /** Per session: calls this side may have waiting for replies at once; one more rejects with E_MAX_PENDING. */
-  maxPending: number
-  /** Per session: calls from the peer whose handlers may be running at once; one more is answered E_BUSY. */
-  maxConcurrent: number
-  /** Send a plain Error's message to the caller (code E_INTERNAL); false sends a generic message instead. */
-  exposeErrors: boolean
-  /** Streaming calls: milliseconds without an item (while the handler has credit) before the call fails with E_TIMEOUT; 0 = none. */
-  idleTimeoutMs: number
-  /** Streaming calls: credit in bytes this side grants the peer's stream of results. */
-  windowBytes: number
-  /** Check each result against its method's result schema before sending: 'development' (unless NODE_ENV=production), 'always', 'never'. */
-  checkResults: 'development' | 'always' | 'never'
-}
+/** The RPC plugin's options, derived from the schema below. */
+import type { OptionsOf } from '@echostream/kernel'
+export type RpcOptions = OptionsOf<typeof schema>
 
 /** setTimeout's largest delay; a longer one would fire at once. */
 export const MAX_TIMEOUT_MS = 2_147_483_647

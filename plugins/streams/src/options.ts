@@ -1,22 +1,6 @@
-/** The streams plugin's options: this schema is the README's option table. */
-export interface StreamsOptions {
-  /** Initial (and smallest) receive window per stream the peer opens to this side, credit bytes. */
-  streamWindow: number
-  /** Initial (and smallest) receive window per session over all streams the peer opens to this side, credit bytes. */
-  connectionWindow: number
-  /** The most an auto-tuned stream window grows to, credit bytes. */
-  maxStreamWindow: number
-  /** The most an auto-tuned connection window grows to, credit bytes: the cap on unread stream data held per session. */
-  maxConnectionWindow: number
-  /** Streams the peer may have open to this side at once, per session. */
-  maxStreams: number
-  /** Default bytes a writer queues locally (drop-oldest bound; Node/Web writable adapters' highWaterMark). */
-  writeHighWaterMark: number
-  /** How long `open()` waits for the peer to accept. */
-  openTimeoutMs: number
-  /** Longest stream name accepted, locally and from the peer. */
-  maxNameLength: number
-}
+/** The streams plugin's options, derived from the schema below. */
+import type { OptionsOf } from '@echostream/kernel'
+export type StreamsOptions = OptionsOf<typeof schema>
 
 export const schema = {
   type: 'object',

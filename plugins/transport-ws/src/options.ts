@@ -1,29 +1,7 @@
-/** The transport's options: this schema is the README's option table. */
-export interface TlsOptions {
-  /** Server: certificate chain, PEM text or a file path. */
-  cert?: string
-  /** Server: private key, PEM text or a file path. */
-  key?: string
-  /** Server: passphrase of the key. */
-  passphrase?: string
-  /** Client: extra certificate authorities to trust, PEM text or a file path. */
-  ca?: string
-  /** Client: verify the server's certificate (default true). */
-  rejectUnauthorized?: boolean
-}
+import type { OptionsOf } from '@echostream/kernel'
 
-export interface WsTransportOptions {
-  port: number
-  host: string
-  path: string
-  maxPayload: number
-  pingIntervalMs: number
-  pingTimeoutMs: number
-  highWaterMark: number
-  connectTimeoutMs: number
-  closeTimeoutMs: number
-  tls?: TlsOptions
-}
+/** The transport's options, derived from the schema below. */
+export type WsTransportOptions = OptionsOf<typeof schema>
 
 export const schema = {
   type: 'object',
@@ -52,3 +30,6 @@ export const schema = {
     },
   },
 } as const
+
+/** `tls` of the options: PEM text or file paths. */
+export type TlsOptions = NonNullable<WsTransportOptions['tls']>

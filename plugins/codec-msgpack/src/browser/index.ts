@@ -17,7 +17,7 @@ import { Encoder } from './encode.js'
 
 export type { MsgpackCodecOptions }
 
-export function createMsgpackCodec(options: MsgpackCodecOptions = {}): Codec {
+export function createMsgpackCodec(options: Partial<MsgpackCodecOptions> = {}): Codec {
   const maxDepth = maxDepthOf(options)
   const encoder = new Encoder()
   const decoder = new Decoder(options.bigint === true)

@@ -239,7 +239,7 @@ describe('transport-ws TLS', () => {
 
   it('serves wss:// from PEM files resolved from the config folder; a client trusts it only with its CA', async () => {
     const { dir, cert, key } = makeCert()
-    const { url, accepted } = await listen({ tls: { cert, key } }, dir)
+    const { url, accepted } = await listen({ tls: { cert, key, rejectUnauthorized: true } }, dir)
     expect(url).toMatch(/^wss:\/\/127\.0\.0\.1:\d+$/)
 
     const untrusted = await connectNode(url, options(), dir).catch((e: unknown) => e)
@@ -256,10 +256,10 @@ describe('transport-ws TLS', () => {
   })
 
   it('refuses half a TLS config and unreadable PEM files with E_CONFIG', async () => {
-    const onlyCert = await new WsServer(options({ tls: { cert: 'x.pem' } }), process.cwd()).listen(() => {}).catch((e: unknown) => e)
+    const onlyCert = await new WsServer(options({ tls: { cert: 'x.pem', rejectUnauthorized: true } }), process.cwd()).listen(() => {}).catch((e: unknown) => e)
     expect(onlyCert).toMatchObject({ code: 'E_CONFIG' })
     expect((onlyCert as Error).message).toMatch(/needs both cert and key/)
-    const missing = await new WsServer(options({ tls: { cert: 'nope.pem', key: 'nope.pem' } }), '/nonexistent').listen(() => {}).catch((e: unknown) => e)
+    const missing = await new WsServer(options({ tls: { cert: 'nope.pem', key: 'nope.pem', rejectUnauthorized: true } }), '/nonexistent').listen(() => {}).catch((e: unknown) => e)
     expect(missing).toMatchObject({ code: 'E_CONFIG' })
     expect((missing as Error).message).toMatch(/Cannot read TLS file 'nope.pem'/)
   })
