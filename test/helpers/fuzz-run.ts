@@ -145,11 +145,14 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   const server = new ServerProcess({ maxPayload, graceMs, handshakeTimeoutMs: 2000 }, options.stallMs ?? 1000, () => recent.slice())
   let goodRunning = true
   const goods: Array<{ client: EchoKernel; done: Promise<void> }> = []
-  const hang = setInterval(() => {
-    if (Date.now() - server.lastBeat > 3000 && server.failures.every((f) => f.kind !== 'hang')) server.fail('hang', `no heartbeat from the server for ${Date.now() - server.lastBeat} ms`)
-  }, 250)
+  let hang: ReturnType<typeof setInterval> | undefined
   try {
     const listening = await server.listening()
+    // Watched from the moment it listens: a cold start (tsx compiling the server) under a loaded
+    // CI machine took over 3 s and was once reported as a hang.
+    hang = setInterval(() => {
+      if (Date.now() - server.lastBeat > 3000 && server.failures.every((f) => f.kind !== 'hang')) server.fail('hang', `no heartbeat from the server for ${Date.now() - server.lastBeat} ms`)
+    }, 250)
     log(`server ${listening.url} (protocol ${listening.protocol}, plugins ${JSON.stringify(listening.plugins)})`)
     for (let i = 0; i < (options.goodClients ?? 3); i++) goods.push(await goodClient(listening.url, i, report.good, () => goodRunning))
     await sleep(500)
