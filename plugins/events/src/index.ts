@@ -1,10 +1,10 @@
-import { authorize, definePlugin, Stage, type EventHandlerOptions, type HandlerDefinition, type Session, type KernelApi } from '@echostream/kernel'
+import { authorize, definePlugin, type EventHandlerOptions, type HandlerDefinition, type Session, type KernelApi } from '@echostream/kernel'
 import { EventSchemas } from './schemas.js'
 import { eventsErrors } from './errors.js'
 import { createEventsApi, createSessionMethods, type EventsState } from './api.js'
 import { EventFrames, EVENTS_WIRE_VERSION, inboundEventName } from './frames.js'
 import { Listeners, type AnyEventHandler } from './listeners.js'
-import { Rooms } from './rooms.js'
+import { createServerParts } from './server.js'
 import { schema, type EventsOptions } from './options.js'
 import { version } from './version.js'
 
@@ -24,14 +24,15 @@ export default definePlugin<EventsOptions, Pick<KernelApi, 'events'>>({
   schema,
   setup(kernel, options) {
     const listeners = new Listeners({ maxListeners: options.maxListeners, logger: kernel.logger })
-    const rooms = new Rooms()
     // `setup` gets the kernel itself (no recording Proxy): the hot paths use it directly.
     const raw = kernel
     const state: EventsState = { stats: { volatileDropped: 0, failed: 0 }, backend: null }
     const schemas = new EventSchemas()
-    const api = createEventsApi(raw, options, listeners, rooms, state, schemas)
+    // Broadcast and rooms; on a server it also taps `disconnect` (last) to empty the rooms of a session.
+    const server = createServerParts(raw, options, state, PLUGIN_NAME)
+    const api = createEventsApi(raw, options, listeners, server, state, schemas)
     kernel.expose('events', api)
-    for (const [key, method] of Object.entries(createSessionMethods(raw, options, rooms, state))) kernel.decorateSession(key, method)
+    for (const [key, method] of Object.entries(createSessionMethods(options, server, state))) kernel.decorateSession(key, method)
 
     kernel.route(EventFrames.emit, {
       handler(frame, session) {
@@ -48,15 +49,6 @@ export default definePlugin<EventsOptions, Pick<KernelApi, 'events'>>({
       },
     })
 
-    if (kernel.role === 'server') {
-      // Last, so other plugins' disconnect taps still see `session.rooms()`.
-      kernel.hooks.disconnect.tap({ name: PLUGIN_NAME, stage: Stage.LAST }, (session: Session) => {
-        const left = state.backend?.left ? rooms.roomsOf(session) : []
-        rooms.leaveAll(session)
-        for (const room of left) state.backend!.left!(session, room)
-      })
-    }
-
     kernel.registerHandlerKind('event', (definition: HandlerDefinition) => {
       if (typeof definition.handler !== 'function') {
         throw eventsErrors.badDefinition(definition.name)
@@ -68,7 +60,7 @@ export default definePlugin<EventsOptions, Pick<KernelApi, 'events'>>({
 
     return () => {
       listeners.clear()
-      rooms.clear()
+      server.clear()
       schemas.clear()
     }
   },
