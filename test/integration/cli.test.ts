@@ -3,99 +3,17 @@
  * builds first), configs on disk. The loader's `development` condition is removed from the child
  * environment so the published code path is the one under test.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { createServer as createNetServer } from 'node:net'
-import { mkdirSync, symlinkSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { onCleanup, tempDir, until } from '../helpers/fixtures.js'
+import { cliEnv, freePort, isListening, linkWorkspace, run, startServer as start, type Run } from '../helpers/cli.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const WORKSPACE = join(here, '..', '..')
-const CLI = join(WORKSPACE, 'kernel', 'node', 'bin', 'echostream.js')
 const EXAMPLE = join(WORKSPACE, 'examples', 'simple-rpc')
 const SLOW = join(here, '..', 'fixtures', 'cli-slow')
-
-function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', ...extra }
-  delete env.ECHOSTREAM_CONDITIONS
-  delete env.NODE_OPTIONS
-  return env
-}
-
-interface Run {
-  code: number | null
-  signal: NodeJS.Signals | null
-  stdout: string
-  stderr: string
-}
-
-function run(args: string[], cwd: string, env = cliEnv(), timeoutMs = 30_000): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => (stderr += d))
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL')
-      reject(new Error(`echostream ${args.join(' ')} did not finish in ${timeoutMs} ms\n${stdout}\n${stderr}`))
-    }, timeoutMs)
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer)
-      resolve({ code, signal, stdout, stderr })
-    })
-  })
-}
-
-interface Started {
-  child: ChildProcess
-  url: string
-  output: () => { stdout: string; stderr: string }
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
-}
-
-async function start(cwd: string, args: string[] = [], env = cliEnv()): Promise<Started> {
-  const child = spawn(process.execPath, [CLI, 'start', ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] })
-  onCleanup(() => child.kill('SIGKILL'))
-  let stdout = ''
-  let stderr = ''
-  child.stdout!.on('data', (d) => (stdout += d))
-  child.stderr!.on('data', (d) => (stderr += d))
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })))
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${stdout}\n${stderr}`)), 30_000)
-    child.stdout!.on('data', () => {
-      const match = stdout.match(/listening on (wss?:\/\/\S+)/)
-      if (match) {
-        clearTimeout(timer)
-        resolve(match[1]!)
-      }
-    })
-    void exited.then(({ code }) => reject(new Error(`server exited early (${code}):\n${stdout}\n${stderr}`)))
-  })
-  return { child, url, exited, output: () => ({ stdout, stderr }) }
-}
-
-/** A port nobody listens on right now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = createNetServer()
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number }
-      probe.close(() => resolve(port))
-    })
-  })
-}
-
-function isListening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const probe = createNetServer()
-    probe.once('error', () => resolve(true))
-    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(false)))
-  })
-}
 
 describe('echostream CLI', () => {
   it('start serves the example config, call gets answers, SIGTERM exits 0 without a stack trace', async () => {
@@ -221,15 +139,6 @@ describe('echostream CLI', () => {
   })
 })
 
-
-/** Makes the workspace packages resolvable from a temp folder, as an installed app would have them. */
-function linkWorkspace(dir: string): string {
-  mkdirSync(join(dir, 'node_modules', '@echostream'), { recursive: true })
-  for (const name of ['kernel', 'node', 'preset-default', 'preset-minimal']) {
-    symlinkSync(join(WORKSPACE, 'test', 'node_modules', '@echostream', name), join(dir, 'node_modules', '@echostream', name), 'dir')
-  }
-  return dir
-}
 
 describe('examples/simple-rpc (what `pnpm demo` runs)', () => {
   it('runs server and client as processes: RPC both ways, errors with codes, events, clean stop', { timeout: 90_000 }, async () => {

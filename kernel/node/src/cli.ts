@@ -1,162 +1,122 @@
 /**
- * The `echostream` command: `start` a server from a config file, `call` a method on a running
- * server, `inspect` what a config assembles to. Errors print their code and message, never a stack.
+ * The `echostream` command, on commander (14: Node ≥ 20; see the README for why commander):
+ * `start` a server from a config file, `call` a method on a running server, `status` and
+ * `inspect` a config or a running server. Flags are checked when parsed (numbers, choices);
+ * a usage error prints one `E_USAGE: …` line and exits 2, any other error `CODE: message` and
+ * exits 1 — never a stack trace (`ECHOSTREAM_DEBUG=1` prints the cause).
  */
-import { parseArgs } from 'node:util'
-import { EchoError, ErrorCodes, KERNEL_VERSION, kernelOf, orderPlugins, type EchoKernel, type Logger } from '@echostream/kernel'
-import { createClient, createServer, resolveConfig } from './create.js'
-import { validateOptions } from './validate.js'
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
+import { EchoError, KERNEL_VERSION } from '@echostream/kernel'
+import { call } from './cli/call.js'
+import { CliErrorCodes } from './cli/errors.js'
+import { inspectConfig, inspectServer } from './cli/inspect.js'
+import { LOG_FORMATS, LOG_LEVELS } from './cli/log.js'
+import { start } from './cli/start.js'
+import { fetchStatus, formatStatus, TOKEN_ENV } from './cli/status.js'
 
-const USAGE = `echostream ${KERNEL_VERSION}
-
-Usage:
-  echostream start   [--config FILE] [--print-config] [--drain-timeout MS]
-  echostream call    <method> [json-params] --url ws://HOST:PORT [--config FILE] [--timeout MS]
-  echostream inspect [--config FILE] [--json]
-
-Without --config, the config is searched in the current directory: echostream.config.{ts,mjs,js,json,yaml},
+const CONFIG_HELP = `Without --config, the config is searched from the current directory: echostream.config.{ts,mjs,js,json,yaml},
 .echostreamrc*, or an "echostream" key in package.json.`
 
-const logger: Logger = {
-  info: (m) => console.log(`[echostream] ${m}`),
-  warn: (m) => console.warn(`[echostream] warning: ${m}`),
-  error: (m) => console.error(`[echostream] error: ${m}`),
+/** Parses a whole number of milliseconds, or fails the parse (exit 2) naming the flag. */
+function milliseconds(flag: string) {
+  return (value: string): number => {
+    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(Number(value))) throw new InvalidArgumentError(`${flag} takes a whole number of milliseconds, e.g. ${flag} 5000.`)
+    return Number(value)
+  }
 }
 
-class UsageError extends Error {}
+function json(value: string): unknown {
+  try {
+    return JSON.parse(value)
+  } catch (error) {
+    throw new InvalidArgumentError(`params must be JSON (${(error as Error).message}); quote it for the shell, e.g. '{"a":1,"b":2}'.`)
+  }
+}
 
-function fail(error: unknown): never {
-  if (error instanceof UsageError) {
-    console.error(`${error.message}\n\n${USAGE}`)
+const configOption = () => new Option('-c, --config <file>', 'config file (default: searched from the current directory)')
+const urlOption = (what: string) => new Option('-u, --url <url>', `${what} (default: the host and port of the app's config)`)
+const tokenOption = () => new Option('--token <token>', `the devtools plugin's token`).env(TOKEN_ENV)
+
+function program(): Command {
+  const cli = new Command('echostream')
+  cli
+    .description('Run and talk to echostream servers.')
+    .version(KERNEL_VERSION, '-v, --version', 'print the version')
+    .helpOption('-h, --help', 'show help for a command')
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({ outputError: () => {} }) // printed once, formatted, by fail()
+    .addHelpText('after', `\n${CONFIG_HELP}\nExit codes: 0 ok, 1 an error with its code, 2 a usage error.`)
+
+  cli
+    .command('start')
+    .description('serve the config until SIGINT/SIGTERM, then drain in-flight calls and exit 0')
+    .addOption(configOption())
+    .option('--print-config', 'print the resolved config (plugins in order, final options) and exit')
+    .addOption(new Option('--drain-timeout <ms>', 'on SIGINT/SIGTERM, how long in-flight calls may take').argParser(milliseconds('--drain-timeout')).default(10_000))
+    .addOption(new Option('--log-level <level>', 'log level (observability plugin and these lines)').choices(LOG_LEVELS))
+    .addOption(new Option('--log-format <format>', 'log format (observability plugin and these lines)').choices(LOG_FORMATS))
+    .addHelpText('after', `\nStop it with Ctrl+C (SIGINT) or kill <pid> (SIGTERM; the pid is printed on start). Through npm start,\nkill <npm's pid> works too: npm forwards the signal.`)
+    .action((o) => start({ config: o.config, printConfig: o.printConfig, drainTimeout: o.drainTimeout, logLevel: o.logLevel, logFormat: o.logFormat }))
+
+  cli
+    .command('call')
+    .description('call a method on a running server and print the JSON result')
+    .argument('<method>', 'method name, e.g. math.add')
+    .argument('[params]', 'JSON params, e.g. \'{"a":1,"b":2}\'', json)
+    .addOption(urlOption('server URL, e.g. ws://127.0.0.1:5000'))
+    .addOption(configOption())
+    .addOption(new Option('--timeout <ms>', 'give up after this long').argParser(milliseconds('--timeout')))
+    .action((method: string, params: unknown, o) => call(method, params, { url: o.url, config: o.config, timeout: o.timeout }))
+
+  cli
+    .command('status')
+    .description("a running server's state (needs the devtools plugin on the server)")
+    .addOption(urlOption('server URL'))
+    .addOption(tokenOption())
+    .addOption(configOption())
+    .option('--json', 'print the whole devtools snapshot as JSON')
+    .addOption(new Option('--timeout <ms>', 'give up after this long').argParser(milliseconds('--timeout')).default(10_000))
+    .action(async (o) => {
+      const { snapshot } = await fetchStatus({ url: o.url, token: o.token, config: o.config, timeoutMs: o.timeout })
+      console.log(o.json ? JSON.stringify(snapshot, null, 2) : formatStatus(snapshot))
+    })
+
+  cli
+    .command('inspect')
+    .description('what a config assembles to; with --url, the plugins a running server reports')
+    .addOption(configOption())
+    .option('--json', 'print JSON')
+    .option('-u, --url <url>', 'ask the running server at this URL (needs its devtools plugin)')
+    .addOption(tokenOption())
+    .action((o) => (o.url ? inspectServer({ url: o.url, token: o.token, config: o.config, json: o.json }) : inspectConfig({ config: o.config, json: o.json })))
+
+  return cli
+}
+
+/** Prints an error as one `CODE: message` line and exits: 2 for usage errors, 1 otherwise. */
+function fail(error: unknown, argv: string[]): never {
+  if (error instanceof CommanderError) {
+    if (error.exitCode === 0) process.exit(0) // --help, --version
+    const command = argv.find((a) => ['start', 'call', 'status', 'inspect'].includes(a))
+    const message = error.message
+      .replace(/^error: /, '')
+      .replace(/\n\(Did you mean (.*)\?\)/, ' (did you mean $1?)')
+      .replace(/\s+$/, '')
+    console.error(`${CliErrorCodes.E_USAGE}: ${message}${/[.?)]$/.test(message) ? '' : '.'} See 'echostream ${command ? `${command} --help` : 'help'}'.`)
     process.exit(2)
   }
   const e = EchoError.from(error)
   console.error(`${e.code}: ${e.message}`)
   if (process.env.ECHOSTREAM_DEBUG && e.cause) console.error(e.cause)
-  process.exit(1)
+  process.exit(e.code === CliErrorCodes.E_USAGE ? 2 : 1)
 }
 
-async function start(values: Record<string, unknown>): Promise<void> {
-  const config = values.config as string | undefined
-  if (values['print-config']) {
-    const assembly = await resolveConfig(config, 'server')
-    const ordered = orderPlugins(assembly.plugins.map((p) => p.definition))
-    const resolved = ordered.map((def) => {
-      const raw = assembly.plugins.find((p) => p.definition === def)!.options
-      return { name: def.name, version: def.version, options: validateOptions(def.schema, raw, `plugin '${def.name}'`, `options['${def.name}']`) }
-    })
-    console.log(JSON.stringify({ configFile: assembly.configFile, plugins: resolved, handlers: assembly.handlers.map((h) => h.source) }, null, 2))
-    return
-  }
-  const server = await createServer(config, { logger })
-  let stopping = false
-  const shutdown = (signal: string) => {
-    if (stopping) {
-      logger.warn(`${signal} again: exiting without waiting`)
-      process.exit(1)
-    }
-    stopping = true
-    logger.info(`${signal}: draining and stopping`)
-    server
-      .drain(Number(values['drain-timeout'] ?? 10_000))
-      .then(() => server.stop())
-      .then(
-      () => process.exit(0),
-      (error) => {
-        logger.error(EchoError.from(error).message)
-        process.exit(1)
-      },
-    )
-  }
-  process.on('SIGINT', () => shutdown('SIGINT'))
-  process.on('SIGTERM', () => shutdown('SIGTERM'))
-  await server.start()
-  logger.info(`listening on ${server.url}`)
-  logger.info(`plugins: ${server.plugins().map((p) => `${p.name}@${p.version}`).join(', ')}`)
+async function main(argv: string[]): Promise<void> {
+  const cli = program()
+  if (argv.length === 0) return void cli.outputHelp()
+  await cli.parseAsync(argv, { from: 'user' })
 }
 
-async function call(positionals: string[], values: Record<string, unknown>): Promise<void> {
-  const [method, rawParams] = positionals
-  if (!method) throw new UsageError('call: give the method name, e.g. echostream call math.add \'{"a":1,"b":2}\' --url ws://127.0.0.1:5000')
-  let params: unknown
-  try {
-    params = rawParams === undefined ? undefined : JSON.parse(rawParams)
-  } catch {
-    throw new UsageError(`call: params must be JSON, got ${rawParams}`)
-  }
-  const url = values.url as string | undefined
-  if (!url && !values.config) throw new UsageError('call: give --url ws://HOST:PORT (or --config with a client config that has a url)')
-  const client = kernelOf(await createClient(values.config ? (values.config as string) : { preset: '@echostream/preset-default', url }, {})) as EchoKernel & {
-    rpc?: { request(method: string, params: unknown, options?: { timeoutMs?: number }): Promise<unknown> }
-  }
-  if (url) client.url = url
-  try {
-    if (!client.rpc) throw new EchoError(ErrorCodes.E_PLUGIN, 'The client config loads no rpc plugin: add @echostream/plugin-rpc.')
-    await client.start()
-    const result = await client.rpc.request(method, params, values.timeout ? { timeoutMs: Number(values.timeout) } : {})
-    console.log(JSON.stringify(result === undefined ? null : result, null, 2))
-  } finally {
-    await client.stop().catch(() => {})
-  }
-}
-
-async function inspect(values: Record<string, unknown>): Promise<void> {
-  const assembly = await resolveConfig(values.config as string | undefined, 'server')
-  const ordered = orderPlugins(assembly.plugins.map((p) => p.definition))
-  const rows = ordered.map((def, index) => {
-    const entry = assembly.plugins.find((p) => p.definition === def)!
-    const options = validateOptions(def.schema, entry.options, `plugin '${def.name}'`, `options['${def.name}']`)
-    return { order: index + 1, name: def.name, version: def.version, source: entry.source, provides: def.provides ?? [], requires: def.requires ?? [], options }
-  })
-  if (values.json) {
-    console.log(JSON.stringify({ configFile: assembly.configFile, plugins: rows, handlers: assembly.handlers.map((h) => ({ source: h.source, handlers: h.definitions.map((d) => `${d.kind} ${d.name}`) })) }, null, 2))
-    return
-  }
-  console.log(`config: ${assembly.configFile ?? '(inline)'}`)
-  console.log('plugins (setup order):')
-  for (const r of rows) {
-    console.log(`  ${r.order}. ${r.name}@${r.version}  from ${r.source}${r.provides.length ? `  provides ${r.provides.join(', ')}` : ''}${r.requires.length ? `  requires ${r.requires.join(', ')}` : ''}`)
-    console.log(`     options ${JSON.stringify(r.options)}`)
-  }
-  if (assembly.handlers.length) {
-    console.log('handlers:')
-    for (const h of assembly.handlers) console.log(`  ${h.source}: ${h.definitions.map((d) => `${d.kind} ${d.name}`).join(', ')}`)
-  }
-}
-
-async function main(): Promise<void> {
-  let parsed
-  try {
-    parsed = parseArgs({
-      allowPositionals: true,
-      options: {
-        config: { type: 'string', short: 'c' },
-        url: { type: 'string', short: 'u' },
-        timeout: { type: 'string' },
-        json: { type: 'boolean' },
-        'print-config': { type: 'boolean' },
-        'drain-timeout': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-        version: { type: 'boolean', short: 'v' },
-      },
-    })
-  } catch (error) {
-    throw new UsageError((error as Error).message)
-  }
-  const { values, positionals } = parsed
-  const [command, ...rest] = positionals
-  if (values.version) return void console.log(KERNEL_VERSION)
-  if (values.help || !command) return void console.log(USAGE)
-  switch (command) {
-    case 'start':
-      return start(values)
-    case 'call':
-      return call(rest, values)
-    case 'inspect':
-      return inspect(values)
-    default:
-      throw new UsageError(`Unknown command '${command}'.`)
-  }
-}
-
-main().catch(fail)
+const argv = process.argv.slice(2)
+main(argv).catch((error: unknown) => fail(error, argv))

@@ -62,6 +62,18 @@ export async function loadConfigFile(file?: string, cwd = process.cwd()): Promis
   return { config: result.config as EchoConfig, filepath: result.filepath }
 }
 
+/** The config file cosmiconfig finds in `cwd` (or its parents), without loading it; undefined when there is none. */
+export async function findConfigFile(cwd = process.cwd()): Promise<string | undefined> {
+  try {
+    const result = await explorer.search(cwd)
+    return result && !result.isEmpty ? result.filepath : undefined
+  } catch (error) {
+    // Found but unreadable: the caller loads it and reports why.
+    const path = (error as { filepath?: string }).filepath
+    return typeof path === 'string' ? path : undefined
+  }
+}
+
 /** Imports the plugin a specifier names, resolved from `baseDir`; throws `E_PLUGIN` when it cannot. */
 export async function loadPlugin(spec: string, baseDir: string): Promise<PluginDefinition> {
   const file = resolveSpecifier(spec, baseDir, 'plugin')

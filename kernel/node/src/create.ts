@@ -17,6 +17,21 @@ export interface NodeCreateOptions {
   /** Where to search for a config file when none is given (default: the current directory). */
   cwd?: string
   logger?: Logger
+  /**
+   * Options laid over the config's, by plugin name, for plugins the config loads (others are
+   * ignored): how the CLI's `--log-level`/`--log-format` reach the observability plugin.
+   */
+  pluginOptions?: Record<string, Record<string, unknown>>
+}
+
+/** `assembly` with `overrides` merged (shallowly) into the options of the plugins it loads. */
+export function withPluginOptions<A extends Assembly>(assembly: A, overrides: Record<string, Record<string, unknown>> | undefined): A {
+  if (!overrides) return assembly
+  const plugins = assembly.plugins.map((p) => {
+    const extra = overrides[p.definition.name]
+    return extra ? { ...p, options: { ...(p.options ?? {}), ...extra } } : p
+  })
+  return { ...assembly, plugins }
 }
 
 /** Reads and assembles a config without setting anything up (what `echostream inspect` prints). */
@@ -29,7 +44,7 @@ export async function resolveConfig(input: EchoConfig | string | undefined, role
 }
 
 async function build(input: EchoConfig | string | undefined, role: Role, options: NodeCreateOptions) {
-  const assembly = await resolveConfig(input, role, options)
+  const assembly = withPluginOptions(await resolveConfig(input, role, options), options.pluginOptions)
   return fromAssembly(assembly, { logger: options.logger, validator: ajvValidator, resolvePlugin: loadPlugin, importModule })
 }
 

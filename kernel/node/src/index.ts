@@ -5,8 +5,10 @@
  * everything of @echostream/kernel, with Node's `createServer`/`createClient` in place of the core's.
  */
 export * from '@echostream/kernel'
-export { createServer, createClient, resolveConfig, importModule, type NodeCreateOptions } from './create.js'
-export { loadConfigFile, loadPlugin, nodeResolver, CONFIG_SEARCH_PLACES, type LoadedConfig } from './config-file.js'
-export { resolveSpecifier, importFile } from './resolve.js'
+export { createServer, createClient, resolveConfig, importModule, withPluginOptions, type NodeCreateOptions } from './create.js'
+export { loadConfigFile, findConfigFile, loadPlugin, nodeResolver, CONFIG_SEARCH_PLACES, type LoadedConfig } from './config-file.js'
+export { resolveSpecifier, importFile, similarPackages, installedPackages, KNOWN_PACKAGES } from './resolve.js'
 export { substituteEnv } from './env.js'
 export { ajvValidator, validateOptions, checkOptions } from './validate.js'
+export { suggest, editDistance, orList } from './suggest.js'
+export { fetchStatus, formatStatus, SNAPSHOT_METHOD, TOKEN_ENV, type DevtoolsSnapshot, type StatusOptions } from './cli/status.js'

@@ -3,11 +3,53 @@
  * so a package installed in the user's app loads exactly like a built-in one. A bare `import()`
  * inside the kernel would resolve from the kernel's own folder, which fails under pnpm.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { dirname, isAbsolute, join, resolve as resolvePath } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { exports as resolveExports, legacy as resolveLegacy } from 'resolve.exports'
 import { EchoError, ErrorCodes } from '@echostream/kernel'
+import { orList, suggest } from './suggest.js'
+
+/** Our published plugins and presets: suggested for a misspelled name even when not installed. */
+export const KNOWN_PACKAGES = [
+  ...['transport-ws', 'transport-tcp', 'codec-msgpack', 'rpc', 'events', 'streams', 'clock-sync', 'discovery-mdns', 'reconnect', 'auth', 'cluster', 'observability', 'devtools'].map((n) => `@echostream/plugin-${n}`),
+  ...['default', 'minimal', 'lan', 'realtime', 'cluster', 'browser'].map((n) => `@echostream/preset-${n}`),
+]
+
+/** Package names installed where `fromDir` resolves from (every node_modules folder upward; scoped ones included). */
+export function installedPackages(fromDir: string, limit = 5000): string[] {
+  const names: string[] = []
+  const list = (dir: string) => {
+    try {
+      return readdirSync(dir, { withFileTypes: true }).filter((e) => (e.isDirectory() || e.isSymbolicLink()) && !e.name.startsWith('.')).map((e) => e.name)
+    } catch {
+      return []
+    }
+  }
+  for (let dir = fromDir; names.length < limit; ) {
+    const modules = join(dir, 'node_modules')
+    for (const entry of list(modules)) {
+      if (entry.startsWith('@')) for (const inner of list(join(modules, entry))) names.push(`${entry}/${inner}`)
+      else names.push(entry)
+    }
+    const parent = dirname(dir)
+    if (parent === dir) break
+    dir = parent
+  }
+  return names.slice(0, limit)
+}
+
+/** Shortest form of a package name, for comparing `rpc` with `@echostream/plugin-rpc`. */
+const shortName = (name: string) => name.replace(/^@echostream\/(plugin-|preset-)?/, '').replace(/^echostream-plugin-/, '')
+
+/** Installed or known package names close to a package specifier that did not resolve. */
+export function similarPackages(name: string, fromDir: string): string[] {
+  const installed = installedPackages(fromDir)
+  const candidates = [...new Set([...installed, ...KNOWN_PACKAGES])]
+  const byName = suggest(name, candidates)
+  const byShort = name.startsWith('@') ? [] : suggest(shortName(name), candidates.filter((c) => c.startsWith('@echostream/') || c.includes('echostream-plugin')), { key: shortName })
+  return [...new Set([...byName, ...byShort])].slice(0, 3)
+}
 
 /**
  * Extra export conditions, as `node --conditions` takes them: from `ECHOSTREAM_CONDITIONS`
@@ -93,10 +135,16 @@ export function resolveSpecifier(spec: string, fromDir: string, what = 'plugin')
     if (dir) file = entryOfPackage(dir, JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')), subpath)
   }
   if (!file) {
-    const fix = isPathSpecifier(spec)
-      ? 'check the path; relative paths are resolved from the folder of the config that names them'
-      : `install it in your app (npm install ${splitPackageSpecifier(spec).name}) or fix the name`
-    throw new EchoError(ErrorCodes.E_PLUGIN, `Cannot resolve ${what} '${spec}' from ${fromDir}: ${fix}.`, { data: { specifier: spec } })
+    const name = isPathSpecifier(spec) ? undefined : splitPackageSpecifier(spec).name
+    const similar = name ? similarPackages(name, fromDir) : []
+    let fix: string
+    if (!name) fix = 'check the path; relative paths are resolved from the folder of the config that names them'
+    else if (similar.length) {
+      const installed = new Set(installedPackages(fromDir))
+      const missing = similar.filter((s) => !installed.has(s))
+      fix = `did you mean ${orList(similar)}? Fix the name in your config${missing.length ? ` (not installed yet: npm install ${missing[0]})` : ''}`
+    } else fix = `install it in your app (npm install ${name}) or fix the name`
+    throw new EchoError(ErrorCodes.E_PLUGIN, `Cannot resolve ${what} '${spec}' from ${fromDir}: ${fix}.`, { data: { specifier: spec, suggestions: similar } })
   }
   return file
 }
