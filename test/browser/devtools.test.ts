@@ -62,13 +62,13 @@ describe('devtools page', () => {
       id,
       { timeout: 10_000 },
     )
-    await page.waitForFunction(() => [...document.querySelectorAll('#methods tbody tr')].some((r) => r.textContent?.startsWith('math.add3')), undefined, { timeout: 10_000 })
+    await page.waitForFunction(() => Array.from(document.querySelectorAll('#methods tbody tr')).some((r) => r.textContent?.startsWith('math.add3')), undefined, { timeout: 10_000 })
 
-    const row = await page.$eval(`#sessions tr[data-session="${id}"]`, (tr) => [...(tr as HTMLTableRowElement).cells].map((c) => c.textContent))
+    const row = await page.$eval(`#sessions tr[data-session="${id}"]`, (tr) => Array.from((tr as HTMLTableRowElement).cells).map((c) => c.textContent))
     expect(row[0]).toBe(id)
     expect(row[1]).toMatch(/^127\.0\.0\.1:\d+$/)
     expect(row[3]).toBe('3')
-    const methods = await page.$$eval('#methods tbody tr', (rows) => rows.map((r) => [...(r as HTMLTableRowElement).cells].map((c) => c.textContent)))
+    const methods = await page.$$eval('#methods tbody tr', (rows) => rows.map((r) => Array.from((r as HTMLTableRowElement).cells).map((c) => c.textContent)))
     expect(methods.find((m) => m[0] === 'math.add')?.[1]).toBe('3')
     // The page's own session is there too, marked.
     expect(await page.textContent('#sessions')).toMatch(/\(devtools\)/)
