@@ -14,11 +14,11 @@ export const WORKSPACE = join(dirname(fileURLToPath(import.meta.url)), '..', '..
 export const CLI = join(WORKSPACE, 'kernel', 'node', 'bin', 'echostream.js')
 
 export function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', ...extra }
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' }
   delete env.ECHOSTREAM_CONDITIONS
   delete env.NODE_OPTIONS
   delete env.ECHOSTREAM_DEVTOOLS_TOKEN
-  return env
+  return { ...env, ...extra }
 }
 
 export interface Run {

@@ -5,6 +5,7 @@
  * when there is no config. Devtools credentials ride in the hello (`devtoolsToken`).
  */
 import { dirname } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { EchoError, ErrorCodes, kernelOf, type Assembly, type EchoClient, type EchoConfig, type PluginDefinition } from '@echostream/kernel'
 import { findConfigFile } from '../config-file.js'
 import { createClient, resolveConfig } from '../create.js'
@@ -33,11 +34,21 @@ export interface Target {
  */
 export async function appConfig(options: TargetOptions): Promise<AppConfig | undefined> {
   const cwd = options.cwd ?? process.cwd()
-  if (options.config) return resolveConfig(options.config, 'server', { cwd })
-  const file = await findConfigFile(cwd)
+  const file = options.config ?? (await findConfigFile(cwd))
   if (!file) return undefined
-  if (!options.url) return resolveConfig(file, 'server', { cwd })
-  return resolveConfig(file, 'server', { cwd }).catch(() => undefined)
+  if (options.url && !options.config) return resolveConfig(file, 'server', { cwd }).catch(() => undefined)
+  try {
+    return await resolveConfig(file, 'server', { cwd })
+  } catch (error) {
+    const e = EchoError.from(error)
+    if (options.url) throw e
+    throw new EchoError(e.code, `${e.message} (The server's address is read from this config: pass --url ws://HOST:PORT to skip it.)`, { data: e.data, cause: e })
+  }
+}
+
+/** A plugin's options in the app's config, or undefined when the config does not load it. */
+export function pluginOptionsOf(app: AppConfig | undefined, name: string): Record<string, unknown> | undefined {
+  return app?.plugins.find((p) => p.definition.name === name)?.options
 }
 
 const ANY_HOST = new Set(['0.0.0.0', '::', ''])
@@ -93,8 +104,10 @@ export async function connect(target: Target, { devtoolsToken, cwd = process.cwd
   let client: EchoClient
   if (target.app) client = await createClient(clientConfigFrom(target.app, target.url), { cwd: target.app.configFile ? dirname(target.app.configFile) : target.app.baseDir })
   else {
+    // The preset from the current folder, else from beside this package (an app's node_modules).
+    const attempt = (from: string) => createClient({ preset: '@echostream/preset-default', url: target.url }, { cwd: from })
     try {
-      client = await createClient({ preset: '@echostream/preset-default', url: target.url }, { cwd })
+      client = await attempt(cwd).catch(() => attempt(fileURLToPath(new URL('.', import.meta.url))))
     } catch (error) {
       const e = EchoError.from(error)
       if (e.code === ErrorCodes.E_CONFIG || e.code === ErrorCodes.E_PLUGIN) throw cliErrors.noClientPlugins(cwd, e.message)

@@ -31,7 +31,7 @@ export const cliErrors = defineErrors({
   noTransport: { code: C.E_CONFIG, message: (file: string) => `${file} loads no transport plugin with a port (transport-ws or transport-tcp): pass --url.` },
   noClientPlugins: {
     code: C.E_PLUGIN,
-    message: (cwd: string, reason: string) => `No client to connect with: this folder (${cwd}) has no echostream config and @echostream/preset-default cannot be loaded from it (${reason}). Run the command in your app's folder, or install @echostream/preset-default there.`,
+    message: (cwd: string, reason: string) => `No client to connect with: no usable echostream config in ${cwd}, and @echostream/preset-default cannot be loaded from it (${reason}). Run the command in your app's folder, or install @echostream/preset-default there.`,
   },
   noRpc: { code: C.E_PLUGIN, message: (file: string) => `${file} loads no rpc plugin, so there is nothing to call with: add @echostream/plugin-rpc to it.` },
   noDevtools: {

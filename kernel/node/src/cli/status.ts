@@ -5,7 +5,7 @@
  * `fetchStatus` + `formatStatus`).
  */
 import { EchoError, ErrorCodes } from '@echostream/kernel'
-import { connect, resolveTarget, rpcOf, type Target, type TargetOptions } from './client.js'
+import { connect, pluginOptionsOf, resolveTarget, rpcOf, type Target, type TargetOptions } from './client.js'
 import { cliErrors } from './errors.js'
 
 export const SNAPSHOT_METHOD = 'devtools.snapshot'
@@ -34,7 +34,7 @@ export interface DevtoolsSnapshot {
 }
 
 export interface StatusOptions extends TargetOptions {
-  /** The devtools token; default: ECHOSTREAM_DEVTOOLS_TOKEN. */
+  /** The devtools token; default: ECHOSTREAM_DEVTOOLS_TOKEN, else the `devtools.token` option of the app's config. */
   token?: string
   timeoutMs?: number
 }
@@ -42,7 +42,8 @@ export interface StatusOptions extends TargetOptions {
 /** Connects, asks for `devtools.snapshot`, disconnects. Coded errors: E_NO_DEVTOOLS, E_UNAUTHORIZED, E_CLOSED, E_TIMEOUT. */
 export async function fetchStatus(options: StatusOptions, command = 'status'): Promise<{ target: Target; snapshot: DevtoolsSnapshot }> {
   const target = await resolveTarget(options, command)
-  const token = options.token ?? process.env[TOKEN_ENV] ?? undefined
+  const configured = pluginOptionsOf(target.app, 'devtools')?.token
+  const token = options.token ?? (process.env[TOKEN_ENV] || undefined) ?? (typeof configured === 'string' ? configured : undefined)
   let client
   try {
     client = await connect(target, { devtoolsToken: token, cwd: options.cwd })
@@ -68,33 +69,56 @@ function duration(ms: number): string {
   return h < 24 ? `${h}h ${m % 60}m` : `${Math.floor(h / 24)}d ${h % 24}h`
 }
 
-const count = (value: unknown) => (Array.isArray(value) ? value.length : 0)
+const num = (value: unknown): number | undefined => (typeof value === 'number' && Number.isFinite(value) ? value : undefined)
+const rounded = (value: number) => (Number.isInteger(value) ? String(value) : value.toFixed(1))
+const total = (listed: unknown, counted: unknown) => num(counted) ?? (Array.isArray(listed) ? listed.length : 0)
 
-/** Top-level numbers of an object as `key value` pairs (rates, clock), rounded for reading. */
-function numbers(value: unknown): string {
-  if (!value || typeof value !== 'object') return ''
-  return Object.entries(value)
-    .filter(([, v]) => typeof v === 'number' && Number.isFinite(v))
-    .map(([k, v]) => `${k} ${Number.isInteger(v) ? v : (v as number).toFixed(2)}`)
-    .join(', ')
+function ratesLine(rates: Record<string, unknown>): string | undefined {
+  const parts: string[] = []
+  for (const [key, label] of [['callsPerSec', 'calls'], ['eventsPerSec', 'events'], ['framesInPerSec', 'frames in'], ['framesOutPerSec', 'frames out']] as const) {
+    const v = num(rates[key])
+    if (v !== undefined) parts.push(`${label} ${rounded(v)}/s`)
+  }
+  const calls = num(rates.callsTotal)
+  const errors = num(rates.errorsTotal)
+  if (calls !== undefined) parts.push(`${calls} calls`)
+  if (errors !== undefined) parts.push(`${errors} errors`)
+  return parts.length ? parts.join(', ') : undefined
+}
+
+function methodsLine(rates: Record<string, unknown>): string | undefined {
+  const methods = Array.isArray(rates.methods) ? (rates.methods as Array<{ method?: unknown; calls?: unknown }>) : []
+  const named = methods.filter((m) => typeof m?.method === 'string' && num(m.calls) !== undefined).sort((a, b) => (b.calls as number) - (a.calls as number))
+  if (!named.length) return undefined
+  return `${named.slice(0, 5).map((m) => `${String(m.method)} ${String(m.calls)}`).join(', ')}${named.length > 5 ? `, … (${named.length} methods)` : ''}`
+}
+
+function clockLine(clock: Record<string, unknown>): string | undefined {
+  const offset = clock.offsetUs as { min?: unknown; median?: unknown; max?: unknown } | null | undefined
+  const rtt = clock.rttUs as { median?: unknown } | null | undefined
+  const median = num(offset?.median)
+  if (median === undefined) return undefined
+  const rttMedian = num(rtt?.median)
+  return `client offsets median ${rounded(median)} µs (${rounded(num(offset?.min) ?? median)} … ${rounded(num(offset?.max) ?? median)})${rttMedian !== undefined ? `, rtt median ${rounded(rttMedian)} µs` : ''}`
 }
 
 /** A short human summary of a snapshot. */
 export function formatStatus(snapshot: DevtoolsSnapshot): string {
   const s = snapshot.server
   const lines = [
-    `${s.name ? `${s.name} ` : ''}${s.url} — ${s.draining ? 'draining' : 'serving'}, pid ${s.pid}, up ${duration(s.uptimeMs)}, version ${s.version}, kernel ${s.kernelVersion}`,
+    `${s.name ? `${s.name} at ` : ''}${s.url} — ${s.draining ? 'draining' : 'serving'}, pid ${s.pid}, up ${duration(s.uptimeMs)}, version ${s.version}, kernel ${s.kernelVersion}`,
     `plugins: ${s.plugins.map((p) => `${p.name}@${p.version}`).join(', ') || '(none)'}`,
-    `sessions ${count(snapshot.sessions)}, rooms ${count(snapshot.rooms)}, streams ${count(snapshot.streams)}, recent errors ${count(snapshot.errors)}`,
+    `sessions ${total(snapshot.sessions, snapshot.sessionsTotal)}, rooms ${total(snapshot.rooms, snapshot.roomsTotal)}, streams ${total(snapshot.streams, snapshot.streamsTotal)}`,
   ]
-  const rates = numbers(snapshot.rates)
-  if (rates) lines.push(`rates: ${rates}`)
-  const clock = numbers(snapshot.clock)
+  const rates = snapshot.rates && typeof snapshot.rates === 'object' ? snapshot.rates : {}
+  const ratesText = ratesLine(rates)
+  if (ratesText) lines.push(`rates: ${ratesText}`)
+  const methods = methodsLine(rates)
+  if (methods) lines.push(`methods: ${methods}`)
+  const clock = clockLine(snapshot.clock && typeof snapshot.clock === 'object' ? snapshot.clock : {})
   if (clock) lines.push(`clock: ${clock}`)
-  const last = Array.isArray(snapshot.errors) ? snapshot.errors.at(-1) : undefined
-  if (last && typeof last === 'object') {
-    const e = last as { code?: unknown; message?: unknown }
-    lines.push(`last error: ${String(e.code ?? '')}${e.message ? `: ${String(e.message)}` : ''}`)
-  }
+  // The devtools plugin lists errors newest first.
+  const last = Array.isArray(snapshot.errors) ? (snapshot.errors[0] as { code?: unknown; message?: unknown } | undefined) : undefined
+  lines.push(last && typeof last === 'object' ? `recent errors ${snapshot.errors.length}, last: ${String(last.code ?? '?')}${last.message ? ` ${String(last.message)}` : ''}` : 'recent errors 0')
   return lines.join('\n')
 }
