@@ -1,7 +1,8 @@
 /**
  * Streams and clock sync in a page: an upload from the page arrives exact; a download to a page
- * that reads slowly keeps the server's memory within the credit window; the page's clock agrees
- * with the server's within 1 ms on loopback.
+ * that reads slowly keeps the server's memory within the credit window; strings read through a
+ * WHATWG stream arrive as UTF-8 bytes (a page has no Buffer); the page's clock agrees with the
+ * server's within 1 ms on loopback.
  */
 import { createHash } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -111,6 +112,38 @@ describe('streams and clock sync in a page', () => {
     expect(maxAhead).toBeLessThanOrEqual(window_)
     expect(maxQueued).toBeLessThanOrEqual(size + 64)
     expect(maxBuffered).toBeLessThanOrEqual(window_ + size)
+    await page.evaluate(() => window.client.stop())
+    expect(errors).toEqual([])
+  })
+
+  it('reads a stream of strings as UTF-8 bytes through toWebReadable; the Node adapters refuse with a code', async () => {
+    const server: EchoKernel = track(await startServer())
+    const { page, errors } = await harness.newPage()
+    await page.evaluate(async ({ url }) => {
+      const client = (window.client = await window.echostream.createClient({ url }))
+      window.seen = [{ text: '', node: '' }]
+      client.streams.handle('text', async (stream: { toWebReadable(): ReadableStream<Uint8Array>; toNodeReadable(): unknown }) => {
+        try {
+          stream.toNodeReadable()
+        } catch (error) {
+          window.seen[0].node = `${(error as { code: string }).code}`
+        }
+        const decoder = new TextDecoder()
+        try {
+          for await (const bytes of stream.toWebReadable() as unknown as AsyncIterable<Uint8Array>) window.seen[0].text += decoder.decode(bytes, { stream: true })
+        } catch (error) {
+          window.seen[0].text += `!${String(error)}`
+        }
+        window.seen[0].done = true
+      })
+      await client.start()
+    }, { url: server.url! })
+    const writer = await server.sessions()[0]!.openStream('text')
+    for (const part of ['héllo ', 'wörld ', '→ ✓']) await writer.write(part)
+    await writer.end()
+    // On a timeout the assertion below shows what the page saw (an error text, if the read failed).
+    await page.waitForFunction(() => window.seen[0].done === true, undefined, { timeout: 20_000 }).catch(() => {})
+    expect(await page.evaluate(() => window.seen[0])).toMatchObject({ text: 'héllo wörld → ✓', node: 'E_STATE' })
     await page.evaluate(() => window.client.stop())
     expect(errors).toEqual([])
   })

@@ -58,7 +58,6 @@ export async function buildBundles({ outdir, minify = true } = {}) {
       write: false,
       metafile: true,
       logLevel: 'silent',
-      inject: [join(here, 'buffer-shim.mjs')],
       plugins: [noDescriptions],
     })
     const code = out.outputFiles[0].contents
