@@ -54,3 +54,4 @@ export {
 } from './handlers.js'
 export { KERNEL_VERSION } from './version.js'
 export { orderPlugins, checkKernelRange, checkRole } from './order.js'
+export { defineTransportPlugin, formatPeer, TLS_OPTION_PROPERTIES, type PeerSource, type SocketTransportOptions, type TransportPluginSpec, type TransportServer } from './transport-kit.js'

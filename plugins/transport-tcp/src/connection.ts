@@ -9,7 +9,7 @@
  * idle connection costs little heap (the bench's "heap per idle connection").
  */
 import type { Socket } from 'node:net'
-import { monotonicMicros, type Connection, type EchoError } from '@echostream/kernel'
+import { formatPeer, monotonicMicros, type Connection, type EchoError, type PeerSource } from '@echostream/kernel'
 import { TransportCloseCodes } from './constants.js'
 import { closeCodeOf } from './errors.js'
 import { FrameReceiver, type FrameSink } from './receiver.js'
@@ -28,18 +28,6 @@ export interface ConnectionOwner {
   closedBeforeReady(connection: TcpConnection, code: number, reason: string, error: EchoError | undefined): void
 }
 
-/** Where a server-side connection's peer address is read from, when first asked for. */
-export interface PeerSource {
-  readonly remoteAddress?: string
-  readonly remotePort?: number
-}
-
-/** `host:port` (IPv6 hosts in brackets), or undefined when the socket no longer knows. */
-export function formatPeer(source: PeerSource): string | undefined {
-  const { remoteAddress, remotePort } = source
-  if (!remoteAddress) return undefined
-  return remoteAddress.includes(':') ? `[${remoteAddress}]:${remotePort}` : `${remoteAddress}:${remotePort}`
-}
 
 const noop = () => {}
 

@@ -4,10 +4,10 @@
  * pings; once the welcome says how often (the kernel calls `expectPings`), a client that hears no
  * ping for that long assumes the link is dead (liveness.ts).
  */
-import type { EchoError } from '@echostream/kernel'
+import { formatPeer, type EchoError, type PeerSource } from '@echostream/kernel'
 import { transportErrors } from './errors.js'
 import type { WebSocket as WsSocket } from 'ws'
-import { formatPeer, WsConnection, type PeerSource } from './connection.js'
+import { WsConnection } from './connection.js'
 import { PingWatch } from './liveness.js'
 import type { WsTransportOptions } from './options.js'
 import { readPem } from './pem.js'

@@ -4,7 +4,7 @@
  */
 import type { Connection } from '@echostream/kernel'
 import type { WebSocket, RawData } from 'ws'
-import { CloseCodes, monotonicMicros } from '@echostream/kernel'
+import { CloseCodes, formatPeer, monotonicMicros, type PeerSource } from '@echostream/kernel'
 import type { PingWatch } from './liveness.js'
 
 export interface ConnectionSettings {
@@ -68,18 +68,6 @@ function socketOnError(this: OwnedSocket, error: Error & { code?: string }): voi
   else connection.closeOverride ??= { code: CloseCodes.protocolError, reason: error.message }
 }
 
-/** Where a server-side connection's peer address is read from, when first asked for (a net socket). */
-export interface PeerSource {
-  readonly remoteAddress?: string
-  readonly remotePort?: number
-}
-
-/** `host:port` (IPv6 hosts in brackets), or undefined when the socket no longer knows. */
-export function formatPeer(source: PeerSource): string | undefined {
-  const { remoteAddress, remotePort } = source
-  if (!remoteAddress) return undefined
-  return remoteAddress.includes(':') ? `[${remoteAddress}]:${remotePort}` : `${remoteAddress}:${remotePort}`
-}
 
 /**
  * Per connection, only this object and what ws itself keeps: the socket's listeners are shared

@@ -1,4 +1,4 @@
-import type { OptionsOf } from '@echostream/kernel'
+import { TLS_OPTION_PROPERTIES, type OptionsOf } from '@echostream/kernel'
 
 /** The transport's options, derived from the schema below. */
 export type WsTransportOptions = OptionsOf<typeof schema>
@@ -20,13 +20,7 @@ export const schema = {
       type: 'object',
       additionalProperties: false,
       description: 'Server: cert + key serve wss://. Client: ca trusts a private CA; rejectUnauthorized: false disables verification (never in production).',
-      properties: {
-        cert: { type: 'string' },
-        key: { type: 'string' },
-        passphrase: { type: 'string' },
-        ca: { type: 'string' },
-        rejectUnauthorized: { type: 'boolean', default: true },
-      },
+      properties: TLS_OPTION_PROPERTIES,
     },
   },
 } as const
