@@ -223,6 +223,21 @@ describe('schemas: more', () => {
     expect(received).toEqual([{ text: 'hi' }])
   })
 
+  it('optional params: a JSON Schema with a root default fills a call made without params (with and without a timeout)', async () => {
+    const { server, client } = await startPair()
+    const seen: unknown[] = []
+    const params = { type: 'object', default: {}, additionalProperties: false, properties: { limit: { type: 'integer', default: 10 } } }
+    server.rpc.handle('logs.recent', (p: { limit: number }) => (seen.push(p), p.limit), { params })
+    server.rpc.handle('logs.strict', () => 1, { params: { type: 'object' } })
+    expect(await client.rpc.request('logs.recent')).toBe(10)
+    expect(await client.rpc.request('logs.recent', undefined, { timeoutMs: 5000 })).toBe(10) // nil with meta on the wire
+    expect(await client.rpc.request('logs.recent', { limit: 2 })).toBe(2)
+    expect(seen).toEqual([{ limit: 10 }, { limit: 10 }, { limit: 2 }])
+    expect((await rejection(client.rpc.request('logs.recent', 'all'))).code).toBe('E_INVALID_PARAMS')
+    // without a root default, params stay required
+    expect((await rejection(client.rpc.request('logs.strict'))).code).toBe('E_INVALID_PARAMS')
+  })
+
   it('a schema that is not one is refused at registration with E_CONFIG naming the method', async () => {
     const { server } = await startPair()
     expect(() => server.rpc.handle('m', () => 1, { params: { type: 'no-such-type' } })).toThrow(/params schema of 'm'/)

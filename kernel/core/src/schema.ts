@@ -47,7 +47,12 @@ export function isPending<T>(result: SchemaResult<T> | Promise<SchemaResult<T>>)
 }
 
 export interface SchemaCompilerOptions {
-  /** JSON Schema `default`s fill missing properties (as plugin options are filled). Default true. */
+  /**
+   * JSON Schema `default`s fill missing properties (as plugin options are filled), and a `default`
+   * at the schema's root fills a missing value (`undefined`, or `null`, which is how MessagePack
+   * carries a missing value in some frames): a method whose params are optional gets
+   * `params: { type: 'object', default: {}, properties: … }`. Default true.
+   */
   useDefaults?: boolean
 }
 
@@ -79,7 +84,7 @@ export class SchemaCompiler {
     let byLabel = this.#checks.get(schema)
     let check = byLabel?.get(label)
     if (check === undefined) {
-      check = isStandardSchema(schema) ? standardCheck(schema, label) : jsonCheck(this.#validator(schema as JsonSchema), label)
+      check = isStandardSchema(schema) ? standardCheck(schema, label) : jsonCheck(this.#validator(schema as JsonSchema), label, this.#useDefaults ? rootDefault(schema as JsonSchema) : undefined)
       if (byLabel === undefined) this.#checks.set(schema, (byLabel = new Map()))
       byLabel.set(label, check)
     }
@@ -102,8 +107,17 @@ export class SchemaCompiler {
   }
 }
 
-function jsonCheck(validate: ValidateFunction, label: string): SchemaCheck {
+/** The root `default` of a JSON Schema, as a function making a fresh copy per use (a handler may change what it gets). */
+function rootDefault(schema: JsonSchema): (() => unknown) | undefined {
+  if (!Object.prototype.hasOwnProperty.call(schema, 'default')) return undefined
+  const value = (schema as { default?: unknown }).default
+  return () => structuredClone(value)
+}
+
+function jsonCheck(validate: ValidateFunction, label: string, fallback: (() => unknown) | undefined): SchemaCheck {
   return (value) => {
+    // ajv fills defaults only into objects: the missing value itself is ours to fill
+    if (fallback !== undefined && (value === undefined || value === null)) value = fallback()
     try {
       return validate(value) ? { ok: true, value } : { ok: false, problems: jsonProblems(validate.errors, label) }
     } catch (error) {

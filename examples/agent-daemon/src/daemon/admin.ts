@@ -92,10 +92,11 @@ export async function startAdmin(deps: AdminDeps) {
   )
   rpc.handle(
     'admin.logs',
-    (params: { limit?: number; level?: string; contains?: string } | undefined): LogEntry[] => deps.recent.query(params ?? {}),
+    (params: { limit?: number; level?: string; contains?: string }): LogEntry[] => deps.recent.query(params),
     {
       params: {
-        type: ['object', 'null'],
+        type: 'object',
+        default: {},
         additionalProperties: false,
         properties: {
           limit: { type: 'integer', minimum: 1, maximum: 10000 },
@@ -107,8 +108,8 @@ export async function startAdmin(deps: AdminDeps) {
   )
   rpc.handle(
     'admin.generations',
-    (params: { limit?: number } | undefined): GenerationRecord[] => deps.runtime.generations(params?.limit ?? 50),
-    { params: { type: ['object', 'null'], additionalProperties: false, properties: { limit: { type: 'integer', minimum: 1, maximum: 200 } } } },
+    (params: { limit?: number }): GenerationRecord[] => deps.runtime.generations(params.limit ?? 50),
+    { params: { type: 'object', default: {}, additionalProperties: false, properties: { limit: { type: 'integer', minimum: 1, maximum: 200 } } } },
   )
   rpc.handle('admin.status', (): DaemonStatus => deps.status())
   rpc.handle('admin.shutdown', (_: unknown, ctx) => {

@@ -32,6 +32,26 @@ describe('SchemaCompiler', () => {
     expect(check({ a: 'one', c: 1 })).toEqual({ ok: false, problems: ["params has unknown property 'c'", 'params.a must be number'] })
   })
 
+  it("JSON Schema: a root default fills a missing value (undefined or null); without one it is a mismatch", () => {
+    const compiler = new SchemaCompiler()
+    const optional = { type: 'object', default: {}, additionalProperties: false, properties: { limit: { type: 'integer', default: 10 } } }
+    const check = compiler.compile(optional, 'params')
+    expect(check(undefined)).toEqual({ ok: true, value: { limit: 10 } })
+    expect(check(null)).toEqual({ ok: true, value: { limit: 10 } })
+    expect(check({ limit: 3 })).toEqual({ ok: true, value: { limit: 3 } })
+    expect(check('all')).toEqual({ ok: false, problems: ['params must be object'] })
+    // a fresh copy each time: a handler that changes its params changes no later call's
+    const first = check(undefined) as { ok: true; value: { limit: number } }
+    first.value.limit = 99
+    expect(check(undefined)).toEqual({ ok: true, value: { limit: 10 } })
+    // a default that does not match the schema is reported like any other value
+    expect(compiler.compile({ type: 'object', default: 'none' }, 'params')(undefined)).toEqual({ ok: false, problems: ['params must be object'] })
+    // no root default: nothing to fill
+    expect((compiler.compile({ type: 'object' }, 'params')(undefined) as SchemaResult).ok).toBe(false)
+    // useDefaults: false fills nothing, at the root either
+    expect((new SchemaCompiler({ useDefaults: false }).compile(optional, 'params')(undefined) as SchemaResult).ok).toBe(false)
+  })
+
   it('a schema with an $id compiles under two labels, and in two compilers', () => {
     const schema = { $id: 'urn:test:point', type: 'object', required: ['x'] }
     const a = new SchemaCompiler()
