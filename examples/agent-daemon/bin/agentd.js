@@ -1,13 +1,14 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI with tsx and the workspace packages' source entries (the `development`
-// export condition), so the example needs no build step. Signals are passed on; the exit code is its.
-import { spawn } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
+// Runs the TypeScript CLI in this process, from the workspace packages' sources (the `development`
+// export condition, added by a resolve hook) through tsx, so the example needs no build step.
+import { register } from 'node:module'
 
-const cli = fileURLToPath(new URL('../src/cli.ts', import.meta.url))
-const child = spawn(process.execPath, ['--conditions=development', '--import', import.meta.resolve('tsx'), cli, ...process.argv.slice(2)], {
-  stdio: 'inherit',
-  env: { ...process.env, ECHOSTREAM_CONDITIONS: 'development' },
-})
-for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal))
-child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)))
+const development = `export async function resolve(specifier, context, next) {
+  return next(specifier, context.conditions.includes('development') ? context : { ...context, conditions: [...context.conditions, 'development'] })
+}`
+register(`data:text/javascript,${encodeURIComponent(development)}`)
+process.env.ECHOSTREAM_CONDITIONS ??= 'development'
+const { register: registerTsx } = await import('tsx/esm/api')
+registerTsx()
+const { main } = await import('../src/cli.ts')
+await main()

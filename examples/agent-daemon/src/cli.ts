@@ -10,15 +10,18 @@ import { dirname } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { Command, CommanderError, InvalidArgumentError } from 'commander'
-import { EchoError } from '@echostream/node'
-import { connectAdmin } from './admin-client.js'
-import { DEFAULT_CONFIG_FILE, loadConfig, type DaemonConfig } from './daemon/config.js'
+import type { DaemonConfig } from './daemon/config.js'
 import type { DaemonStatus } from './daemon/admin.js'
 import type { DaemonState } from './daemon/daemon.js'
-import { agentdErrors } from './errors.js'
-import { PlatformConnection } from './platform/client.js'
+
+// The framework is loaded by the commands that use it, not to print help or a usage error.
+const framework = async () => ({ ...(await import('@echostream/node')), ...(await import('./errors.js')), ...(await import('./admin-client.js')) })
+const loadConfig = async (file: string) => (await import('./daemon/config.js')).loadConfig(file)
+const DEFAULT_CONFIG_FILE = 'agentd.config.json'
 
 const DAEMON_MAIN = fileURLToPath(new URL('./daemon/main.ts', import.meta.url))
+/** The daemon runs from sources as this CLI does: tsx, and the workspace packages' `development` entries. */
+const NODE_ARGS = ['--conditions=development', '--import', import.meta.resolve('tsx')]
 const PLATFORM_MAIN = fileURLToPath(new URL('./platform/main.ts', import.meta.url))
 
 class ExitCode extends Error {
@@ -52,7 +55,8 @@ function readState(config: DaemonConfig): DaemonState | undefined {
 }
 
 /** The running daemon's state, or an `E_STATE` saying why there is none (a stale state file is removed). */
-function running(config: DaemonConfig): DaemonState {
+async function running(config: DaemonConfig): Promise<DaemonState> {
+  const { agentdErrors } = await framework()
   const state = readState(config)
   if (!state) throw agentdErrors.notRunning(config.stateFile, 'no state file')
   if (!alive(state.pid)) {
@@ -63,6 +67,7 @@ function running(config: DaemonConfig): DaemonState {
 }
 
 async function adminCall<T>(config: DaemonConfig, state: DaemonState, method: string, params: unknown = {}): Promise<T> {
+  const { connectAdmin } = await framework()
   const client = await connectAdmin(state.adminUrl, config.admin.token)
   try {
     return (await client.rpc.request(method, params, { timeoutMs: 10_000 })) as T
@@ -89,7 +94,8 @@ function tail(file: string, lines = 5): string {
 }
 
 async function start(options: { config: string; foreground?: boolean; timeout: number }): Promise<void> {
-  const config = loadConfig(options.config)
+  const config = await loadConfig(options.config)
+  const { agentdErrors } = await framework()
   const previous = readState(config)
   if (previous && alive(previous.pid)) throw agentdErrors.alreadyRunning(previous.pid, previous.adminUrl)
   if (previous) rmSync(config.stateFile, { force: true })
@@ -98,8 +104,9 @@ async function start(options: { config: string; foreground?: boolean; timeout: n
     return runDaemon(config.configFile)
   }
   const log = openSync(config.logFile, 'a')
-  const child = spawn(process.execPath, [...process.execArgv, DAEMON_MAIN, '--config', config.configFile], {
+  const child = spawn(process.execPath, [...NODE_ARGS, DAEMON_MAIN, '--config', config.configFile], {
     cwd: dirname(config.configFile),
+    env: { ...process.env, ECHOSTREAM_CONDITIONS: 'development' },
     detached: true,
     stdio: ['ignore', log, log],
   })
@@ -130,10 +137,11 @@ function formatStatus(s: DaemonStatus): string {
 }
 
 async function status(options: { config: string; json?: boolean }): Promise<void> {
-  const config = loadConfig(options.config)
+  const config = await loadConfig(options.config)
+  const { EchoError } = await framework()
   let state: DaemonState
   try {
-    state = running(config)
+    state = await running(config)
   } catch (error) {
     if (options.json) console.log(JSON.stringify({ running: false, reason: EchoError.from(error).message }))
     else console.log(EchoError.from(error).message)
@@ -144,10 +152,11 @@ async function status(options: { config: string; json?: boolean }): Promise<void
 }
 
 async function stop(options: { config: string; timeout?: number }): Promise<void> {
-  const config = loadConfig(options.config)
+  const config = await loadConfig(options.config)
+  const { EchoError } = await framework()
   let state: DaemonState
   try {
-    state = running(config)
+    state = await running(config)
   } catch (error) {
     console.log(EchoError.from(error).message)
     return
@@ -161,7 +170,7 @@ async function stop(options: { config: string; timeout?: number }): Promise<void
 }
 
 async function admin(method: string, params: string | undefined, options: { config: string }): Promise<void> {
-  const config = loadConfig(options.config)
+  const config = await loadConfig(options.config)
   let parsed: unknown = {}
   if (params !== undefined) {
     try {
@@ -170,7 +179,7 @@ async function admin(method: string, params: string | undefined, options: { conf
       throw new InvalidArgumentError(`params must be JSON (${(error as Error).message}), e.g. '{"id":"helper"}'`)
     }
   }
-  const result = await adminCall(config, running(config), method.startsWith('admin.') ? method : `admin.${method}`, parsed)
+  const result = await adminCall(config, await running(config), method.startsWith('admin.') ? method : `admin.${method}`, parsed)
   console.log(JSON.stringify(result, null, 2))
 }
 
@@ -181,6 +190,7 @@ async function platform(options: { port: number; botToken: string }): Promise<vo
 }
 
 async function chat(conversation: string, options: { user: string; platform: string }): Promise<void> {
+  const { PlatformConnection } = await import('./platform/client.js')
   const connection = await PlatformConnection.open(options.platform)
   await connection.hello({ user: options.user })
   connection.on((m) => {
@@ -244,6 +254,7 @@ export async function main(argv = process.argv): Promise<void> {
       console.error(`E_USAGE: ${error.message}`)
       process.exit(2)
     }
+    const { EchoError } = await framework()
     const e = EchoError.from(error)
     console.error(`${e.code}: ${e.message}`)
     if (process.env.AGENTD_DEBUG && e.cause) console.error(e.cause)
