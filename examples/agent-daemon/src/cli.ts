@@ -241,6 +241,10 @@ function program(): Command {
     .option('-u, --user <name>', 'your name', process.env.USER ?? 'me')
     .option('--platform <url>', 'the platform', 'tcp://127.0.0.1:7400')
     .action(chat)
+  cli
+    .command('demo')
+    .description('the whole loop in a temp folder: platform, daemon, a streamed conversation, stop, an admin change, status, stop')
+    .action(async () => (await import('./demo.js')).demo())
   return cli
 }
 
