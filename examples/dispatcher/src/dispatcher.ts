@@ -17,7 +17,7 @@ import { createMetrics } from './metrics.js'
 import { concat } from './model.js'
 import { resolveOptions, type DispatcherInput, type DispatcherOptions } from './options.js'
 import { WorkerPool, type WorkerView } from './pool.js'
-import { dispatchErrors, RESULT_EVENT, UTTERANCE_STREAM, utteranceMetaSchema, type SessionResult, type UtteranceMeta } from './protocol.js'
+import { dispatchErrors, RECEIPT_EVENT, RESULT_EVENT, type Receipt, UTTERANCE_STREAM, utteranceMetaSchema, type SessionResult, type UtteranceMeta } from './protocol.js'
 import { Reorderer } from './reorder.js'
 import { Scheduler } from './scheduler.js'
 
@@ -106,31 +106,50 @@ export async function startDispatcher(input: DispatcherInput = {}): Promise<Disp
     UTTERANCE_STREAM,
     async (stream, ctx) => {
       const meta = ctx.meta as UtteranceMeta
-      const state = sessions.get(ctx.session.id)
-      if (!state) throw new EchoError('E_STATE', 'the session is not registered yet; retry once connected.')
-      if (meta.index < state.reorder.next || state.pending.has(meta.index)) throw dispatchErrors.duplicateUtterance(meta.index)
-      if (meta.index >= state.reorder.next + options.maxAhead) throw dispatchErrors.indexOutOfWindow(meta.index, state.reorder.next, options.maxAhead)
-      if (options.capabilities.length > 0 && !options.capabilities.includes(meta.capability)) {
-        throw new EchoError('E_CAPABILITY', `this dispatcher serves ${options.capabilities.join(', ')}, not '${meta.capability}'.`)
-      }
-      state.pending.add(meta.index)
-      const chunks: Uint8Array[] = []
-      let size = 0
-      try {
-        for await (const frame of stream) {
-          if (!(frame.data instanceof Uint8Array)) throw dispatchErrors.notBinary()
-          size += frame.data.byteLength
-          if (size > options.maxUtteranceBytes) throw dispatchErrors.tooLarge(options.maxUtteranceBytes)
-          chunks.push(frame.data)
+      const receipt = (error?: EchoError) => {
+        const payload: Receipt = { stream: ctx.id, index: meta.index, ...(error ? { error: { code: error.code, message: error.message } } : {}) }
+        try {
+          ctx.session.emit(RECEIPT_EVENT, payload)
+        } catch {
+          // the session is gone: nobody to tell
         }
-        scheduler.submit({ id: randomUUID(), session: ctx.session.id, index: meta.index, capability: meta.capability, audio: concat(chunks), submittedAt: Date.now() })
+      }
+      try {
+        await receiveUtterance(stream, ctx, meta)
+        receipt()
       } catch (error) {
-        state.pending.delete(meta.index) // the utterance did not arrive whole: it may be sent again
-        throw error
+        const coded = EchoError.from(error)
+        receipt(coded)
+        throw coded // also cancels the stream, so a sender still writing stops at once
       }
     },
     { meta: utteranceMetaSchema },
   )
+
+  async function receiveUtterance(stream: AsyncIterable<{ data: unknown }>, ctx: { session: Session }, meta: UtteranceMeta): Promise<void> {
+    const state = sessions.get(ctx.session.id)
+    if (!state) throw new EchoError('E_STATE', 'the session is not registered yet; retry once connected.')
+    if (meta.index < state.reorder.next || state.pending.has(meta.index)) throw dispatchErrors.duplicateUtterance(meta.index)
+    if (meta.index >= state.reorder.next + options.maxAhead) throw dispatchErrors.indexOutOfWindow(meta.index, state.reorder.next, options.maxAhead)
+    if (options.capabilities.length > 0 && !options.capabilities.includes(meta.capability)) {
+      throw new EchoError('E_CAPABILITY', `this dispatcher serves ${options.capabilities.join(', ')}, not '${meta.capability}'.`)
+    }
+    state.pending.add(meta.index)
+    const chunks: Uint8Array[] = []
+    let size = 0
+    try {
+      for await (const frame of stream) {
+        if (!(frame.data instanceof Uint8Array)) throw dispatchErrors.notBinary()
+        size += frame.data.byteLength
+        if (size > options.maxUtteranceBytes) throw dispatchErrors.tooLarge(options.maxUtteranceBytes)
+        chunks.push(frame.data)
+      }
+      scheduler.submit({ id: randomUUID(), session: ctx.session.id, index: meta.index, capability: meta.capability, audio: concat(chunks), submittedAt: Date.now() })
+    } catch (error) {
+      state.pending.delete(meta.index) // the utterance did not arrive whole: it may be sent again
+      throw error
+    }
+  }
 
   server.on('connect', (session) => {
     sessions.set(session.id, { session, reorder: new Reorderer(), pending: new Set() })

@@ -9,6 +9,8 @@ import { defineErrors } from '@echostream/kernel'
 export const UTTERANCE_STREAM = 'utterance'
 /** Event the dispatcher sends a session per result, in utterance order. */
 export const RESULT_EVENT = 'dispatch.result'
+/** Event the dispatcher sends once an utterance is whole and queued (`Receipt` without `error`), or refused (with `error`). */
+export const RECEIPT_EVENT = 'dispatch.receipt'
 /** RPC a dispatcher calls on a worker once connected: its registration. */
 export const HELLO_METHOD = 'worker.hello'
 /** RPC a dispatcher calls on a worker per job attempt. */
@@ -69,6 +71,18 @@ export interface JobOutput {
   worker: string
   /** How long the model took, ms. */
   tookMs: number
+}
+
+/**
+ * The dispatcher's answer to one utterance stream: accepted (queued as a job) or refused with a
+ * code. `stream` is the stream id both sides know (`writer.id`, `ctx.id`), so two streams with the
+ * same index are told apart. A stream writer alone cannot learn this: its `end()` resolves once
+ * sent, before the receiver has read anything.
+ */
+export interface Receipt {
+  stream: number
+  index: number
+  error?: { code: string; message: string }
 }
 
 /** One result as a session receives it. */

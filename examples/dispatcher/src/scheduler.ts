@@ -22,6 +22,8 @@ export interface Job {
   readonly submittedAt: number
   /** Attempts started so far. */
   attempts: number
+  /** Attempts a worker refused without running (E_BUSY): not counted against maxAttempts. */
+  refusals?: number
   state: 'queued' | 'running' | 'done'
   /** Worker of the current attempt. */
   worker?: string
@@ -49,11 +51,19 @@ interface WorkerState {
   available: boolean
   /** Job ids whose current attempt runs here. */
   running: Set<string>
+  /**
+   * Job ids requeued from here (the worker went silent) whose calls are still open: they still
+   * take the worker's slots, so a worker that comes back is not sent more than it can run.
+   */
+  stale: Set<string>
   given: number
 }
 
 /** How many finished job ids are remembered to recognise a late second result. */
 const REMEMBER_DONE = 100_000
+
+/** Refusals (E_BUSY) after which a job fails anyway: a worker that is always full is broken. */
+const MAX_REFUSALS = 50
 
 /** Error codes that no other worker would answer differently: the job fails at once. */
 const FATAL = new Set(['E_INVALID_PARAMS', 'E_PAYLOAD_TOO_LARGE'])
@@ -94,7 +104,7 @@ export class Scheduler {
     if (known) {
       known.capabilities = new Set(capabilities)
       known.slots = slots
-    } else this.#workers.set(id, { id, capabilities: new Set(capabilities), slots, available: true, running: new Set(), given: 0 })
+    } else this.#workers.set(id, { id, capabilities: new Set(capabilities), slots, available: true, running: new Set(), stale: new Set(), given: 0 })
     this.pump()
   }
 
@@ -119,15 +129,17 @@ export class Scheduler {
     this.pump()
   }
 
-  workers(): Array<{ id: string; capabilities: string[]; slots: number; available: boolean; running: number; given: number }> {
-    return [...this.#workers.values()].map((w) => ({ id: w.id, capabilities: [...w.capabilities], slots: w.slots, available: w.available, running: w.running.size, given: w.given }))
+  workers(): Array<{ id: string; capabilities: string[]; slots: number; available: boolean; running: number; stale: number; given: number }> {
+    return [...this.#workers.values()].map((w) => ({ id: w.id, capabilities: [...w.capabilities], slots: w.slots, available: w.available, running: w.running.size, stale: w.stale.size, given: w.given }))
   }
 
   /** A worker answered attempt `attempt`. Returns whether it was delivered or was a duplicate. */
   complete(jobId: string, attempt: number, worker: string, text: string): 'delivered' | 'duplicate' {
+    const freed = this.#workers.get(worker)?.stale.delete(jobId)
     const job = this.#jobs.get(jobId)
     if (!job) {
       if (this.#done.has(jobId)) this.#options.note?.('duplicate', { id: jobId }, worker)
+      if (freed) this.pump()
       return 'duplicate'
     }
     this.#finish(job, { ok: true, text, worker, attempt })
@@ -138,10 +150,14 @@ export class Scheduler {
   /** Attempt `attempt` failed. Only the current attempt counts: a stale one was already requeued. */
   failed(jobId: string, attempt: number, worker: string, error: EchoError): void {
     this.#options.note?.('error', { id: jobId }, worker, error.code)
+    const state = this.#workers.get(worker)
+    if (state?.stale.delete(jobId)) this.pump() // a slot there is free again
     const job = this.#jobs.get(jobId)
     if (!job || job.state !== 'running' || job.attempts !== attempt || job.worker !== worker) return
     this.#release(job)
-    if (FATAL.has(error.code) || job.attempts >= this.#options.maxAttempts) {
+    // A refusal (the worker was full) did not run the job: it does not use up an attempt.
+    if (error.code === 'E_BUSY' && (job.refusals ?? 0) < MAX_REFUSALS) job.refusals = (job.refusals ?? 0) + 1
+    if (FATAL.has(error.code) || job.attempts - (job.refusals ?? 0) >= this.#options.maxAttempts || (job.refusals ?? 0) >= MAX_REFUSALS) {
       this.#finish(job, { ok: false, error: FATAL.has(error.code) ? error : dispatchErrors.gaveUp(job.attempts, `${error.code}: ${error.message}`) })
     } else {
       this.#options.note?.('requeue', job, worker, error.code)
@@ -182,12 +198,12 @@ export class Scheduler {
   #pick(capability: string): WorkerState | undefined {
     let best: WorkerState | undefined
     for (const w of this.#workers.values()) {
-      if (!w.available || !w.capabilities.has(capability) || w.running.size >= w.slots) continue
+      if (!w.available || !w.capabilities.has(capability) || w.running.size + w.stale.size >= w.slots) continue
       if (!best) {
         best = w
         continue
       }
-      const load = w.running.size / w.slots - best.running.size / best.slots
+      const load = (w.running.size + w.stale.size) / w.slots - (best.running.size + best.stale.size) / best.slots
       if (load < 0 || (load === 0 && (w.given < best.given || (w.given === best.given && w.id < best.id)))) best = w
     }
     return best
@@ -214,6 +230,7 @@ export class Scheduler {
     jobs.sort((a, b) => b.submittedAt - a.submittedAt)
     for (const job of jobs) {
       worker.running.delete(job.id)
+      worker.stale.add(job.id)
       job.cancel = undefined // the attempt stays alive: its result is still welcome
       this.#options.note?.('requeue', job, worker.id, reason)
       if (job.attempts >= this.#options.maxAttempts) this.#finish(job, { ok: false, error: dispatchErrors.gaveUp(job.attempts, `worker ${worker.id} ${reason}`) })

@@ -72,31 +72,29 @@ describe('dispatcher under chaos', () => {
       }
     })
 
-    // Chaos: seeded kills and restarts (same port, same id), and one freeze past the heartbeat timeout.
+    // Chaos: seeded kills and restarts (same port, same id), and one worker frozen (SIGSTOP) while
+    // it has jobs running, kept frozen until those jobs were delivered from their requeued copies,
+    // then thawed: its own answers then arrive late, and must be dropped as duplicates.
     const events: string[] = []
     let sendingDone = false
     const allSent = Promise.all(sending).then(() => (sendingDone = true))
+    let frozen: { id: string; worker: WorkerProcess } | undefined
     const chaos = (async () => {
       let kills = 0
-      let froze = false
-      while (!sendingDone || kills < 3 || !froze) {
+      while (!sendingDone || kills < 3 || !frozen) {
         await sleep(between(300, 900))
-        const ids = [...live.keys()]
-        if (!froze && kills >= 1) {
-          // Freeze one that has jobs running, so there is something to requeue and answer late.
+        if (!frozen && kills >= 1) {
           const busy = dispatcher.workers().find((w) => w.running > 0 && w.state === 'ready' && live.has(w.id!))
           if (!busy) continue
-          const frozen = live.get(busy.id!)!
-          frozen.child.kill('SIGSTOP')
+          frozen = { id: busy.id!, worker: live.get(busy.id!)! }
+          frozen.worker.child.kill('SIGSTOP')
           events.push(`freeze ${busy.id} (${busy.running} running)`)
           await waitUntil(() => dispatcher.workers().find((w) => w.id === busy.id)?.state === 'silent', 10_000, `${busy.id} marked silent`)
-          frozen.child.kill('SIGCONT')
-          events.push(`thaw ${busy.id}`)
-          froze = true
           continue
         }
-        if (kills >= 4 || ids.length < 2) continue // never all at once: restarts take seconds here
-        const id = ids[Math.floor(random() * ids.length)]!
+        const candidates = [...live.keys()].filter((id) => id !== frozen?.id)
+        if (kills >= 4 || candidates.length < 2) continue // never all at once: restarts take seconds here
+        const id = candidates[Math.floor(random() * candidates.length)]!
         const victim = live.get(id)!
         live.delete(id)
         await victim.kill('SIGKILL')
@@ -115,13 +113,17 @@ describe('dispatcher under chaos', () => {
 
     await allSent
     await chaos
+    // Every job is delivered while the frozen worker still holds its copies; then it thaws.
+    await waitUntil(() => dispatcher.stats().open === 0, 40_000, 'every job delivered')
+    frozen!.worker.child.kill('SIGCONT')
+    events.push(`thaw ${frozen!.id}`)
     const results = await Promise.all(sessions.map((s) => s.waitFor(UTTERANCES, 40_000)))
 
     for (let s = 0; s < SESSIONS; s++) {
       const got = results[s]!
       expect(got.map((r) => r.index), `session ${s}: every index once, in order`).toEqual(Array.from({ length: UTTERANCES }, (_, i) => i))
       for (const r of got) {
-        expect(r.error, `session ${s} utterance ${r.index}`).toBeUndefined()
+        expect(r.error, `session ${s} utterance ${r.index}: ${r.error?.message}`).toBeUndefined()
         expect(r.capability).toBe(capabilityOf(s, r.index))
         expect(r.text).toBe(infer(r.capability, concat(audioOf(s, r.index))))
         if (r.capability === 'translate') expect(TRANSLATORS.has(r.worker!), `translate ran on ${r.worker}`).toBe(true)
@@ -136,7 +138,9 @@ describe('dispatcher under chaos', () => {
     expect(stats.requeues).toBeGreaterThan(0)
     expect(stats.delivered).toBe(SESSIONS * UTTERANCES)
     // The frozen worker's jobs ran twice; its late answers were dropped as duplicates.
-    await waitUntil(() => dispatcher.stats().duplicates > 0, 10_000, 'a duplicate answer from the thawed worker')
+    await waitUntil(() => dispatcher.stats().duplicates > 0, 15_000, 'a duplicate answer from the thawed worker')
+    await waitUntil(() => dispatcher.workers().find((w) => w.id === frozen!.id)?.state === 'ready', 15_000, 'the thawed worker ready again')
+    for (const s of sessions) expect(s.results).toHaveLength(UTTERANCES) // and nothing reached a session twice
 
     const metrics = await (await fetch(dispatcher.metricsUrl)).text()
     expect(metrics).toMatch(/^dispatcher_queue_depth 0$/m)

@@ -80,6 +80,31 @@ describe('Scheduler', () => {
     expect(notes).toContain(`duplicate ${first} c`)
   })
 
+  it('counts the open calls of a worker that went silent against its slots once it is back', () => {
+    const { scheduler, runs, submit } = harness()
+    scheduler.upsertWorker('a', ['recognise'], 2)
+    const [x, y] = [submit(), submit()]
+    scheduler.setAvailable('a', false, 'stopped heartbeating') // x, y requeued; their calls stay open on a
+    scheduler.setAvailable('a', true)
+    expect(runs).toHaveLength(2) // a is still full with its two old calls: nothing new goes there
+    expect(scheduler.workers()[0]).toMatchObject({ running: 0, stale: 2 })
+    expect(scheduler.complete(x, 1, 'a', 'late x')).toBe('delivered') // the old call answers: x done, a slot frees
+    expect(runs.map((r) => `${r.job.id}#${r.attempt}`)).toEqual([`${x}#1`, `${y}#1`, `${y}#2`])
+    scheduler.failed(y, 1, 'a', new EchoError('E_CLOSED', 'old call lost')) // stale attempt: frees its slot, changes nothing else
+    expect(scheduler.workers()[0]).toMatchObject({ running: 1, stale: 0 })
+  })
+
+  it('does not count a refusal (E_BUSY) as an attempt', () => {
+    const { scheduler, runs, delivered, submit } = harness(1)
+    scheduler.upsertWorker('a', ['recognise'], 1)
+    const id = submit()
+    for (let attempt = 1; attempt <= 3; attempt++) scheduler.failed(id, attempt, 'a', new EchoError('E_BUSY', 'full'))
+    expect(runs).toHaveLength(4)
+    expect(delivered).toEqual([])
+    scheduler.complete(id, 4, 'a', 'ok')
+    expect(delivered).toEqual([expect.objectContaining({ outcome: expect.objectContaining({ ok: true }) })])
+  })
+
   it('retries a failed attempt elsewhere up to maxAttempts, then delivers the failure once', () => {
     const { scheduler, runs, delivered, submit } = harness(2)
     scheduler.upsertWorker('a', ['recognise'], 1)
