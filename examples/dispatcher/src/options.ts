@@ -47,7 +47,7 @@ export const schema = {
     connectTimeoutMs: { type: 'integer', minimum: 1, default: 3000, description: 'Connecting to and registering with a worker.' },
     maxAttempts: { type: 'integer', minimum: 1, default: 5, description: 'Attempts per job before its session gets an E_JOB_FAILED result.' },
     maxQueue: { type: 'integer', minimum: 1, default: 10000, description: 'Open jobs (queued + running) across sessions; more are refused with E_BUSY.' },
-    maxUtteranceBytes: { type: 'integer', minimum: 1, default: 1048576, description: 'Audio bytes per utterance.' },
+    maxUtteranceBytes: { type: 'integer', minimum: 1, maximum: 1000000, default: 524288, description: "Audio bytes per utterance (a job's call to a worker must stay within the worker's 1 MiB maxPayload)." },
     maxAhead: { type: 'integer', minimum: 1, default: 1024, description: 'How far past its oldest missing result a session may send (bounds the reorder buffer).' },
     backoff: {
       type: 'object',
