@@ -82,9 +82,36 @@ export default definePlugin<StreamsOptions, Pick<KernelApi, 'streams'>>({
       muxes.close(session, `The connection closed (${info.code}${info.reason ? `: ${info.reason}` : ''}); every stream of the session is aborted. Open new streams once reconnected.`)
     })
 
+    // Which server-side stream state a session has: a resume on the same server keeps it (same
+    // epoch); a resume on another server (cluster takeover) starts without it (new epoch), and the
+    // client must then drop its streams rather than wait for credit that can never come.
+    const epochs = new WeakMap<Session, string>()
+    const epochOf = (session: Session) => (session.handshake as { streams?: { epoch?: unknown } } | undefined)?.streams?.epoch
+    if (kernel.role === 'server') {
+      kernel.hooks.welcome.tap(PLUGIN_NAME, (welcome, session) => {
+        let epoch = epochs.get(session)
+        if (!epoch) epochs.set(session, (epoch = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 10)}`))
+        return { ...welcome, streams: { epoch } }
+      })
+    } else {
+      kernel.hooks.connect.tap(PLUGIN_NAME, (session: Session) => {
+        const epoch = epochOf(session)
+        if (typeof epoch === 'string') epochs.set(session, epoch)
+      })
+    }
+
     // Late, after reconnect's own tap has replayed what was in flight: our re-announced credit and
     // any end/abort that waited must follow the replayed data.
     kernel.hooks.resumed.tap({ name: PLUGIN_NAME, stage: Stage.LATE }, (session: Session) => {
+      if (kernel.role === 'client') {
+        const before = epochs.get(session)
+        const now = epochOf(session)
+        if (typeof now === 'string') epochs.set(session, now)
+        if (before !== undefined && typeof now === 'string' && now !== before) {
+          muxes.close(session, 'The session resumed on another server, which does not have its streams: every stream was aborted. Open new ones (resume a transfer from the offset the receiver acknowledged).')
+          return
+        }
+      }
       muxes.get(session)?.resumed()
     })
 
