@@ -158,6 +158,7 @@ chat.on('message', (message) => {
   window.chatLog.push(message)
   if (!messages.has(message.conv)) messages.set(message.conv, [])
   messages.get(message.conv).push(message)
+  if (!active && !$('side').hidden) return void open(message.conv)
   if (message.conv === active) {
     renderLog()
     markRead()
