@@ -21,6 +21,8 @@ import { createChat } from '../public/chat-core.js'
 import { RECONNECT } from './server.js'
 
 const { values: args } = parseArgs({
+  // `pnpm … client -- --user ada`: the separator may reach us
+  args: process.argv.slice(2).filter((arg) => arg !== '--'),
   options: {
     user: { type: 'string' },
     password: { type: 'string' },
@@ -50,12 +52,12 @@ if (args.help || !args.user || !args.password) {
 }
 
 function defaultUrls(): string {
-  const file = join('.chat-data', 'urls.json')
+  const file = join(process.env.CHAT_DATA ?? '.chat-data', 'urls.json')
   if (existsSync(file)) return (JSON.parse(readFileSync(file, 'utf8')) as string[]).join(',')
   return 'ws://127.0.0.1:5001,ws://127.0.0.1:5002'
 }
 const urls = (args.urls ?? defaultUrls()).split(',').filter(Boolean)
-const statePath = resolve(args.state ?? join('.chat-data', `terminal-${args.user}.json`))
+const statePath = resolve(args.state ?? join(process.env.CHAT_DATA ?? '.chat-data', `terminal-${args.user}.json`))
 const json = args.json
 
 const out = (event: Record<string, unknown>, human?: string) => {
