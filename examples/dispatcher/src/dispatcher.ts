@@ -101,6 +101,8 @@ export async function startDispatcher(input: DispatcherInput = {}): Promise<Disp
     log: (message) => log.info(message),
   })
   const metrics = createMetrics(server.observability.registry, { queueDepth: () => scheduler.queueDepth, workers: () => pool.view() })
+  // /readyz: not ready while no worker can take a job (sessions would only queue).
+  server.observability.addReadinessCheck('workers', () => pool.view().some((w) => w.state === 'ready') || 'no worker registered')
 
   server.streams.handle(
     UTTERANCE_STREAM,

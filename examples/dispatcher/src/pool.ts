@@ -192,6 +192,10 @@ export class WorkerPool {
         await connected.stop().catch(() => {})
         return
       }
+      // The same worker under another URL (listed by hand and discovered by a LAN address, say):
+      // one link is enough, or it would be given twice its slots. This one waits as a spare.
+      const twin = [...this.#links.values()].find((l) => l !== link && l.info?.id === info.id && (l.state === 'ready' || l.state === 'silent'))
+      if (twin) throw new EchoError('E_DUPLICATE', `worker ${info.id} is already connected at ${twin.url}`)
       link.client = connected
       link.info = info
       link.state = 'ready'

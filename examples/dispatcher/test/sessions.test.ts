@@ -76,6 +76,29 @@ describe('sessions', () => {
   })
 })
 
+describe('workers', () => {
+  it('uses a worker reached under two URLs once, and /readyz says when no worker is ready', async () => {
+    const worker = await startWorker({ id: 'twice', capabilities: ['recognise'], slots: 2, heartbeatMs: 100 })
+    stops.push(() => worker.stop())
+    const dispatcher = await startDispatcher({ workers: [worker.url, `${worker.url}/`], metrics: { port: 0 }, logLevel: 'silent', backoff: { initialMs: 20, maxMs: 100 } })
+    stops.push(() => dispatcher.stop())
+    const readyz = async () => {
+      const response = await fetch(dispatcher.metricsUrl.replace('/metrics', '/readyz'))
+      return { status: response.status, body: (await response.json()) as { failing: Record<string, string> } }
+    }
+    // Both links connect; the second to register finds its twin ready and waits as a spare ('down').
+    const deadline = Date.now() + 10_000
+    const states = () => dispatcher.workers().map((w) => w.state).sort()
+    while (states().join() !== 'down,ready' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+    expect(states()).toEqual(['down', 'ready']) // one link, two slots: capacity is not doubled
+    expect((await readyz()).status).toBe(200)
+
+    await worker.stop()
+    while (dispatcher.workers().some((w) => w.state === 'ready') && Date.now() < deadline + 10_000) await new Promise((r) => setTimeout(r, 20))
+    expect(await readyz()).toEqual({ status: 503, body: expect.objectContaining({ failing: { workers: 'no worker registered' } }) })
+  })
+})
+
 describe('options', () => {
   it('applies defaults and refuses unknown or bad options with E_CONFIG', () => {
     expect(resolveOptions({})).toMatchObject({ port: 0, workers: [], discovery: { enabled: false, interface: '127.0.0.1', mdnsPort: 5353 }, heartbeatTimeoutMs: 1500, maxAttempts: 5, backoff: { initialMs: 100, maxMs: 2000 } })
