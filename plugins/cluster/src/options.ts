@@ -15,6 +15,7 @@ export const schema = {
     roomHistory: { type: 'integer', minimum: 0, default: 1000, description: 'Server: events kept per room (and for broadcasts) to fill gaps after a resume or a broker blip (0 = none: gaps are only reported).' },
     roomHistoryTtlMs: { type: 'integer', minimum: 1000, default: 300000, description: "Server: a room's history and offsets expire this long after its last event." },
     catchUpLimit: { type: 'integer', minimum: 1, default: 1000, description: 'Server: most events read from a history in one catch-up (a larger gap is reported, not read).' },
+    presenceWhileSuspended: { type: 'boolean', default: true, description: 'Server: a session whose connection was lost (suspended, waiting for a resume) stays in presence (true), or leaves it at once (reason `suspended`) and joins again when it resumes (false: presence shows who is connected now).' },
     requestTimeoutMs: { type: 'integer', minimum: 1, default: 10000, description: 'Server: default timeout of a request routed to a session on another node.' },
     connectTimeoutMs: { type: 'integer', minimum: 1, default: 5000, description: 'Server: how long `start` waits for Redis before failing.' },
     urls: { type: 'array', items: { type: 'string', minLength: 1 }, default: [], description: 'Client: the nodes’ URLs; the client starts with the first (unless `url` is set) and moves to the next one on every reconnect attempt.' },

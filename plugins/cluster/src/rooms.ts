@@ -28,6 +28,8 @@ export interface RoomsDeps {
   presence: Presence
   sessions: Sessions
   nodeId: string
+  /** False: suspended sessions are left out of presence (not refreshed). */
+  presenceWhileSuspended: boolean
   delivery: { current: DeliveryContext | undefined }
   gap(gap: Gap): void
   /** Tells a session's client that some of what it missed cannot be recovered. */
@@ -240,6 +242,7 @@ export function createRooms(deps: RoomsDeps) {
       if (!broker.ready) return
       for (const session of kernel.sessions()) {
         if (sessions.moved.has(session)) continue
+        if (!deps.presenceWhileSuspended && session.state === 'suspended') continue
         const member = { sessionId: session.id, node: nodeId, user: sessions.get(session)?.user }
         void presence.join('', member).catch(() => {})
         for (const room of session.rooms()) void presence.join(room, member).catch(() => {})

@@ -62,6 +62,7 @@ export function setupServer(kernel: PluginKernel, options: Readonly<ClusterOptio
     presence,
     sessions,
     nodeId,
+    presenceWhileSuspended: options.presenceWhileSuspended,
     delivery,
     gap,
     lost(session, detail) {
@@ -90,6 +91,24 @@ export function setupServer(kernel: PluginKernel, options: Readonly<ClusterOptio
     if (sessions.moved.has(session) || !broker.ready) return
     void presence.leave('', session.id, kernel.state === 'stopping' ? 'node-stopping' : 'left').catch(() => {})
   })
+
+  // presenceWhileSuspended: false — presence says who is connected now: a lost connection leaves
+  // at once (not after the grace period), a resume on this node joins again (on another node,
+  // its welcome does).
+  if (!options.presenceWhileSuspended && 'reconnect' in kernel) {
+    const scopes = (session: Session) => ['', ...session.rooms()]
+    kernel.reconnect.on('suspended', (event) => {
+      const session = (event as { session: Session }).session
+      if (!broker.ready || sessions.moved.has(session)) return
+      for (const scope of scopes(session)) void presence.leave(scope, session.id, 'suspended').catch(() => {})
+    })
+    kernel.reconnect.on('resumed', (event) => {
+      const session = (event as { session: Session }).session
+      if (!broker.ready || session.state !== 'open') return
+      const info = member(session)
+      for (const scope of scopes(session)) void presence.join(scope, info).catch(() => {})
+    })
+  }
 
   let heartbeatTimer: ReturnType<typeof setInterval> | undefined
   let sweepTimer: ReturnType<typeof setTimeout> | undefined
