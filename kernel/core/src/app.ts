@@ -8,7 +8,8 @@ import type { EchoError } from './errors.js'
 import type { CloseInfo, Session } from './session.js'
 import type { KernelStats } from './pipeline.js'
 import type { KernelState } from './lifecycle.js'
-import type { LoadedPlugin, Logger } from './kernel.js'
+import type { LoadedPlugin } from './kernel.js'
+import type { KernelLogger } from './logger.js'
 import type { PluginDefinition } from './plugin.js'
 import { defineHandler, type HandlerDefinition } from './handlers.js'
 
@@ -60,7 +61,7 @@ export function defineListener<E extends AppEvent>(event: E, listener: AppEvents
 export interface AppSurface {
   readonly role: 'server' | 'client'
   readonly state: KernelState
-  readonly logger: Logger
+  readonly logger: KernelLogger
   /** Server: the URL clients connect to, once started. Client: the server's URL. */
   readonly url: string | undefined
   /** Server-wide (client-wide) values beside `session.data`. */

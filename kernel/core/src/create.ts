@@ -4,7 +4,8 @@
  * string, need `@echostream/node`'s functions of the same names, which pass a resolver here.
  */
 import { assemble, type Assembly, type ConfigResolver, type EchoConfig } from './config.js'
-import { createKernel, type EchoKernel, type KernelOptions, type Logger } from './kernel.js'
+import { createKernel, type EchoKernel, type KernelOptions } from './kernel.js'
+import type { Logger } from './logger.js'
 import type { OptionsValidator } from './options.js'
 import type { Role } from './plugin.js'
 import type { EchoClient, EchoClientOf, EchoServer, EchoServerOf } from './app.js'

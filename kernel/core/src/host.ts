@@ -20,6 +20,7 @@ import type { Dispose, PluginDefinition } from './plugin.js'
 import type { Codec, Transport } from './transport.js'
 import type { OptionsValidator } from './options.js'
 import type { FrameRoute, Kernel } from './kernel.js'
+import type { LoggerProvider, LoggerSeam } from './logger.js'
 
 /** The owner of what the application registers itself (taps, `on` listeners, handler modules). */
 export const APP_OWNER = '(application)'
@@ -41,6 +42,7 @@ export interface PluginScope {
   onDispose(dispose: Dispose): void
   trackQueued(measure: Measure): () => void
   registerCredentials(field: string): void
+  useLogger(provider: LoggerProvider): () => void
 }
 
 interface PluginRecord {
@@ -89,6 +91,7 @@ export class PluginHost {
   constructor(
     private readonly kernel: Kernel,
     private readonly validator: OptionsValidator,
+    private readonly logs: LoggerSeam,
   ) {
     for (const name of hookNames) {
       ;(this.hooks[name] as unknown as { intercept(i: object): void }).intercept({
@@ -175,6 +178,7 @@ export class PluginHost {
       onDispose: (dispose: Dispose) => this.onDispose(owner, dispose),
       trackQueued: (measure: Measure) => this.trackQueued(owner, measure),
       registerCredentials: (field: string) => this.registerCredentials(owner, field),
+      useLogger: (provider: LoggerProvider) => this.logs.use(owner, provider),
     }) as PluginScope
   }
 
@@ -195,6 +199,7 @@ export class PluginHost {
     for (const [what, who] of this.provided) if (who === owner) ((this.kernel as unknown as Record<string, unknown>)[what] = undefined, this.provided.delete(what))
     for (const [measure, who] of this.#meterOwners) if (who === owner) this.#dropMeter(measure)
     for (const [field, who] of this.credentials) if (who === owner) this.credentials.delete(field)
+    this.logs.removeOwner(owner)
     this.#disposers = this.#disposers.filter((d) => d.owner !== owner)
   }
 

@@ -23,8 +23,8 @@ export {
   type PluginKernel,
   type FrameRoute,
   type LoadedPlugin,
-  type Logger,
 } from './kernel.js'
+export { type Logger, type LoggerProvider, type KernelLogger, type LogFields } from './logger.js'
 export { APP_OWNER, type PluginScope, type Measure } from './host.js'
 export { type KernelStats, type FanoutReport } from './pipeline.js'
 export { type KernelState } from './lifecycle.js'

@@ -14,6 +14,7 @@ import { ClientHandshake } from './handshake/client.js'
 import { Lifecycle, type KernelState } from './lifecycle.js'
 import { basicValidator, type OptionsValidator } from './options.js'
 import { KERNEL_VERSION } from './version.js'
+import { LoggerSeam, type KernelLogger, type Logger, type LoggerProvider } from './logger.js'
 import type { AppData, AppEvent, AppEvents, Store } from './app.js'
 import type { Frame } from './frame.js'
 import type { Hooks } from './hooks.js'
@@ -25,26 +26,6 @@ import type { Codec, Transport, TransportLimits } from './transport.js'
 /** Plugins add their APIs here by module augmentation: `declare module '@echostream/kernel' { interface KernelApi { rpc: RpcApi } }`. */
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type
 export interface KernelApi {}
-
-export interface Logger {
-  info(message: string): void
-  warn(message: string): void
-  error(message: string): void
-}
-
-const silentLogger: Logger = { info() {}, warn() {}, error() {} }
-
-/** The application's logger, made unable to throw into the kernel (a logger is user code too). */
-function safeLogger(logger: Logger): Logger {
-  const wrap = (level: keyof Logger) => (message: string) => {
-    try {
-      logger[level](message)
-    } catch {
-      // nowhere left to report a failing logger
-    }
-  }
-  return { info: wrap('info'), warn: wrap('warn'), error: wrap('error') }
-}
 
 /** The default outbound budget per session: 8 MiB (8× transport-ws's default high-water mark of 1 MiB). */
 export const DEFAULT_OUTBOUND_BUDGET = 8 * 1024 * 1024
@@ -97,7 +78,12 @@ export class Kernel {
   readonly role: Role
   readonly version = KERNEL_VERSION
   readonly baseDir: string
-  readonly logger: Logger
+  /**
+   * Where the kernel and plugins log: the application's logger (`options.logger`), or the one a
+   * plugin installed with `useLogger` (observability's pino). `logger.forSession(session)` binds
+   * `session` and `peer`.
+   */
+  readonly logger: KernelLogger
   /** Server: the URL clients connect to, once started. Client: the server's URL. */
   url: string | undefined
   codec: Codec | undefined
@@ -114,15 +100,17 @@ export class Kernel {
   readonly #resolvePlugin: KernelOptions['resolvePlugin']
   readonly #importModule: KernelOptions['importModule']
   readonly #errorListeners = new Set<AppEvents['error']>()
+  readonly #logs: LoggerSeam
 
   constructor(options: KernelOptions) {
     this.role = options.role
     this.url = options.url
     this.baseDir = options.baseDir ?? '.'
-    this.logger = options.logger ? safeLogger(options.logger) : silentLogger
+    this.#logs = new LoggerSeam(options.logger)
+    this.logger = this.#logs.logger
     this.#resolvePlugin = options.resolvePlugin
     this.#importModule = options.importModule
-    this.#host = new PluginHost(this, options.validator ?? basicValidator)
+    this.#host = new PluginHost(this, options.validator ?? basicValidator, this.#logs)
     this.#pipeline = new Pipeline(this, this.#host, options.outboundBudget ?? DEFAULT_OUTBOUND_BUDGET)
     const timeoutMs = options.handshakeTimeoutMs ?? 10_000
     this.#handshake = this.role === 'server' ? new ServerHandshake(this, this.#host, this.#pipeline, timeoutMs) : new ClientHandshake(this, this.#host, this.#pipeline, timeoutMs)
@@ -255,6 +243,15 @@ export class Kernel {
   /** A `hello` field that carries credentials: `connect` taps read it, then the kernel removes it (never kept in `session.handshake`). */
   registerCredentials(field: string): void {
     this.#host.registerCredentials(this.#host.currentOwner, field)
+  }
+
+  /**
+   * Makes `provider` the logger of the kernel and of every plugin (`kernel.logger`), e.g. a pino
+   * logger; its `forSession(session)`, when present, gives the per-session loggers. The last one
+   * installed wins; it is removed with its owner (or by the returned function).
+   */
+  useLogger(provider: LoggerProvider): () => void {
+    return this.#logs.use(this.#host.currentOwner, provider)
   }
 
   /** Registrations owned by `owner` whenever they are made (what `setup` receives as its third argument). */

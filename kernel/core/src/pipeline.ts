@@ -134,6 +134,12 @@ export class Pipeline extends Outbound implements SessionHost {
   }
 
   notifyDisconnect(session: SessionImpl, info: CloseInfo): void {
+    if (this.kernel.role === 'server') {
+      const line = { code: info.code, reason: info.reason, durationMs: Date.now() - session.createdAt }
+      const log = this.kernel.logger.forSession(session)
+      if (info.code === CloseCodes.normal || info.code === CloseCodes.goingAway) log.info('session closed', line)
+      else log.warn('session closed abnormally', line)
+    }
     try {
       this.host.hooks.disconnect.call(session, info)
     } catch (error) {
@@ -142,6 +148,7 @@ export class Pipeline extends Outbound implements SessionHost {
   }
 
   notifyResumed(session: SessionImpl): void {
+    this.kernel.logger.forSession(session).info('session resumed')
     try {
       this.host.hooks.resumed.call(session)
     } catch (error) {
@@ -150,6 +157,10 @@ export class Pipeline extends Outbound implements SessionHost {
   }
 
   notifyProtocolError(error: EchoError, session: SessionImpl | undefined): void {
+    const log = session ? this.kernel.logger.forSession(session) : this.kernel.logger
+    const line = { code: typeof error?.code === 'string' ? error.code.slice(0, 40) : 'E_UNKNOWN', reason: messageOf(error) }
+    // A refusal is the peer's only answer; the server's operator hears the same reason.
+    log.warn(session?.state === 'handshaking' ? 'handshake refused' : 'protocol error', line)
     try {
       this.host.hooks.protocolError.call(error, session)
     } catch (failure) {

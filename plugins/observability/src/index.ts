@@ -2,7 +2,7 @@
  * @echostream/plugin-observability: see a running server. pino logs (a child logger per session),
  * Prometheus metrics and Kubernetes health probes on an admin listener of its own.
  */
-import { definePlugin, EchoError, messageOf, monotonicMicros, Stage, type Frame, type Session } from '@echostream/kernel'
+import { definePlugin, EchoError, monotonicMicros, Stage, type Frame, type Logger as KernelLoggerType, type Session } from '@echostream/kernel'
 import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
 import { startAdmin, type AdminServer } from './admin.js'
@@ -43,8 +43,16 @@ declare module '@echostream/kernel' {
   }
 }
 
-/** Close codes that end a session normally (logged at info; anything else at warn). */
-const NORMAL_CLOSES = new Set([1000, 1001])
+/** pino's `(fields, message)` behind the kernel's `(message, fields?)`. */
+function asKernelLogger(logger: Logger): KernelLoggerLike {
+  return {
+    info: (message, fields) => (fields === undefined ? logger.info(message) : logger.info(fields, message)),
+    warn: (message, fields) => (fields === undefined ? logger.warn(message) : logger.warn(fields, message)),
+    error: (message, fields) => (fields === undefined ? logger.error(message) : logger.error(fields, message)),
+    debug: (message, fields) => (fields === undefined ? logger.debug(message) : logger.debug(fields, message)),
+  }
+}
+type KernelLoggerLike = Required<Pick<KernelLoggerType, 'info' | 'warn' | 'error' | 'debug'>>
 
 export default definePlugin<ObservabilityOptions>({
   name: PLUGIN,
@@ -65,9 +73,17 @@ export default definePlugin<ObservabilityOptions>({
 
     const sessionLogger = (session: Session): Logger => {
       let child = children.get(session)
-      if (!child) children.set(session, (child = logger.child({ session: session.id || undefined, peer: session.peer })))
+      if (!child) {
+        child = logger.child({ session: session.id || undefined, peer: session.peer })
+        // Kept once the session has its id (a child made during the handshake would lack it).
+        if (session.id) children.set(session, child)
+      }
       return child
     }
+
+    // The kernel's own lines (connects, disconnects, refusals, protocol errors) and every plugin's
+    // `kernel.logger` go to pino from here on; `forSession` gives them the per-session child.
+    kernel.useLogger({ ...asKernelLogger(logger), forSession: (session: Session) => asKernelLogger(sessionLogger(session)) })
 
     readiness.add('server', () => {
       if (draining) return 'draining'
@@ -110,31 +126,21 @@ export default definePlugin<ObservabilityOptions>({
     })
 
     // ------------------------------------------------------------ sessions
-    kernel.hooks.connect.tapPromise({ name: PLUGIN, stage: Stage.LAST }, async (session) => {
+    // The lines about sessions are the kernel's (through the logger installed above); here: metrics.
+    kernel.hooks.connect.tapPromise({ name: PLUGIN, stage: Stage.LAST }, async () => {
       metrics.connects.inc()
-      const hello = session.handshake as { plugins?: unknown; codec?: unknown }
-      sessionLogger(session).info({ codec: hello.codec }, 'session connected')
     })
-    kernel.hooks.resumed.tap(PLUGIN, (session) => {
+    kernel.hooks.resumed.tap(PLUGIN, () => {
       metrics.resumes.inc()
-      sessionLogger(session).info('session resumed')
     })
-    kernel.hooks.disconnect.tap(PLUGIN, (session, { code, reason }) => {
+    kernel.hooks.disconnect.tap(PLUGIN, (session, { code }) => {
       metrics.disconnects.inc({ code: String(code) })
       rpc.forget(session)
-      const line = { code, reason, durationMs: Date.now() - session.createdAt }
-      const log = sessionLogger(session)
-      if (NORMAL_CLOSES.has(code)) log.info(line, 'session closed')
-      else log.warn(line, 'session closed abnormally')
     })
     kernel.hooks.protocolError.tap(PLUGIN, (error: EchoError, session: Session | undefined) => {
       const code = typeof error?.code === 'string' ? error.code.slice(0, 40) : 'E_UNKNOWN'
       metrics.errors.inc({ code, source: 'protocol' })
-      const log = session ? sessionLogger(session) : logger
-      if (session?.state === 'handshaking') {
-        metrics.refusals.inc({ code })
-        log.warn({ code, reason: messageOf(error) }, 'handshake refused')
-      } else log.warn({ code, reason: messageOf(error) }, 'protocol error')
+      if (session?.state === 'handshaking') metrics.refusals.inc({ code })
     })
 
     // ------------------------------------------------------------ frames (the hot path)
@@ -152,11 +158,8 @@ export default definePlugin<ObservabilityOptions>({
       outbound.add(kind, bytes.byteLength)
       if (kind.charCodeAt(0) === 114 /* r */ && kind.startsWith('rpc.')) {
         const failed = rpc.sent(frame, session, monotonicMicros())
-        if (failed !== undefined) {
-          metrics.errors.inc({ code: failed.code, source: 'rpc' })
-          // E_INTERNAL: a handler threw something that is not an EchoError — a bug to look at.
-          if (failed.code === 'E_INTERNAL') sessionLogger(session).error({ method: failed.method, message: (frame.payload as { message?: unknown })?.message }, 'rpc handler failed')
-        }
+        // A handler that threw something not an EchoError (E_INTERNAL) is logged at error by the rpc plugin, through this logger.
+        if (failed !== undefined) metrics.errors.inc({ code: failed.code, source: 'rpc' })
       }
     })
     // Per-frame lines only when trace is on at setup: no cost at all otherwise.

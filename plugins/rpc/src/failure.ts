@@ -7,7 +7,7 @@
  * answer (issue 10, item 3). The kernel's `describe` and `EchoError.from` never throw; this adds
  * what the rpc plugin needs on top (clipping, the log line).
  */
-import { EchoError, type Logger, type WireError } from '@echostream/kernel'
+import { EchoError, type LogFields, type Logger, type WireError } from '@echostream/kernel'
 import { RpcErrorCodes, rpcErrors } from './errors.js'
 
 /** Longest message of a plain Error that crosses the wire: a result error must never itself be oversize. */
@@ -56,9 +56,10 @@ export function logTextOf(error: unknown): string {
 }
 
 /** Logs without ever throwing: a failing logger must not turn an answered error into a crash. */
-export function logError(logger: Logger, text: string): void {
+export function logError(logger: Logger, text: string, fields?: LogFields): void {
   try {
-    logger.error(text)
+    if (fields === undefined) logger.error(text)
+    else logger.error(text, fields)
   } catch {
     // nowhere left to report it
   }

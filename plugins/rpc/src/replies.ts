@@ -3,7 +3,7 @@
  * the method's result schema when `checkResults` is on, or an error (`rpc.err`). Nothing here
  * throws, whatever the handler returned or threw: a caller always gets an answer (issue 10, item 3).
  */
-import { EchoError, isPending, type Logger, type SchemaCheck, type SchemaResult, type Session, type WireError } from '@echostream/kernel'
+import { EchoError, isPending, type KernelLogger, type Logger, type SchemaCheck, type SchemaResult, type Session, type WireError } from '@echostream/kernel'
 import type { CallContext } from './context.js'
 import { RpcErrorCodes, rpcErrors } from './errors.js'
 import { logError, logTextOf, wireErrorOf } from './failure.js'
@@ -45,7 +45,12 @@ export class Replies {
   /** Answers with what the handler threw. Never throws, whatever `error` is (see failure.ts). */
   failure(ctx: CallContext, error: unknown): void {
     // Deliberate EchoErrors are answers; anything else is a bug the operator should see (its stack stays here).
-    if (!EchoError.is(error)) logError(this.#options.logger, `rpc: the handler of '${ctx.method}' threw: ${logTextOf(error)}`)
+    if (!EchoError.is(error)) {
+      // The session's logger (its lines carry `session` and `peer`) when the kernel's is passed.
+      const logger = this.#options.logger
+      const log = 'forSession' in logger && typeof logger.forSession === 'function' ? (logger as KernelLogger).forSession(ctx.session) : logger
+      logError(log, `rpc: the handler of '${ctx.method}' threw: ${logTextOf(error)}`, { method: ctx.method })
+    }
     sendError(ctx.session, ctx.id, wireErrorOf(error, this.#options.exposeErrors, ctx.method, this.#options.role))
   }
 

@@ -33,7 +33,10 @@ export class ServerHandshake implements Handshake {
   ) {}
 
   accept(connection: Connection): void {
-    if (this.draining) return connection.close(CloseCodes.goingAway, 'server draining: reconnect to another instance')
+    if (this.draining) {
+      this.kernel.logger.info('connection refused: draining', { peer: connection.peer })
+      return connection.close(CloseCodes.goingAway, 'server draining: reconnect to another instance')
+    }
     const session = this.pipeline.attach(connection)
     session.handshakeTimer = setTimeout(() => {
       try {
@@ -106,6 +109,7 @@ export class ServerHandshake implements Handshake {
     session.state = 'open'
     pipeline.sessions.set(session.id, session)
     pipeline.writeRaw(session, { kind: KernelFrames.welcome, payload: welcome })
+    this.kernel.logger.forSession(session).info('session connected', { codec: hello.codec })
   }
 
   #share<T extends object>(value: T): T {
