@@ -3,31 +3,10 @@
  * own process; `start` leaves the daemon running in the background, `stop` asks it over the admin
  * channel to drain and exit.
  */
-import { spawn } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { ADMIN_TOKEN, agent, EXAMPLE, onCleanup, startPlatform, textOf, User, writeDaemonConfig } from './harness.js'
-
-function agentd(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(EXAMPLE, 'bin/agentd.js'), ...args], { env: { ...process.env, AGENTD_TEST_ADMIN_TOKEN: ADMIN_TOKEN }, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
-    child.on('exit', (code) => resolve({ code, stdout, stderr }))
-  })
-}
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
+import { agent, agentd, alive, killDaemonAfter, startPlatform, textOf, User, writeDaemonConfig } from './harness.js'
 
 describe('agentd CLI', () => {
   // Seven commands, each a process that loads the framework from sources: generous for a loaded machine.
@@ -35,13 +14,7 @@ describe('agentd CLI', () => {
     const platform = await startPlatform()
     const config = writeDaemonConfig(platform.url, [agent('helper', { model: { seed: 2, maxTokens: 8, tokenDelayMs: 2 } })])
     const stateFile = join(dirname(config), 'agentd.state.json')
-    onCleanup(() => {
-      // whatever happened, no daemon outlives the test
-      if (existsSync(stateFile)) {
-        const { pid } = JSON.parse(readFileSync(stateFile, 'utf8')) as { pid: number }
-        if (alive(pid)) process.kill(pid, 'SIGKILL')
-      }
-    })
+    killDaemonAfter(config) // whatever happens, no daemon outlives the test
 
     const notYet = await agentd(['status', '--config', config])
     expect(notYet.code).toBe(3)

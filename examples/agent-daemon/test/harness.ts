@@ -170,4 +170,36 @@ export class User {
 
 export const textOf = (reply: Reply) => reply.deltas.map((d) => d.text)
 
-export { admin as connectAdminClient }
+/** Runs `bin/agentd.js` as a user would, in its own process. */
+export function agentd(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [join(EXAMPLE, 'bin/agentd.js'), ...args], { env: { ...process.env, AGENTD_TEST_ADMIN_TOKEN: ADMIN_TOKEN }, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+    child.on('exit', (code) => resolve({ code, stdout, stderr }))
+  })
+}
+
+export const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** In teardown, SIGKILLs whatever daemon the state file beside `configFile` names (one `agentd start` left running). */
+export function killDaemonAfter(configFile: string): void {
+  const stateFile = join(dirname(configFile), 'agentd.state.json')
+  onCleanup(() => {
+    try {
+      const { pid } = JSON.parse(readFileSync(stateFile, 'utf8')) as { pid: number }
+      if (alive(pid)) process.kill(pid, 'SIGKILL')
+    } catch {
+      // no state file: nothing running
+    }
+  })
+}

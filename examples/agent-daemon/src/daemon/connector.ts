@@ -95,8 +95,10 @@ export class Connector {
       }
     })
     platform.on((message) => this.onPlatform(message))
-    const welcome = await platform.hello({ bot: true, token: this.options.botToken })
+    // Set before hello: the platform sends its backlog right behind the welcome, in the same read,
+    // and those messages are relayed before hello() resolves.
     this.platform = platform
+    const welcome = await platform.hello({ bot: true, token: this.options.botToken })
     this.connected = true
     this.backoffMs = 100
     this.log.info({ platform: this.options.platformUrl, backlog: welcome.backlog }, 'connected to the platform')
@@ -158,7 +160,10 @@ export class Connector {
   /** One streaming call, relayed token by token. */
   private async relay(conversation: string, message: Incoming, replyId: string, signal: AbortSignal): Promise<void> {
     const platform = this.platform
-    if (!platform || !this.runtime) return
+    if (!platform || !this.runtime) {
+      // the platform went away between the message and now: it was delivered, so it is lost
+      return void this.log.warn({ conversation, messageId: message.id }, 'no platform connection to reply on: message dropped')
+    }
     platform.send({ type: 'reply.start', conversation, id: replyId, replyTo: message.id })
     let seq = 0
     const stream = this.runtime.rpc.stream(
