@@ -53,6 +53,7 @@ const MiB = 1024 * KiB
 const CHUNK = 32 * KiB
 const ACK_EVERY = 256 * KiB
 const SYNC_LIMIT = 500
+const MAX_FILE = 1024 * MiB
 /** Resumable sessions replay what the peer missed; file chunks need room for it (see README). */
 export const RECONNECT = { maxQueuedBytes: 16 * MiB, maxQueuedFrames: 20_000, ackEveryFrames: 16, ackIntervalMs: 100 }
 
@@ -71,7 +72,8 @@ export async function createChatNode(options: ChatNodeOptions) {
     plugins: [auth, streams],
     options: {
       'transport-ws': { port: options.port ?? 0, host: options.host ?? '127.0.0.1' },
-      cluster: { redisUrl: options.redisUrl, nodeId, heartbeatMs: options.heartbeatMs ?? 500, nodeTtlMs: options.nodeTtlMs ?? 2000 },
+      // Presence says who is connected now: a lost connection is offline at once, not after the grace.
+      cluster: { redisUrl: options.redisUrl, nodeId, heartbeatMs: options.heartbeatMs ?? 500, nodeTtlMs: options.nodeTtlMs ?? 2000, presenceWhileSuspended: false },
       reconnect: { graceMs: options.graceMs ?? 60_000, ...RECONNECT },
       auth: {
         required: false,
@@ -172,9 +174,13 @@ export async function createChatNode(options: ChatNodeOptions) {
     return store.before(conv, Number.isSafeInteger(params?.before) ? (params.before as number) : Number.MAX_SAFE_INTEGER, limit)
   })
 
+  // One typing notice per session and second at most: a peer cannot make the room's fan-out a flood.
+  const typedAt = new WeakMap<Session, number>()
   server.events.on('chat.typing', (data: { conv?: unknown }, session: Session) => {
     const conv = data?.conv
     if (!str(conv, 128) || !session.rooms().includes(room(conv))) return
+    if (Date.now() - (typedAt.get(session) ?? 0) < 1000) return
+    typedAt.set(session, Date.now())
     server.events.to(room(conv)).emit('chat.typing', { conv, user: userOf(session) })
   })
 
@@ -216,11 +222,12 @@ export async function createChatNode(options: ChatNodeOptions) {
   const fileOf = (id: string) => join(filesDir, id)
   const sizeOf = (path: string) => stat(path).then((s) => s.size, () => -1)
   const finishing = new Map<string, Promise<Message>>()
+  const uploading = new Set<string>()
 
   server.rpc.handle('chat.file.begin', async (params: { conv?: unknown; to?: unknown; name?: unknown; size?: unknown; sha256?: unknown }, ctx: { session: Session }) => {
     const user = userOf(ctx.session)
-    if (!str(params?.name, 255) || !Number.isSafeInteger(params.size) || (params.size as number) < 0 || !str(params.sha256, 64) || !/^[0-9a-f]{64}$/.test(params.sha256)) {
-      throw chatErrors.badInput('A file needs a name, a size in bytes and its sha256 (64 hex digits)')
+    if (!str(params?.name, 255) || !Number.isSafeInteger(params.size) || (params.size as number) < 0 || (params.size as number) > MAX_FILE || !str(params.sha256, 64) || !/^[0-9a-f]{64}$/.test(params.sha256)) {
+      throw chatErrors.badInput(`A file needs a name, a size in bytes (at most ${MAX_FILE}) and its sha256 (64 hex digits)`)
     }
     const conv = await resolveConv(user, params)
     const fileId = randomBytes(12).toString('hex')
@@ -274,9 +281,15 @@ export async function createChatNode(options: ChatNodeOptions) {
       const { session } = ctx
       const meta = await ownFile(ctx.meta.fileId, userOf(session), 'owner')
       const part = partOf(meta.id)
+      // One writer per file on this node (a second stream would interleave its chunks).
+      if (uploading.has(meta.id)) throw chatErrors.offset(ctx.meta.offset, Math.max(0, await sizeOf(part)))
       const have = await sizeOf(part)
       if (have !== ctx.meta.offset) throw chatErrors.offset(ctx.meta.offset, Math.max(0, have))
-      const handle = await open(part, 'a')
+      uploading.add(meta.id)
+      const handle = await open(part, 'a').catch((error: Error) => {
+        uploading.delete(meta.id)
+        throw error
+      })
       let offset = have
       let acked = offset
       const ack = (done?: boolean) => {
@@ -292,6 +305,7 @@ export async function createChatNode(options: ChatNodeOptions) {
           if (offset - acked >= ACK_EVERY) ack()
         }
       } finally {
+        uploading.delete(meta.id)
         await handle.close()
       }
       if (offset !== meta.size) return ack()

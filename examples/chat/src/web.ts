@@ -19,6 +19,7 @@ export async function startWeb({ urls, port = 0 }: { urls: string[]; port?: numb
   const config = JSON.stringify({ urls })
   const http = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname
+    if (path === '/favicon.ico') return void res.writeHead(204).end()
     if (path === '/echostream-full.js') return void res.writeHead(200, { 'content-type': 'text/javascript' }).end(full.code)
     if (path === '/config.json') return void res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(config)
     const file = PAGES[path]

@@ -4,7 +4,7 @@
  * process, logged in at the handshake), and bob on a second device. They talk in a group; node a
  * is SIGKILLed mid-conversation: every participant ends with the same messages, each once, in
  * the same order. Typing and read receipts travel as events; a closed tab is offline within
- * seconds on both nodes, while a user with another device open stays online.
+ * seconds on both nodes, while a user with another device open stays online; a killed client too.
  */
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -110,6 +110,13 @@ describe('chat: two nodes, two browsers and a terminal', () => {
     cy.type('/who')
     const who = await cy.waitFor((l) => l.type === 'who', 10_000, 'who')
     expect(who.online).toEqual(['bob', 'cy'])
+    // A client that dies without a goodbye (its connection lost: the session waits for a resume
+    // for a minute) is offline within seconds too.
+    const killedAt = Date.now()
+    await cy.kill()
+    await bob.page.waitForSelector('#people li[data-user="cy"][data-online="false"]', { timeout: 10_000 })
+    mark(`cy offline ${Date.now() - killedAt} ms after its process was killed`)
+    expect(Date.now() - killedAt).toBeLessThan(5000)
     expect(bob.errors.filter((e) => !e.includes('WebSocket'))).toEqual([])
   })
 })
