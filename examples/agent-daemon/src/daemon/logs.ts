@@ -56,11 +56,12 @@ export function createLog(options: { level: string; recent: number; destination?
   return { log, recent }
 }
 
-/** The kernel's Logger interface onto a pino child. */
+/** The kernel's Logger onto a pino child: the framework's lines keep their fields (session, peer, method…). */
 export function kernelLogger(log: Pino): Logger {
   return {
-    info: (message) => log.info(message),
-    warn: (message) => log.warn(message),
-    error: (message) => log.error(message),
+    info: (message, fields) => log.info(fields ?? {}, message),
+    warn: (message, fields) => log.warn(fields ?? {}, message),
+    error: (message, fields) => log.error(fields ?? {}, message),
+    debug: (message, fields) => log.debug(fields ?? {}, message),
   }
 }
