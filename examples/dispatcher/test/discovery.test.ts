@@ -41,11 +41,13 @@ describe('workers found through mDNS TXT capabilities', () => {
     const wc: Worker = await startWorker({ id: 'wc', capabilities: ['diarise'], mdns, delay: { minMs: 5, meanMs: 20, maxMs: 80 }, heartbeatMs: 100 })
     stops.push(() => wc.stop())
 
+    const t0 = Date.now()
     const dispatcher = await startDispatcher({ discovery: { enabled: true, ...mdns }, capabilities: ['recognise', 'translate'], metrics: { port: 0 }, logLevel: 'warn' })
     stops.push(() => dispatcher.stop())
     const view = () => dispatcher.workers()
     await waitUntil(() => view().filter((w) => w.state === 'ready').length === 2, 20_000, 'wa and wb registered through discovery', view)
 
+    const found = Date.now() - t0
     const byId = new Map(view().map((w) => [w.id, w]))
     expect(byId.get('wa')).toMatchObject({ source: 'mdns', url: wa!.url, capabilities: ['recognise'], slots: 3, advertised: { id: 'wa', capabilities: ['recognise'], slots: 3 } })
     expect(byId.get('wb')).toMatchObject({ source: 'mdns', url: wb!.url, capabilities: ['recognise', 'translate'], advertised: { capabilities: ['recognise', 'translate'], slots: 2 } })
@@ -64,13 +66,17 @@ describe('workers found through mDNS TXT capabilities', () => {
     expect(new Set(results.filter((r) => r.capability === 'recognise').map((r) => r.worker))).toContain('wa')
 
     // wc learns to translate: its TXT record changes (setProperties), the dispatcher sees it and connects.
+    const t1 = Date.now()
     wc.setCapabilities(['diarise', 'translate'])
     await waitUntil(() => view().some((w) => w.id === 'wc' && w.state === 'ready'), 15_000, 'wc registered after its TXT change', view)
     expect(view().find((w) => w.id === 'wc')).toMatchObject({ source: 'mdns', advertised: { capabilities: ['diarise', 'translate'] } })
 
+    const changed = Date.now() - t1
     // wb stops cleanly: its goodbye reaches the dispatcher, which forgets it.
+    const t2 = Date.now()
     await wb!.kill('SIGTERM')
     await waitUntil(() => !view().some((w) => w.id === 'wb'), 15_000, 'wb forgotten after its goodbye', view)
+    console.log(`discovery: 2 workers registered ${found} ms after the dispatcher started; TXT change followed in ${changed} ms; goodbye (SIGTERM to forgotten) in ${Date.now() - t2} ms`)
     for (let i = 20; i < 26; i++) await session.send(i, 'translate', utteranceAudio(500 + i, 2, 256))
     const more = await session.waitFor(26, 30_000)
     expect(more.slice(20).map((r) => `${r.index}:${r.worker}`)).toEqual(Array.from({ length: 6 }, (_, k) => `${20 + k}:wc`))
