@@ -8,7 +8,7 @@ import { createKernel, type EchoKernel, type KernelOptions } from './kernel.js'
 import type { Logger } from './logger.js'
 import type { OptionsValidator } from './options.js'
 import type { Role } from './plugin.js'
-import type { EchoClient, EchoClientOf, EchoServer, EchoServerOf } from './app.js'
+import type { EchoClientOf, EchoServerOf } from './app.js'
 import type { ApisOf } from './config-types.js'
 
 export interface CreateOptions {
@@ -64,6 +64,6 @@ export async function createClient<const C extends EchoConfig = EchoConfig>(conf
 }
 
 /** The plugin kernel behind a server or client facade: hooks, routes, sending — what plugins (and tests) use. */
-export function kernelOf(app: EchoServer | EchoClient): EchoKernel {
+export function kernelOf(app: EchoServerOf<object> | EchoClientOf<object>): EchoKernel {
   return app as unknown as EchoKernel
 }

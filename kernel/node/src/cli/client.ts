@@ -6,7 +6,7 @@
  */
 import { dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { EchoError, ErrorCodes, kernelOf, type Assembly, type EchoClient, type EchoConfig, type PluginDefinition } from '@echostream/kernel'
+import { EchoError, ErrorCodes, kernelOf, type Assembly, type EchoClientOf, type EchoConfig, type PluginDefinition } from '@echostream/kernel'
 import { findConfigFile } from '../config-file.js'
 import { createClient, resolveConfig } from '../create.js'
 import { validateOptions } from '../validate.js'
@@ -99,9 +99,12 @@ export interface ConnectOptions {
   cwd?: string
 }
 
+/** A client whose plugins the CLI learns only at run time (the app's config, or the default preset). */
+export type AnyClient = EchoClientOf<object>
+
 /** A started client of the server at `target.url`. The caller stops it. */
-export async function connect(target: Target, { devtoolsToken, cwd = process.cwd() }: ConnectOptions = {}): Promise<EchoClient> {
-  let client: EchoClient
+export async function connect(target: Target, { devtoolsToken, cwd = process.cwd() }: ConnectOptions = {}): Promise<AnyClient> {
+  let client: AnyClient
   if (target.app) client = await createClient(clientConfigFrom(target.app, target.url), { cwd: target.app.configFile ? dirname(target.app.configFile) : target.app.baseDir })
   else {
     // The preset from the current folder, else from beside this package (an app's node_modules).
@@ -122,7 +125,7 @@ export async function connect(target: Target, { devtoolsToken, cwd = process.cwd
 type Requester = { request(method: string, params: unknown, options?: { timeoutMs?: number }): Promise<unknown> }
 
 /** The client's rpc API, or E_PLUGIN when its config loads no rpc plugin. */
-export function rpcOf(client: EchoClient, label: string): Requester {
+export function rpcOf(client: AnyClient, label: string): Requester {
   const rpc = (client as unknown as { rpc?: Requester }).rpc
   if (!rpc) throw cliErrors.noRpc(label)
   return rpc
