@@ -3,9 +3,10 @@
  * codec-msgpack, rpc, events, reconnect — at most 20 KB min+gzip; with streams and clock sync at
  * most 30 KB. Prints min and gzip sizes of both, and where the bytes go.
  *
- * Nothing is stubbed: the build fails on any Node built-in. ajv, semver and tapable are swapped
- * for light ones in the page (build.mjs, src/light/). The issue's budget is not reached yet: the
- * budget reached so far is asserted (REACHED), the issue's is the target named in the message.
+ * Nothing is stubbed: the build fails on any Node built-in. The kernel's `browser` field maps ajv,
+ * semver and tapable to its light versions (kernel/core/src/light/), and server-only modules to
+ * stand-ins (presets/browser/README.md, "Sizes"). The issue's budget is not reached: the budget
+ * reached so far is asserted (REACHED), the issue's is the target named in the message.
  */
 import { describe, expect, it } from 'vitest'
 import { breakdown, buildBundles } from '../../presets/browser/scripts/build.mjs'
@@ -13,10 +14,11 @@ import { breakdown, buildBundles } from '../../presets/browser/scripts/build.mjs
 const KB = 1024
 const BUDGET = { echostream: 20 * KB, 'echostream-full': 30 * KB } as Record<string, number>
 /**
- * The budget reached so far: measured 34.7 / 48.7 KB min+gzip (from 38.7 / 53.4: the server sides
- * of the handshake, reconnect and events out of the page, schema descriptions out of the bundles).
+ * The budget reached so far: measured 34.8 / 48.7 KB min+gzip (from 38.7 / 53.4: the server sides
+ * of the handshake, reconnect and events out of the page, schema descriptions out of the bundles),
+ * with 0.7–0.8 KB of room for small changes elsewhere. Lower it as the bundles shrink.
  */
-const REACHED = { echostream: 35 * KB, 'echostream-full': 49 * KB } as Record<string, number>
+const REACHED = { echostream: 35.5 * KB, 'echostream-full': 49.5 * KB } as Record<string, number>
 
 describe('browser bundles', () => {
   it('print their min and gzip sizes and stay within the size budget', async () => {
