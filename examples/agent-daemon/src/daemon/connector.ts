@@ -9,6 +9,8 @@
  *   provider stops, within one round trip. The connector then makes one more call (`runtime.ping`)
  *   and logs both marks: the rpc plugin answers a call made after a cancel only after the handler
  *   saw the abort, so the ping's reply bounds the cancel latency by one measured round trip.
+ * - Backpressure end to end: a platform that reads slowly pauses the relay, the relay stops
+ *   reading the stream, the stream's credit window pauses the provider.
  * - The platform connection is re-made with backoff when it drops (the platform keeps the bot's
  *   messages while it is away); the runtime client lives in this process beside the runtime.
  */
@@ -172,7 +174,11 @@ export class Connector {
       { signal },
     )
     try {
-      for await (const token of stream) platform.send({ type: 'reply.delta', id: replyId, seq: seq++, text: String(token) })
+      for await (const token of stream) {
+        // A platform that reads slowly slows the relay, which stops taking from the stream; the
+        // rpc credit window then pauses the provider: nothing piles up in between.
+        if (!platform.send({ type: 'reply.delta', id: replyId, seq: seq++, text: String(token) })) await platform.drained()
+      }
       const result = (await stream.result) as ReplyResult
       platform.send({ type: 'reply.end', id: replyId, reason: result.finish })
     } catch (error) {

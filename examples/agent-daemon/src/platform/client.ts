@@ -71,8 +71,24 @@ export class PlatformConnection {
     return () => this.closeListeners.delete(listener)
   }
 
-  send(message: Json): void {
-    if (!this.socket.destroyed) this.socket.write(encode(message))
+  /** Writes one line; false when the socket's buffer is full (wait for `drained()` before more). */
+  send(message: Json): boolean {
+    if (this.socket.destroyed) return true
+    return this.socket.write(encode(message))
+  }
+
+  /** Resolves when the socket can take more (or closed). */
+  drained(): Promise<void> {
+    if (this.socket.destroyed || !this.socket.writableNeedDrain) return Promise.resolve()
+    return new Promise((resolve) => {
+      const done = () => {
+        this.socket.off('drain', done)
+        this.socket.off('close', done)
+        resolve()
+      }
+      this.socket.on('drain', done)
+      this.socket.on('close', done)
+    })
   }
 
   /** Sends hello and waits for welcome (or the platform's error). */

@@ -37,6 +37,8 @@ interface ActiveReply {
 const MAX_TEXT = 16 * 1024
 const MAX_NAME = 128
 const MAX_ACTIVE_REPLIES = 10_000
+/** Bytes written to a peer and not yet taken by its socket, before it counts as not reading. */
+const MAX_UNREAD = 4 * 1024 * 1024
 
 const isName = (value: unknown): value is string => typeof value === 'string' && value.length > 0 && value.length <= MAX_NAME
 const isText = (value: unknown): value is string => typeof value === 'string' && value.length <= MAX_TEXT
@@ -57,7 +59,10 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   const peers = new Set<Peer>()
 
   const send = (peer: Peer, message: Json) => {
-    if (!peer.socket.destroyed) peer.socket.write(encode(message))
+    if (peer.socket.destroyed) return
+    // A peer that does not read its replies must not grow our memory: over the limit it is cut off.
+    if (peer.socket.writableLength > MAX_UNREAD) return void peer.socket.destroy()
+    peer.socket.write(encode(message))
   }
   const fail = (peer: Peer, code: string, message: string, ref?: unknown) => send(peer, { type: 'error', code, message, ...(ref !== undefined ? { ref } : {}) })
   const toConversation = (conversation: string, message: Json) => {
