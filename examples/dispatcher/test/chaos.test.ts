@@ -36,7 +36,7 @@ afterAll(async () => {
   for (const fn of cleanup.reverse()) await fn().catch(() => {})
   await Promise.allSettled(restarts) // a restart still booting must not outlive the test
   for (const w of live.values()) await w.kill('SIGKILL')
-})
+}, 60_000)
 
 function workerArgs(id: string, caps: string, port: number): string[] {
   // Short model times keep the file well under a minute on a loaded machine.
@@ -81,7 +81,8 @@ describe('dispatcher under chaos', () => {
     let frozen: { id: string; worker: WorkerProcess } | undefined
     const chaos = (async () => {
       let kills = 0
-      while (!sendingDone || kills < 3 || !frozen) {
+      const deadline = Date.now() + 45_000 // bounded: the assertions below say what did not happen
+      while ((!sendingDone || kills < 3 || !frozen) && Date.now() < deadline) {
         await sleep(between(300, 900))
         if (!frozen && kills >= 1) {
           const busy = dispatcher.workers().find((w) => w.running > 0 && w.state === 'ready' && live.has(w.id!))
@@ -115,6 +116,7 @@ describe('dispatcher under chaos', () => {
     await chaos
     // Every job is delivered while the frozen worker still holds its copies; then it thaws.
     await waitUntil(() => dispatcher.stats().open === 0, 40_000, 'every job delivered')
+    expect(frozen, `no worker was frozen (${events.join(', ')})`).toBeDefined()
     frozen!.worker.child.kill('SIGCONT')
     events.push(`thaw ${frozen!.id}`)
     const results = await Promise.all(sessions.map((s) => s.waitFor(UTTERANCES, 40_000)))
