@@ -49,7 +49,14 @@ describe('devtools page', () => {
     expect(await page.textContent('#server')).toMatch(/^browser-devtools-test .* · pid \d+ /)
 
     // A Node client connects and calls after the page is live: only devtools.update brings them.
-    const client = track(await createKernel({ role: 'client', url: server.url, plugins: [transportWs, codecMsgpack, rpc, events, streams, clockSync] }))
+    // Its clock runs 3 s ahead of the server's: the page shows the offset it reports (-3 s) with its probes.
+    const client = track(
+      await createKernel({
+        role: 'client',
+        url: server.url,
+        plugins: [transportWs, codecMsgpack, rpc, events, streams, [clockSync, { localOffsetMs: 3000, burstGapMs: [10, 20], intervalMs: [50, 60] }]],
+      }),
+    )
     await client.start()
     for (let i = 0; i < 3; i++) expect(await client.rpc.request('math.add', { a: i, b: 2 })).toBe(i + 2)
     const id = client.session!.id
@@ -64,6 +71,8 @@ describe('devtools page', () => {
     )
     await page.waitForFunction(() => Array.from(document.querySelectorAll('#methods tbody tr')).some((r) => r.textContent?.startsWith('math.add3')), undefined, { timeout: 10_000 })
 
+    await page.waitForFunction((sid) => /^-3\.00\d s \/ /.test(document.querySelector(`#sessions tr[data-session="${sid}"]`)?.lastElementChild?.textContent ?? ''), id, { timeout: 10_000 })
+    expect(await page.textContent('#clock')).toMatch(/^1 clients · offset min -3\.00\d s/)
     const row = await page.$eval(`#sessions tr[data-session="${id}"]`, (tr) => Array.from((tr as HTMLTableRowElement).cells).map((c) => c.textContent))
     expect(row[0]).toBe(id)
     expect(row[1]).toMatch(/^127\.0\.0\.1:\d+$/)

@@ -14,6 +14,7 @@ import codecMsgpack from '@echostream/plugin-codec-msgpack'
 import rpc from '@echostream/plugin-rpc'
 import events from '@echostream/plugin-events'
 import streams from '@echostream/plugin-streams'
+import clockSync from '@echostream/plugin-clock-sync'
 import observability, { type ObservabilityOptions } from '@echostream/plugin-observability'
 import { tempDir, track, until } from '../helpers/fixtures.js'
 import { rawClient } from '../helpers/wire.js'
@@ -240,5 +241,68 @@ describe('observability: metrics and health', () => {
     await draining
     await server.stop()
     await expect(fetch(`${admin}/livez`)).rejects.toThrow()
+  })
+})
+
+describe('observability: clients\' clocks', () => {
+  it('summarises the offsets and round trips clients report (clock-sync): a client 5 s ahead shows -5 s', async () => {
+    const server = track(
+      await createServer({
+        plugins: [transportWs, codecMsgpack, rpc, events, clockSync, observability],
+        options: { 'transport-ws': { host: '127.0.0.1', port: 0 }, observability: { port: 0, destination: join(tempDir(), 'server.log') } },
+      }),
+    )
+    await server.start()
+    const before = await scrape(server)
+    expect(before('echostream_clock_offset_seconds_count')).toBe(0)
+    const client = track(
+      await createClient({
+        url: server.url!,
+        plugins: [transportWs, codecMsgpack, rpc, events, clockSync],
+        options: { 'clock-sync': { localOffsetMs: 5000, burstCount: 8, burstGapMs: [10, 20], intervalMs: [50, 60] } },
+      }),
+    )
+    await client.start()
+    await client.clock.whenSynced()
+    // Reports ride on the probes after the first answer: wait for three of them at the server.
+    const session = server.getSession(client.session!.id)!
+    await until(() => (server.clock.peerReading(session)?.samples ?? 0) >= 3, 10_000, 'three reports at the server')
+    const reported = server.clock.peerReading(session)!
+    expect(reported.offsetUs / 1e6).toBeCloseTo(-5, 2)
+    const m = await scrape(server)
+    const count = m('echostream_clock_offset_seconds_count')
+    expect(count).toBeGreaterThanOrEqual(3)
+    expect(m('echostream_clock_rtt_seconds_count')).toBe(count)
+    // Every report says about -5 s: the median and the sum agree with it.
+    expect(m('echostream_clock_offset_seconds', { quantile: '0.5' })).toBeCloseTo(-5, 2)
+    expect(m('echostream_clock_offset_seconds_sum') / count).toBeCloseTo(-5, 2)
+    const rtt = m('echostream_clock_rtt_seconds', { quantile: '0.5' })
+    expect(rtt).toBeGreaterThan(0)
+    expect(rtt).toBeLessThan(0.5)
+  })
+
+  it('ignores reports that are not believable (hostile meta) and keeps answering the probes', async () => {
+    const server = track(
+      await createServer({
+        plugins: [transportWs, codecMsgpack, rpc, events, clockSync, observability],
+        options: { 'transport-ws': { host: '127.0.0.1', port: 0 }, observability: { port: 0, destination: join(tempDir(), 'server.log') } },
+      }),
+    )
+    await server.start()
+    const raw = await rawClient(server.url!)
+    const welcome = await raw.hello({ protocol: 2, codec: 'msgpack', plugins: { rpc: 2, events: 1, 'clock-sync': 1 }, limits: { maxPayload: 1 << 20 } })
+    expect(welcome[0]).toBe('welcome')
+    for (const meta of [{ offsetUs: 'x', rttUs: 1 }, { offsetUs: 1e300, rttUs: 1 }, { offsetUs: 1, rttUs: -5 }, { offsetUs: Number.NaN, rttUs: 1 }, {}]) {
+      const from = raw.messages.length
+      raw.send(['clock.ping', 1, null, 123, meta])
+      expect((await raw.frame('clock.pong', from))[3]).toEqual([123, expect.any(Number), expect.any(Number)])
+    }
+    expect(server.clock.peerReading(server.sessions()[0]!)).toBeUndefined()
+    const from = raw.messages.length
+    raw.send(['clock.ping', 2, null, 123, { offsetUs: 250, rttUs: 1000, jitterUs: 10, samples: 4 }])
+    await raw.frame('clock.pong', from)
+    const session = server.sessions()[0]!
+    expect(server.clock.peerReading(session)).toMatchObject({ offsetUs: 250, rttUs: 1000, jitterUs: 10, samples: 4 })
+    expect((await scrape(server))('echostream_clock_offset_seconds_count')).toBe(1)
   })
 })

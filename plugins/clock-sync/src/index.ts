@@ -3,7 +3,7 @@
  * estimator, and reads time through a slewing clock that never runs backwards. The server is the
  * reference timebase: its `clock.now()` is its own monotonic clock.
  */
-import { definePlugin, messageOf, monotonicMicros, type Session, type KernelApi, type OptionsOf } from '@echostream/kernel'
+import { definePlugin, messageOf, monotonicMicros, type Frame, type Session, type KernelApi, type OptionsOf } from '@echostream/kernel'
 import { clockErrors } from './errors.js'
 import { ClockEstimator } from './estimator.js'
 import { SlewingClock } from './slewing-clock.js'
@@ -28,6 +28,20 @@ export interface ClockReading {
   samples: number
 }
 
+/** A client's clock as it reported it to the server (with its probes, `clock.ping` meta). */
+export interface PeerClockReading {
+  /** What the client adds to its clock to read the server's, µs (its current estimate). */
+  offsetUs: number
+  /** Round trip of its best recent probe, µs. */
+  rttUs: number
+  /** Spread of its recent offset samples, µs. */
+  jitterUs: number
+  /** Probe samples it had accepted. */
+  samples: number
+  /** When the report arrived (µs, the server's clock). */
+  reportedAtUs: number
+}
+
 export interface ClockApi {
   /** µs in the server's timebase: synchronised on a client, the local monotonic clock on a server. Never decreases. */
   now(): number
@@ -44,6 +58,14 @@ export interface ClockApi {
   onChange(listener: (reading: ClockReading) => void): () => void
   /** Resolves once `samples` probes were accepted (default: the connect burst); rejects with E_TIMEOUT. */
   whenSynced(options?: { samples?: number; timeoutMs?: number }): Promise<ClockReading>
+  /**
+   * Server: the latest reading the client of `session` reported (it rides on its probes), or
+   * undefined before its first report (and always on a client). Informational: the client says
+   * it, nothing checks it — for dashboards and metrics, never for decisions.
+   */
+  peerReading(session: Session): PeerClockReading | undefined
+  /** Server: calls `listener` with every report a client makes; returns its unsubscribe. */
+  onPeerReading(listener: (reading: PeerClockReading, session: Session) => void): () => void
 }
 
 declare module '@echostream/kernel' {
@@ -79,6 +101,24 @@ function atArrival(now: number, arrivedAt: number): number {
   return waited > 0 && Number.isFinite(waited) ? now - waited : now
 }
 
+/** Bounds of a believable report: anything else (a hostile or broken client) is ignored. */
+const MAX_OFFSET_US = 1e15 // ~31 years
+const MAX_DELAY_US = 1e9 // 1,000 s
+
+function num(value: unknown, min: number, max: number): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) && value >= min && value <= max ? value : undefined
+}
+
+/** A client's `clock.ping` meta → a reading, or undefined when it is not one. */
+function peerReadingOf(meta: Record<string, unknown>, nowUs: number): PeerClockReading | undefined {
+  const offsetUs = num(meta.offsetUs, -MAX_OFFSET_US, MAX_OFFSET_US)
+  const rttUs = num(meta.rttUs, 0, MAX_DELAY_US)
+  const jitterUs = num(meta.jitterUs, 0, MAX_DELAY_US) ?? 0
+  const samples = num(meta.samples, 0, 1e12) ?? 0
+  if (offsetUs === undefined || rttUs === undefined) return undefined
+  return { offsetUs, rttUs, jitterUs, samples: Math.floor(samples), reportedAtUs: nowUs }
+}
+
 export default definePlugin<ClockSyncOptions, Pick<KernelApi, 'clock'>>({
   name: PLUGIN,
   version,
@@ -98,10 +138,25 @@ export default definePlugin<ClockSyncOptions, Pick<KernelApi, 'clock'>>({
       // The server is the reference: t2 is when the ping *arrived* (the transport's stamp, before
       // decoding and any queue: time spent there would make the path look asymmetric and bias the
       // offset by half of it), t3 just before the reply is written.
+      const peers = new WeakMap<Session, PeerClockReading>()
+      const peerListeners = new Set<(reading: PeerClockReading, session: Session) => void>()
       kernel.route('clock.ping', {
         handler(frame, session, _size, arrivedAt) {
           const now = local.now()
           session.send({ kind: 'clock.pong', id: frame.id, payload: [frame.payload, atArrival(now, arrivedAt), local.now()] })
+          // After the pong is out (its t3 must not wait on this): the client's estimate, if it sent one.
+          if (frame.meta !== undefined) {
+            const reported = peerReadingOf(frame.meta, now)
+            if (reported === undefined) return
+            peers.set(session, reported)
+            for (const listener of peerListeners) {
+              try {
+                listener(reported, session)
+              } catch (error) {
+                kernel.reportError(error, 'a clock onPeerReading listener', session)
+              }
+            }
+          }
         },
       })
       const reading: ClockReading = { offsetUs: 0, estimatedOffsetUs: 0, rttUs: 0, skewPpm: 0, jitterUs: 0, samples: 0 }
@@ -114,8 +169,13 @@ export default definePlugin<ClockSyncOptions, Pick<KernelApi, 'clock'>>({
         reading: () => ({ ...reading }),
         onChange: () => () => {},
         whenSynced: async () => ({ ...reading }),
+        peerReading: (session) => peers.get(session),
+        onPeerReading(listener) {
+          peerListeners.add(listener)
+          return () => void peerListeners.delete(listener)
+        },
       })
-      return
+      return () => peerListeners.clear()
     }
 
     const schedule = {
@@ -156,7 +216,15 @@ export default definePlugin<ClockSyncOptions, Pick<KernelApi, 'clock'>>({
     function probe(): void {
       timer = undefined
       if (!session || session.state !== 'open') return
-      session.send({ kind: 'clock.ping', id: nextId++, payload: local.now() })
+      // The estimate so far rides along (`meta`), so the server can show and measure its clients'
+      // clocks; a server that does not read it ignores it (optional field, wire 1 unchanged).
+      // t1 is stamped last, just before the write: time spent building the meta must not sit between them.
+      let meta: Frame['meta']
+      if (estimator.sampleCount) {
+        const r = reading()
+        meta = { offsetUs: Math.round(r.estimatedOffsetUs), rttUs: Math.round(r.rttUs), jitterUs: Math.round(r.jitterUs), samples: r.samples }
+      }
+      session.send(meta ? { kind: 'clock.ping', id: nextId++, payload: local.now(), meta } : { kind: 'clock.ping', id: nextId++, payload: local.now() })
       probeIndex++
       timer = setTimeout(probe, probeGapUs(probeIndex, Math.random, schedule) / 1000)
       timer.unref?.()
@@ -198,6 +266,8 @@ export default definePlugin<ClockSyncOptions, Pick<KernelApi, 'clock'>>({
     })
 
     const api: ClockApi = {
+      peerReading: () => undefined,
+      onPeerReading: () => () => {},
       now: () => clock.read(),
       localNow: local.now,
       toLocal: (serverUs) => serverUs - (clock.synced ? clock.appliedOffsetUs : 0),

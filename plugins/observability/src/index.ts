@@ -43,6 +43,11 @@ declare module '@echostream/kernel' {
   }
 }
 
+/** What this reads of plugin-clock-sync's server API (it is optional here). */
+interface ClockLike {
+  onPeerReading?(listener: (reading: { offsetUs: number; rttUs: number }) => void): () => void
+}
+
 /** pino's `(fields, message)` behind the kernel's `(message, fields?)`. */
 function asKernelLogger(logger: Logger): KernelLoggerLike {
   return {
@@ -59,6 +64,7 @@ export default definePlugin<ObservabilityOptions>({
   version,
   kernel: '^1.0.0',
   provides: ['observability'],
+  optional: ['clock'],
   roles: ['server'],
   schema,
   setup(kernel, options) {
@@ -101,6 +107,16 @@ export default definePlugin<ObservabilityOptions>({
         return admin?.url
       },
     } satisfies ObservabilityApi)
+
+    // ------------------------------------------------------------ clients' clocks (clock-sync, when loaded)
+    let offClock: (() => void) | undefined
+    kernel.hooks.init.tapPromise(PLUGIN, async () => {
+      const clock = (kernel as unknown as { clock?: ClockLike }).clock
+      offClock = clock?.onPeerReading?.((r) => {
+        metrics.clockOffset.observe(r.offsetUs / 1e6)
+        metrics.clockRtt.observe(r.rttUs / 1e6)
+      })
+    })
 
     // ------------------------------------------------------------ lifecycle
     kernel.hooks.start.tapPromise({ name: PLUGIN, stage: Stage.FIRST }, async () => {
@@ -175,6 +191,7 @@ export default definePlugin<ObservabilityOptions>({
     logger.debug({ options: { ...options } }, 'observability set up')
 
     return () => {
+      offClock?.()
       flush()
       return admin?.close()
     }

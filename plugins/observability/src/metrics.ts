@@ -4,7 +4,7 @@
  * into prom-client's counters only when `/metrics` is scraped (`collect`). Calling prom-client's
  * labelled `inc` per frame would hash the labels every time.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { Counter, Gauge, Histogram, Registry, Summary, collectDefaultMetrics } from 'prom-client'
 import type { EchoKernel, KernelStats } from '@echostream/kernel'
 import type { ObservabilityOptions } from './options.js'
 
@@ -50,6 +50,8 @@ export interface Metrics {
   disconnects: Counter<'code'>
   refusals: Counter<'code'>
   resumes: Counter<string>
+  clockOffset: Summary<string>
+  clockRtt: Summary<string>
 }
 
 export function createMetrics(kernel: EchoKernel, options: ObservabilityOptions): Metrics {
@@ -142,5 +144,22 @@ export function createMetrics(kernel: EchoKernel, options: ObservabilityOptions)
     disconnects: new Counter({ name: `${p}disconnects_total`, help: 'Sessions that ended, by close code.', labelNames: ['code'], registers: [registry] }),
     refusals: new Counter({ name: `${p}handshake_refusals_total`, help: 'Handshakes refused, by error code.', labelNames: ['code'], registers: [registry] }),
     resumes: new Counter({ name: `${p}resumes_total`, help: 'Suspended sessions resumed on a new connection (reconnect).', registers: [registry] }),
+    // Clients' clocks as they report them with their probes (clock-sync): a sliding 10-minute window.
+    clockOffset: new Summary({
+      name: `${p}clock_offset_seconds`,
+      help: "Clients' clock offsets as they report them (clock-sync): what a client adds to its clock to read the server's; one observation per report (every 2-5 s per client).",
+      percentiles: [0.01, 0.5, 0.99],
+      maxAgeSeconds: 600,
+      ageBuckets: 5,
+      registers: [registry],
+    }),
+    clockRtt: new Summary({
+      name: `${p}clock_rtt_seconds`,
+      help: "Round trip of clients' best recent clock probe, as they report it (clock-sync).",
+      percentiles: [0.5, 0.9, 0.99],
+      maxAgeSeconds: 600,
+      ageBuckets: 5,
+      registers: [registry],
+    }),
   }
 }
