@@ -51,6 +51,11 @@ describe('units', () => {
     expect(() => new AgentStore(join(broken, 'agents.json')).load()).toThrow(/listed twice/)
   })
 
+  it('a bad daemon config lists every problem at once, before anything starts', () => {
+    const dir = tempDir({ 'agentd.config.json': JSON.stringify({ admin: { port: 'x' }, bogus: 1 }) })
+    expect(() => loadConfig(join(dir, 'agentd.config.json'))).toThrow(/has 3 problems: unknown option 'config.bogus'.*'config.admin.token' is required.*'config.admin.port' must be integer/)
+  })
+
   it("the example's own config and agents files are valid", () => {
     process.env.AGENTD_ADMIN_TOKEN ??= 'unit-test-admin-token'
     const config = loadConfig(join(EXAMPLE, 'agentd.config.json'))

@@ -99,7 +99,14 @@ export function loadConfig(file: string): DaemonConfig {
     throw new EchoError(ErrorCodes.E_CONFIG, `Cannot read the agentd config ${configFile}: ${reason}.`)
   }
   const expanded = substituteEnv(raw, configFile)
-  const config = structuredClone(validateOptions<Omit<DaemonConfig, 'configFile'>>(configSchema, expanded, `agentd config ${configFile}`, 'config')) as DaemonConfig
+  let config: DaemonConfig
+  try {
+    config = structuredClone(validateOptions<Omit<DaemonConfig, 'configFile'>>(configSchema, expanded, `agentd config ${configFile}`, 'config')) as DaemonConfig
+  } catch (error) {
+    const problems = (EchoError.from(error).data as { problems?: string[] } | undefined)?.problems
+    if (!problems) throw error
+    throw new EchoError(ErrorCodes.E_CONFIG, `The agentd config ${configFile} has ${problems.length === 1 ? 'a problem' : `${problems.length} problems`}: ${problems.join('; ')}. Its options are in the example's README ("Daemon config").`, { data: { problems } })
+  }
   const dir = dirname(configFile)
   config.agentsFile = resolve(dir, config.agentsFile)
   config.stateFile = resolve(dir, config.stateFile)
