@@ -62,9 +62,16 @@ export class Collector {
 
   constructor(readonly maxErrors: number) {}
 
+  /** The last session counted and its counters: consecutive frames are mostly one session's (a WeakMap lookup saved). */
+  #lastSession: Session | undefined
+  #lastCounters: SessionCounters | undefined
+
   of(session: Session): SessionCounters {
+    if (session === this.#lastSession) return this.#lastCounters!
     let c = this.#perSession.get(session)
     if (c === undefined) this.#perSession.set(session, (c = { calls: 0, events: 0, framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0 }))
+    this.#lastSession = session
+    this.#lastCounters = c
     return c
   }
 
@@ -118,6 +125,8 @@ export class Collector {
   }
 
   tick(): void {
+    // Once a second, drop the one-entry cache too, so a closed session is not held past it.
+    this.#lastSession = this.#lastCounters = undefined
     this.calls.tick()
     this.events.tick()
     this.framesIn.tick()
