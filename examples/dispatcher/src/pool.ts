@@ -63,18 +63,26 @@ async function connectClient(url: string, connectTimeoutMs: number) {
   return createClient({ preset: presetDefault, url, options: { 'transport-ws': { connectTimeoutMs } } })
 }
 
+/** What a capability name may be (as the utterance meta schema says). */
+const CAPABILITY = /^[a-z][a-z0-9-]{0,31}$/
+
 function validInfo(value: unknown): WorkerInfo | undefined {
   const v = value as Partial<WorkerInfo> | undefined
   if (!v || typeof v.id !== 'string' || v.id.length === 0 || v.id.length > 64) return undefined
-  if (!Array.isArray(v.capabilities) || v.capabilities.length > 32 || !v.capabilities.every((c) => typeof c === 'string' && c.length <= 32)) return undefined
+  if (!Array.isArray(v.capabilities) || v.capabilities.length > 32 || !v.capabilities.every((c) => typeof c === 'string' && CAPABILITY.test(c))) return undefined
   if (!Number.isInteger(v.slots) || v.slots! < 1 || v.slots! > 1024) return undefined
   return { id: v.id, capabilities: [...v.capabilities], slots: v.slots! }
+}
+
+function validBeat(value: unknown): value is Heartbeat {
+  const v = value as Partial<Heartbeat> | undefined
+  return typeof v === 'object' && v !== null && Array.isArray(v.capabilities) && v.capabilities.length <= 32 && v.capabilities.every((c) => typeof c === 'string' && CAPABILITY.test(c))
 }
 
 /** Capabilities, slots and id as a worker's TXT record states them (untrusted strings). */
 export function advertisedBy(service: DiscoveredService): { id?: string; capabilities: string[]; slots?: number } {
   const p = service.txt.properties
-  const capabilities = (p[TXT_CAPS] ?? '').split(',').map((c) => c.trim()).filter((c) => /^[a-z][a-z0-9-]{0,31}$/.test(c)).slice(0, 32)
+  const capabilities = (p[TXT_CAPS] ?? '').split(',').map((c) => c.trim()).filter((c) => CAPABILITY.test(c)).slice(0, 32)
   const slots = /^\d{1,4}$/.test(p[TXT_SLOTS] ?? '') ? Number(p[TXT_SLOTS]) : undefined
   return { id: p[TXT_ID]?.slice(0, 64), capabilities, slots }
 }
@@ -226,12 +234,12 @@ export class WorkerPool {
   }
 
   #beat(link: Link, client: WorkerClient, beat: Heartbeat): void {
-    if (link.client !== client || !beat || typeof beat !== 'object') return
+    // Only a well-formed heartbeat counts: garbage neither keeps a worker alive nor changes it.
+    if (link.client !== client || !validBeat(beat)) return
     link.lastBeat = Date.now()
-    if (Array.isArray(beat.capabilities) && link.info && beat.capabilities.join(',') !== link.info.capabilities.join(',')) {
-      const capabilities = beat.capabilities.filter((c) => typeof c === 'string').slice(0, 32)
-      link.info = { ...link.info, capabilities }
-      this.#scheduler.upsertWorker(link.url, capabilities, link.info.slots)
+    if (link.info && beat.capabilities.join(',') !== link.info.capabilities.join(',')) {
+      link.info = { ...link.info, capabilities: [...beat.capabilities] }
+      this.#scheduler.upsertWorker(link.url, link.info.capabilities, link.info.slots)
     }
     if (link.state === 'silent') {
       link.state = 'ready'

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createClient } from '@echostream/kernel'
+import { createClient, createServer } from '@echostream/kernel'
 import presetDefault from '@echostream/preset-default'
 import streams from '@echostream/plugin-streams'
 import { startDispatcher, type Dispatcher } from '../src/dispatcher.js'
@@ -96,6 +96,42 @@ describe('workers', () => {
     await worker.stop()
     while (dispatcher.workers().some((w) => w.state === 'ready') && Date.now() < deadline + 10_000) await new Promise((r) => setTimeout(r, 20))
     expect(await readyz()).toEqual({ status: 503, body: expect.objectContaining({ failing: { workers: 'no worker registered' } }) })
+  })
+})
+
+describe('hostile workers', () => {
+  it('a worker answering garbage is never registered, or fails its jobs with codes: nothing hangs or crashes', async () => {
+    // Registers with a bad hello: never used.
+    const liar = await createServer({ preset: presetDefault, options: { 'transport-ws': { port: 0 } } })
+    liar.rpc.handle('worker.hello', () => ({ id: 5, capabilities: 'all', slots: -1 }))
+    await liar.start()
+    stops.push(() => liar.stop())
+    // Registers properly, then answers every job with something that is not its result, and heartbeats garbage.
+    const broken = await createServer({ preset: presetDefault, options: { 'transport-ws': { port: 0 } } })
+    broken.rpc.handle('worker.hello', () => ({ id: 'broken', capabilities: ['recognise'], slots: 1 }))
+    broken.rpc.handle('job.run', () => ({ jobId: 'someone-else', text: 42 }))
+    await broken.start()
+    stops.push(() => broken.stop())
+    const garbage = setInterval(() => {
+      broken.events.broadcast('worker.heartbeat', { id: 'broken', active: 0, completed: 0, capabilities: ['recognise'] })
+      broken.events.broadcast('worker.heartbeat', 'x')
+      broken.events.broadcast('worker.heartbeat', { capabilities: [1, { a: 2 }], active: 'many' })
+    }, 50)
+    stops.push(async () => clearInterval(garbage))
+
+    const dispatcher = await startDispatcher({ workers: [liar.url!, broken.url!], maxAttempts: 2, metrics: { port: 0 }, logLevel: 'silent', backoff: { initialMs: 50, maxMs: 200 } })
+    stops.push(() => dispatcher.stop())
+    const deadline = Date.now() + 10_000
+    while (!dispatcher.workers().some((w) => w.state === 'ready') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+    expect(dispatcher.workers().find((w) => w.url === liar.url)?.state).not.toBe('ready')
+    expect(dispatcher.workers().find((w) => w.url === broken.url)).toMatchObject({ state: 'ready', id: 'broken', capabilities: ['recognise'] })
+
+    const session = await openSession(dispatcher.url)
+    stops.push(() => session.close())
+    await session.send(0, 'recognise', utteranceAudio(0, 1, 64))
+    const [result] = await session.waitFor(1, 10_000)
+    expect(result).toMatchObject({ index: 0, attempts: 2, error: { code: 'E_JOB_FAILED', message: expect.stringContaining('E_PROTOCOL') } })
+    expect(dispatcher.workers().find((w) => w.url === broken.url)).toMatchObject({ state: 'ready', capabilities: ['recognise'] }) // garbage heartbeats changed nothing
   })
 })
 
