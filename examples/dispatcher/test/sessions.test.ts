@@ -135,6 +135,25 @@ describe('hostile workers', () => {
   })
 })
 
+describe('worker', () => {
+  it('answers bad job calls with codes: bad params, a capability it lacks, more than its slots', async () => {
+    const worker = await startWorker({ id: 'strict', capabilities: ['recognise'], slots: 1, delay: { minMs: 200, meanMs: 1, maxMs: 300 }, heartbeatMs: 100 })
+    stops.push(() => worker.stop())
+    const client = await createClient({ preset: presetDefault, url: worker.url })
+    stops.push(() => client.stop())
+    await client.start()
+    expect(await client.rpc.request('worker.hello')).toEqual({ id: 'strict', capabilities: ['recognise'], slots: 1 })
+    await expect(client.rpc.request('job.run', { jobId: 1, audio: 'x' })).rejects.toMatchObject({ code: 'E_INVALID_PARAMS' })
+    await expect(client.rpc.request('job.run', null)).rejects.toMatchObject({ code: 'E_INVALID_PARAMS' })
+    const job = (id: string, capability = 'recognise') => client.rpc.request('job.run', { jobId: id, attempt: 1, capability, audio: new Uint8Array([1, 2]) })
+    await expect(job('a', 'translate')).rejects.toMatchObject({ code: 'E_CAPABILITY' })
+    const first = job('b')
+    await expect(job('c')).rejects.toMatchObject({ code: 'E_BUSY' })
+    expect(await first).toMatchObject({ jobId: 'b', worker: 'strict', text: infer('recognise', new Uint8Array([1, 2])) })
+    expect(worker.active).toBe(0)
+  })
+})
+
 describe('options', () => {
   it('applies defaults and refuses unknown or bad options with E_CONFIG', () => {
     expect(resolveOptions({})).toMatchObject({ port: 0, workers: [], discovery: { enabled: false, interface: '127.0.0.1', mdnsPort: 5353 }, heartbeatTimeoutMs: 1500, maxAttempts: 5, backoff: { initialMs: 100, maxMs: 2000 } })
