@@ -6,11 +6,12 @@
  * the same order. Typing and read receipts travel as events; a closed tab is offline within
  * seconds on both nodes, while a user with another device open stays online; a killed client too.
  */
+import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { startRedis } from '../../../test/helpers/redis.js'
 import { onCleanup, tempDir } from '../../../test/helpers/fixtures.js'
-import { delivered, startNode, startTerminal } from './procs.js'
+import { APP, delivered, startNode, startTerminal } from './procs.js'
 import { launch, loginPage, pageLog } from './browser.js'
 import { startWeb } from '../src/web.js'
 
@@ -95,6 +96,10 @@ describe('chat: two nodes, two browsers and a terminal', () => {
     await bob.page.click(`#convs button[data-conv="${CONV}"]`)
     await cy.waitFor((l) => l.type === 'read' && l.user === 'bob' && l.seq === total, 10_000, "bob's read receipt")
     await ada.page.waitForFunction((t) => document.querySelector('.receipt')?.textContent?.includes(`bob #${t}`), total, { timeout: 10_000 })
+
+    // A look at the page (git-ignored test-results/ at the workspace root).
+    mkdirSync(join(APP, '..', '..', 'test-results'), { recursive: true })
+    await ada.page.screenshot({ path: join(APP, '..', '..', 'test-results', 'chat.png') })
 
     // Presence: a closed tab is offline within seconds, on both nodes; bob has another device open.
     const bobOnlineFor = (page: typeof ada.page, user: string) => page.evaluate((u) => (window as unknown as Win).chatApp.chat.state.online.has(u), user)
