@@ -45,12 +45,12 @@ export interface PluginScope {
   useLogger(provider: LoggerProvider): () => void
 }
 
-interface PluginRecord {
+export interface PluginRecord {
   def: PluginDefinition
   options: Readonly<unknown>
 }
 
-interface StoredTap {
+export interface StoredTap {
   type: 'sync' | 'async' | 'promise'
   // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
   fn: Function
@@ -81,17 +81,18 @@ export class PluginHost {
   readonly credentials = new Map<string, string>()
   /** Queue meters as plain functions, read on every send (one array, edited in place: the pipeline holds it). */
   readonly meters: Measure[] = []
-  #meterOwners = new Map<Measure, string>()
-  #disposers: Array<{ dispose: Dispose; owner: string }> = []
+  /** Who registered each meter, and each disposer (runtime-plugins.ts removes an owner's). */
+  readonly meterOwners = new Map<Measure, string>()
+  disposers: Array<{ dispose: Dispose; owner: string }> = []
   readonly SessionClass: typeof SessionImpl = class extends SessionImpl {}
   /** The kind of the last routed frame and its route: consecutive frames are mostly of one kind. */
   #lastKind: string | undefined
   #lastRoute: FrameRoute | undefined
 
   constructor(
-    private readonly kernel: Kernel,
+    readonly kernel: Kernel,
     private readonly validator: OptionsValidator,
-    private readonly logs: LoggerSeam,
+    readonly logs: LoggerSeam,
   ) {
     for (const name of hookNames) {
       ;(this.hooks[name] as unknown as { intercept(i: object): void }).intercept({
@@ -111,6 +112,11 @@ export class PluginHost {
     return route
   }
 
+  /** Drops the cached route (routes changed). */
+  forgetRoute(): void {
+    this.#lastKind = this.#lastRoute = undefined
+  }
+
   // ---------------------------------------------------------------- registrations
 
   route(owner: string, kind: string, route: FrameRoute): void {
@@ -118,7 +124,7 @@ export class PluginHost {
       throw new EchoError(ErrorCodes.E_PLUGIN, `Plugin '${owner}' routes frame kind '${kind}', which is already taken: prefix your kinds with your plugin name.`)
     }
     this.routes.set(kind, { route, owner })
-    this.#lastKind = this.#lastRoute = undefined
+    this.forgetRoute()
   }
 
   expose(owner: string, key: string, api: unknown): void {
@@ -144,19 +150,19 @@ export class PluginHost {
   }
 
   onDispose(owner: string, dispose: Dispose): void {
-    this.#disposers.push({ dispose, owner })
+    this.disposers.push({ dispose, owner })
   }
 
   trackQueued(owner: string, measure: Measure): () => void {
     this.meters.push(measure)
-    this.#meterOwners.set(measure, owner)
-    return () => this.#dropMeter(measure)
+    this.meterOwners.set(measure, owner)
+    return () => this.dropMeter(measure)
   }
 
-  #dropMeter(measure: Measure): void {
+  dropMeter(measure: Measure): void {
     const at = this.meters.indexOf(measure)
     if (at >= 0) this.meters.splice(at, 1)
-    this.#meterOwners.delete(measure)
+    this.meterOwners.delete(measure)
   }
 
   registerCredentials(owner: string, field: string): void {
@@ -180,27 +186,6 @@ export class PluginHost {
       registerCredentials: (field: string) => this.registerCredentials(owner, field),
       useLogger: (provider: LoggerProvider) => this.logs.use(owner, provider),
     }) as PluginScope
-  }
-
-  /** Removes every record `owner` made: its taps, routes, APIs, decorations, handler kinds, codec/transport, meters, credentials. */
-  removeOwner(owner: string): void {
-    for (const name of hookNames) {
-      const hook = this.hooks[name] as unknown as { taps: StoredTap[]; _resetCompilation(): void }
-      if (!hook.taps.some((t) => t.owner === owner)) continue
-      hook.taps = hook.taps.filter((t) => t.owner !== owner)
-      hook._resetCompilation()
-    }
-    for (const [kind, entry] of this.routes) if (entry.owner === owner) this.routes.delete(kind)
-    this.#lastKind = this.#lastRoute = undefined
-    for (const [key, who] of this.exposed) if (who === owner) (delete (this.kernel as unknown as Record<string, unknown>)[key], this.exposed.delete(key))
-    const proto = this.SessionClass.prototype as unknown as Record<string, unknown>
-    for (const [key, who] of this.decorations) if (who === owner) (delete proto[key], this.decorations.delete(key))
-    for (const [kind, entry] of this.handlerKinds) if (entry.owner === owner) this.handlerKinds.delete(kind)
-    for (const [what, who] of this.provided) if (who === owner) ((this.kernel as unknown as Record<string, unknown>)[what] = undefined, this.provided.delete(what))
-    for (const [measure, who] of this.#meterOwners) if (who === owner) this.#dropMeter(measure)
-    for (const [field, who] of this.credentials) if (who === owner) this.credentials.delete(field)
-    this.logs.removeOwner(owner)
-    this.#disposers = this.#disposers.filter((d) => d.owner !== owner)
   }
 
   // ---------------------------------------------------------------- plugins
@@ -241,54 +226,17 @@ export class PluginHost {
     for (const tap of [...(this.hooks[name].taps as StoredTap[])]) if (set.has(tap.owner!)) await callTap(tap)
   }
 
-  /** Loads a plugin at runtime; one that fails half-way (setup, init or start) leaves nothing behind. */
-  async load(definition: PluginDefinition, options?: unknown): Promise<void> {
-    const before = new Set(this.records)
-    try {
-      await this.install([[definition, options]])
-    } catch (error) {
-      for (const record of this.records.filter((r) => !before.has(r)).reverse()) await this.remove(record).catch(() => {})
-      throw error
-    }
-  }
-
-  async unload(name: string): Promise<void> {
-    const record = this.records.find((r) => r.def.name === name)
-    if (!record) throw new EchoError(ErrorCodes.E_PLUGIN, `Cannot unload '${name}': no plugin of that name is loaded (loaded: ${this.records.map((r) => r.def.name).join(', ')}).`)
-    const others = this.records.filter((r) => r !== record)
-    for (const cap of record.def.provides ?? []) {
-      if (others.some((r) => r.def.provides?.includes(cap))) continue
-      const dependents = others.filter((r) => r.def.requires?.includes(cap)).map((r) => r.def.name)
-      if (dependents.length) throw new EchoError(ErrorCodes.E_PLUGIN, `Cannot unload '${name}': ${dependents.join(', ')} require its capability '${cap}'; unload them first.`)
-    }
-    await this.remove(record)
-  }
-
-  /** Takes one plugin out: its own stop and destroy taps run (as load ran its init and start), then its disposers, then its records go. */
-  async remove(record: PluginRecord): Promise<void> {
-    const owner = record.def.name
-    for (const hook of ['stop', 'destroy'] as const) {
-      for (const tap of (this.hooks[hook].taps as StoredTap[]).filter((t) => t.owner === owner).reverse()) {
-        await callTap(tap).catch((error) => this.kernel.logger.error(`plugin '${owner}': ${hook} failed while unloading: ${messageOf(error)}`))
-      }
-    }
-    this.records = this.records.filter((r) => r !== record)
-    const errors = await this.dispose(owner)
-    this.removeOwner(owner)
-    if (errors.length) throw new EchoError(ErrorCodes.E_PLUGIN, `Plugin '${owner}' failed while disposing: ${errors.map(messageOf).join('; ')}`, { cause: errors[0] })
-  }
-
   /** Runs `owner`'s disposers in reverse; returns what they threw. */
   async dispose(owner: string): Promise<unknown[]> {
     const errors: unknown[] = []
-    for (const { dispose } of this.#disposers.filter((d) => d.owner === owner).reverse()) {
+    for (const { dispose } of this.disposers.filter((d) => d.owner === owner).reverse()) {
       try {
         await dispose()
       } catch (error) {
         errors.push(error)
       }
     }
-    this.#disposers = this.#disposers.filter((d) => d.owner !== owner)
+    this.disposers = this.disposers.filter((d) => d.owner !== owner)
     return errors
   }
 

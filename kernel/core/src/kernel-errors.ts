@@ -49,6 +49,10 @@ export const kernelErrors = defineErrors({
     message: (code: number, reason: string, reconnecting: boolean) => `The server closed the connection during the ${reconnecting ? 'reconnect ' : ''}handshake (${code}${reason ? `: ${reason}` : ''}).`,
     retryable: true,
   },
+  runtimePluginsInBrowser: {
+    code: C.E_CONFIG,
+    message: (method: string) => `kernel.${method}() is not in @echostream/kernel's browser build: a page's plugins are fixed when its kernel is made, so list them in createClient (or run this on Node).`,
+  },
   serverInBrowser: {
     code: C.E_CONFIG,
     message: () => "A server kernel cannot run from @echostream/kernel's browser build (a page is a client): run servers on Node, where bundlers pick the default build.",

@@ -8,6 +8,7 @@ import { EchoError, messageOf } from './errors.js'
 import { kernelErrors } from './kernel-errors.js'
 import { Stage } from './hooks.js'
 import { APP_OWNER, PluginHost, type Measure, type PluginScope } from './host.js'
+import { loadPlugin, unloadPlugin } from './runtime-plugins.js'
 import { Pipeline, type FanoutReport, type KernelStats } from './pipeline.js'
 import { ServerHandshake } from './handshake/server.js'
 import { ClientHandshake } from './handshake/client.js'
@@ -185,7 +186,7 @@ export class Kernel {
       if (!this.#resolvePlugin) throw kernelErrors.noResolver(plugin)
       plugin = await this.#resolvePlugin(plugin, this.baseDir)
     }
-    return this.#host.load(plugin, options)
+    return loadPlugin(this.#host, plugin, options)
   }
 
   /** Imports a module named in a plugin's options (a path from the config's folder, or a package); E_CONFIG where nothing can import by name (a browser). */
@@ -196,7 +197,7 @@ export class Kernel {
 
   /** Unloads a plugin: its stop, destroy and dispose run, and none of its taps, routes or APIs remain. */
   async unload(name: string): Promise<void> {
-    return this.#host.unload(name)
+    return unloadPlugin(this.#host, name)
   }
 
   registerHandlers(definitions: Iterable<unknown>, source = 'code'): number {

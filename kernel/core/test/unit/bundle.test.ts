@@ -60,12 +60,14 @@ describe('browser bundle of @echostream/kernel', () => {
     expect(bytes).toBeLessThan(100 * 1024)
   })
 
-  it("the browser build is a client's: no server handshake in it, and a server kernel from it says why", async () => {
-    const contents = `export { createKernel, kernelErrors } from './src/index.ts'\n`
+  it("the browser build is a client's: no server handshake or runtime plugin loading in it, and a server kernel from it says why", async () => {
+    const contents = `export { createKernel, definePlugin, kernelErrors } from './src/index.ts'\n`
     const result = await build({ ...common, minify: false, stdin: { contents, resolveDir: root, loader: 'ts' } })
     const inputs = Object.entries(Object.values(result.metafile!.outputs)[0]!.inputs).filter(([, { bytesInOutput }]) => bytesInOutput > 0).map(([file]) => file.replace(/.*?src\//, 'src/'))
     expect(inputs).toContain('src/handshake/server.browser.ts')
     expect(inputs).not.toContain('src/handshake/server.ts')
+    expect(inputs).toContain('src/runtime-plugins.browser.ts')
+    expect(inputs).not.toContain('src/runtime-plugins.ts')
     const dir = mkdtempSync(join(tmpdir(), 'kernel-browser-'))
     try {
       writeFileSync(join(dir, 'kernel.mjs'), result.outputFiles![0]!.contents)
@@ -73,6 +75,9 @@ describe('browser bundle of @echostream/kernel', () => {
       await expect(browserKernel.createKernel({ role: 'server' })).rejects.toMatchObject({ code: 'E_CONFIG', message: expect.stringMatching(/browser build/) })
       const client = await browserKernel.createKernel({ role: 'client', url: 'ws://127.0.0.1:1' })
       expect(client.role).toBe('client')
+      // Nor loading or unloading plugins while it runs: a page's plugins are fixed at creation.
+      await expect(client.load(browserKernel.definePlugin({ name: 'late', version: '1.0.0', kernel: '^1', setup() {} }))).rejects.toMatchObject({ code: 'E_CONFIG', message: expect.stringMatching(/browser build/) })
+      await expect(client.unload('late')).rejects.toMatchObject({ code: 'E_CONFIG' })
       await client.stop()
       // The public table still has the server's entries (only the kernel's own modules import by side).
       expect(browserKernel.kernelErrors.noHello(5).code).toBe('E_PROTOCOL')
