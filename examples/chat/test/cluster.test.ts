@@ -97,6 +97,15 @@ describe('chat: two nodes, two browsers and a terminal', () => {
     await cy.waitFor((l) => l.type === 'read' && l.user === 'bob' && l.seq === total, 10_000, "bob's read receipt")
     await ada.page.waitForFunction((t) => document.querySelector('.receipt')?.textContent?.includes(`bob #${t}`), total, { timeout: 10_000 })
 
+    // A reload logs in at the handshake with the token the form's login gave (no form), and
+    // delivers nothing again: this device's cursors say it has everything; the page shows it as history.
+    await bob.page.reload()
+    await bob.page.waitForSelector('#side:not([hidden])', { timeout: 20_000 })
+    expect(await bob.page.isHidden('#login')).toBe(true)
+    await bob.page.waitForSelector('#log p.old', { timeout: 10_000 })
+    expect(await pageLog(bob.page, CONV)).toEqual([])
+    expect(await bob.page.locator('#log p.old').count()).toBe(total)
+
     // A look at the page (git-ignored test-results/ at the workspace root).
     mkdirSync(join(APP, '..', '..', 'test-results'), { recursive: true })
     await ada.page.screenshot({ path: join(APP, '..', '..', 'test-results', 'chat.png') })
