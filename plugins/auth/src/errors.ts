@@ -49,9 +49,13 @@ export const authErrors = defineErrors({
     code: C.E_CONFIG,
     message: (module: string) => `options['auth'] gives both authenticate and module '${module}' (which exports one): keep one of them.`,
   },
+  tokenWithoutIdentity: {
+    code: C.E_CONFIG,
+    message: (where: string) => `${where}.identity is missing, null or false: give each token the identity it admits, e.g. { "token": "\${ADMIN_TOKEN}", "identity": { "role": "admin" } }.`,
+  },
   noAuthenticate: {
     code: C.E_CONFIG,
-    message: () => "The auth plugin has no authenticate function: give options['auth'].authenticate, options['auth'].module, or call server.auth.authenticate(fn) before start().",
+    message: () => "The auth plugin has no authenticate function and no tokens: give options['auth'].tokens, options['auth'].authenticate, options['auth'].module, or call server.auth.authenticate(fn) before start().",
   },
   wrongRole: {
     code: C.E_STATE,

@@ -3,6 +3,7 @@ import { definePlugin, messageOf, Stage, type HelloPayload, type PluginKernel } 
 import { authErrors } from './errors.js'
 import { schema, type Authenticate, type Authorize, type AuthOptions, type Credentials } from './options.js'
 import { createServerAuth, IDENTITY_KEY, Timers } from './server.js'
+import { tokenAuthenticator } from './tokens.js'
 import type { AuthApi, Identity } from './types.js'
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string }
@@ -94,7 +95,17 @@ export default definePlugin<AuthOptions>({
     }
     const timers = new Timers()
     const auth = createServerAuth(options, kernel.logger, timers)
-    auth.authenticate = options.authenticate ?? fromModule?.authenticate
+    // Static tokens first (constant time), then the authenticate function, if any, for the rest.
+    const byToken = options.tokens?.length ? tokenAuthenticator(options.tokens, "options['auth'].tokens") : undefined
+    const useAuthenticate = (fn: Authenticate | undefined) => {
+      auth.authenticate = byToken
+        ? (credentials, session) => {
+            const identity = byToken(credentials)
+            return identity !== false ? identity : fn ? fn(credentials, session) : false
+          }
+        : fn
+    }
+    useAuthenticate(options.authenticate ?? fromModule?.authenticate)
     if (options.authorize) auth.checks.push(options.authorize)
     if (fromModule?.authorize) auth.checks.push(fromModule.authorize)
 
@@ -115,7 +126,7 @@ export default definePlugin<AuthOptions>({
       },
       authenticate(fn) {
         checkFunction(fn, 'authenticate', 'server.auth.authenticate(fn): fn')
-        auth.authenticate = fn
+        useAuthenticate(fn)
       },
       authorize(fn) {
         checkFunction(fn, 'authorize', 'server.auth.authorize(fn): fn')
@@ -148,4 +159,5 @@ export { authErrors, AuthErrorCodes, type RefusalData, type RefusalReason } from
 export { FailureThrottle, type FailureOutcome } from './throttle.js'
 export { compileRules, type CompiledRules } from './rules.js'
 export { addressOf } from './address.js'
+export { safeEqual, tokenAuthenticator, MAX_TOKEN_LENGTH, type TokenEntry } from './tokens.js'
 export type { AuthApi, AuthRegistry, Identity } from './types.js'

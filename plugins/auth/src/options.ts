@@ -54,6 +54,20 @@ export const schema = {
       minLength: 1,
       description: 'Server: a module (path from the config\'s folder, or a package) exporting `authenticate` and optionally `authorize`.',
     },
+    tokens: {
+      type: 'array',
+      maxItems: 10000,
+      description: 'Server: static credentials, [{ token, identity }]: a peer whose credentials are one of the tokens gets its identity (compared in constant time, before any authenticate function). Works from JSON/YAML configs: "token": "${ADMIN_TOKEN}".',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['token', 'identity'],
+        properties: {
+          token: { type: 'string', minLength: 8, maxLength: 4096, description: 'The secret the client sends as its credentials (8 to 4096 characters).' },
+          identity: { description: 'What the peer is, e.g. { "id": "ops", "role": "admin" }: any value but null or false.' },
+        },
+      },
+    },
     rules: {
       type: 'object',
       additionalProperties: false,

@@ -10,7 +10,7 @@ import presetDefault from '@echostream/preset-default'
 import auth from '@echostream/plugin-auth'
 import { agentdErrors } from '../errors.js'
 import { SeededTextProvider, type LlmProvider } from '../provider/provider.js'
-import { startAdmin, sameSecret, type DaemonStatus } from './admin.js'
+import { startAdmin, type DaemonStatus } from './admin.js'
 import { AgentStore } from './agents.js'
 import type { DaemonConfig } from './config.js'
 import { Connector } from './connector.js'
@@ -52,11 +52,11 @@ export async function startDaemon(config: DaemonConfig, options: { destination?:
       options: {
         'transport-ws': { host: config.runtime.host, port: config.runtime.port },
         auth: {
-          authenticate: (token: unknown) => {
-            if (sameSecret(token, connectorToken)) return { name: 'connector', role: 'connector' }
-            const user = config.runtime.users.find((u) => sameSecret(token, u.token))
-            return user ? { name: user.name, role: 'user' } : false
-          },
+          // static tokens, compared by the auth plugin in constant time
+          tokens: [
+            { token: connectorToken, identity: { name: 'connector', role: 'connector' } },
+            ...config.runtime.users.map((u) => ({ token: u.token, identity: { name: u.name, role: 'user' } })),
+          ],
           // Admin operations exist only on the admin listener: refused here with a coded error
           // that says where to go, whoever asks.
           authorize: (action: Action) => (action.kind === 'rpc' && action.name.startsWith('admin.') ? agentdErrors.adminOnly(action.name) : undefined),
