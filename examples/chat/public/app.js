@@ -166,6 +166,10 @@ chat.on('message', (message) => {
   renderConvs()
 })
 chat.on('conv', () => renderConvs())
+chat.on('download-resume', ({ fileId, offset }) => {
+  if (window.transfers[fileId]) window.transfers[fileId].resumedAt = offset
+  document.querySelector(`[data-transfer="down-${fileId}"] span`)?.append(` (resumed at ${(offset / 1e6).toFixed(1)} MB)`)
+})
 chat.on('online', () => renderPeople())
 chat.on('presence', () => renderPeople())
 chat.on('read', ({ conv }) => conv === active && renderLog())

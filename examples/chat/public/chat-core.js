@@ -292,6 +292,7 @@ export function createChat({ client, storage, setCredentials }) {
           await connected()
           download.failed = null
           download.lastNews = Date.now()
+          if (download.received > 0) emit('download-resume', { fileId: file.id, offset: download.received })
           await retrying('chat.file.get', { fileId: file.id, offset: download.received })
           while (!download.finished && !download.failed && Date.now() - download.lastNews < STALL_MS) await sleep(50)
           if (!download.finished && download.current?.state === 'open') download.current.cancel('E_CANCELLED', 'stalled: asking again')

@@ -120,6 +120,7 @@ chat.on('typing', (t: { conv: string; user: string }) => out({ type: 'typing', .
 chat.on('read', (r: { conv: string; user: string; seq: number }) => out({ type: 'read', ...r }, `* ${r.user} read ${r.conv} up to #${r.seq}`))
 chat.on('conv', (c: { id: string; title: string }) => out({ type: 'conv', id: c.id, title: c.title }, `* conversation ${c.id} (${c.title})`))
 chat.on('upload-resume', (r: { fileId: string; offset: number }) => out({ type: 'upload-resume', ...r }, `\n… resuming the upload at byte ${r.offset}`))
+chat.on('download-resume', (r: { fileId: string; offset: number }) => out({ type: 'download-resume', ...r }, `\n… resuming the download at byte ${r.offset}`))
 chat.on('error', (e: Error) => out({ type: 'error', message: e.message }, `! ${e.message}`))
 
 async function sha256Of(path: string): Promise<string> {

@@ -16,7 +16,7 @@ import { launch, loginPage } from './browser.js'
 import { startWeb } from '../src/web.js'
 
 const SIZE = 20 * 1024 * 1024
-type Transfer = { dir: string; done: number; size: number; ok?: boolean; sha256?: string }
+type Transfer = { dir: string; done: number; size: number; ok?: boolean; sha256?: string; resumedAt?: number }
 type Win = { transfers: Record<string, Transfer> }
 
 describe('chat: resumable file transfer', () => {
@@ -68,6 +68,9 @@ describe('chat: resumable file transfer', () => {
     const result = await bob.page.evaluate((id) => (window as unknown as Win).transfers[id]!, fileId)
     mark('downloaded')
     expect(result).toMatchObject({ dir: 'down', done: SIZE, size: SIZE, ok: true, sha256 })
+    // it went on from what the page had when its node died, not from the start
+    expect(result.resumedAt).toBeGreaterThanOrEqual(SIZE * 0.3)
+    expect(result.resumedAt).toBeLessThan(SIZE)
     // The page's progress bar is full and says so.
     expect(await bob.page.evaluate((id) => (document.querySelector(`[data-transfer="down-${id}"] progress`) as HTMLProgressElement).value, fileId)).toBe(1)
     expect(await bob.page.textContent(`[data-transfer="down-${fileId}"]`)).toContain('sha256 verified')
