@@ -53,6 +53,10 @@ export const kernelErrors = defineErrors({
     code: C.E_CONFIG,
     message: (method: string) => `kernel.${method}() is not in @echostream/kernel's browser build: a page's plugins are fixed when its kernel is made, so list them in createClient (or run this on Node).`,
   },
+  fanoutInBrowser: {
+    code: C.E_CONFIG,
+    message: () => "kernel.fanout()/sendMany() are not in @echostream/kernel's browser build: a page has one session, send to it with session.send().",
+  },
   serverInBrowser: {
     code: C.E_CONFIG,
     message: () => "A server kernel cannot run from @echostream/kernel's browser build (a page is a client): run servers on Node, where bundlers pick the default build.",

@@ -9,6 +9,7 @@ import { kernelErrors } from './kernel-errors.js'
 import { Stage } from './hooks.js'
 import { APP_OWNER, PluginHost, type Measure, type PluginScope } from './host.js'
 import { loadPlugin, unloadPlugin } from './runtime-plugins.js'
+import { fanout } from './fanout.js'
 import { Pipeline, type FanoutReport, type KernelStats } from './pipeline.js'
 import { ServerHandshake } from './handshake/server.js'
 import { ClientHandshake } from './handshake/client.js'
@@ -348,12 +349,12 @@ export class Kernel {
    * the frame unchanged); each session isolated: returns `{ sent, dropped, failed, failures }`.
    */
   fanout(sessions: Iterable<Session>, frame: Frame, options?: SendOptions): FanoutReport {
-    return this.#pipeline.fanout(sessions, frame, options)
+    return fanout(this.#pipeline, sessions, frame, options)
   }
 
   /** `fanout(…).sent`. */
   sendMany(sessions: Iterable<Session>, frame: Frame, options?: SendOptions): number {
-    return this.#pipeline.fanout(sessions, frame, options).sent
+    return fanout(this.#pipeline, sessions, frame, options).sent
   }
 
   closeSession(session: SessionImpl, code: number, reason: string): void {

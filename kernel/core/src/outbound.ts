@@ -1,7 +1,7 @@
 /**
  * The sending half of the pipeline: `outbound` taps → one encode → the peer's maxPayload → the
- * session's outbound budget → `sent` taps → write (or record only, while suspended); and fan-out,
- * which encodes once for many sessions and isolates each of them.
+ * session's outbound budget → `sent` taps → write (or record only, while suspended). Fan-out,
+ * which encodes once for many sessions, is fanout.ts.
  */
 import { EchoError, ErrorCodes, messageOf } from './errors.js'
 import { describe } from './describe.js'
@@ -46,7 +46,7 @@ export abstract class Outbound {
   readonly stats: KernelStats = { encodes: 0, volatileDropped: 0, slowConsumerCloses: 0, tooLarge: 0, fanoutFailures: 0 }
 
   // The hooks themselves, read per frame: they never change identity (unloading edits their taps in place).
-  protected readonly outboundHook: PluginHost['hooks']['outbound']
+  readonly outboundHook: PluginHost['hooks']['outbound']
   protected readonly sentHook: PluginHost['hooks']['sent']
   protected readonly meters: PluginHost['meters']
 
@@ -132,49 +132,6 @@ export abstract class Outbound {
       }
     }
     return total
-  }
-
-  /**
-   * One frame to many sessions, encoded once: a session whose `outbound` taps return the frame
-   * unchanged gets the shared bytes (a tap that returns a new frame costs one encode for that
-   * session). Sessions are isolated: a failure is counted and reported, never thrown into the
-   * loop. Throws only when the frame itself cannot be encoded.
-   */
-  fanout(sessions: Iterable<Session>, frame: Frame, options?: SendOptions): FanoutReport {
-    const report: FanoutReport = { sent: 0, dropped: 0, failed: 0, failures: [] }
-    const volatile = options?.volatile === true
-    const outbound = this.outboundHook
-    const tapped = outbound.taps.length > 0
-    let shared: Uint8Array | undefined
-    let unencodable: unknown
-    for (const item of sessions) {
-      const session = item as SessionImpl
-      if (session.state !== 'open' && session.state !== 'suspended') continue
-      try {
-        const out = tapped ? outbound.call(frame, session) : frame
-        if (!out) {
-          report.dropped++
-          continue
-        }
-        let bytes = out === frame ? shared : this.encode(out)
-        if (bytes === undefined) {
-          try {
-            bytes = shared = this.encode(frame)
-          } catch (error) {
-            unencodable = error // the frame itself is bad: the broadcaster's error, not this session's
-            break
-          }
-        }
-        if (this.deliver(session, bytes, out, volatile) > 0) report.sent++
-        else report.dropped++
-      } catch (error) {
-        report.failed++
-        this.stats.fanoutFailures++
-        if (report.failures.length < 16) report.failures.push({ session, error: EchoError.from(error) })
-      }
-    }
-    if (unencodable !== undefined) throw unencodable
-    return report
   }
 
   encode(frame: Frame): Uint8Array {

@@ -68,6 +68,7 @@ describe('browser bundle of @echostream/kernel', () => {
     expect(inputs).not.toContain('src/handshake/server.ts')
     expect(inputs).toContain('src/runtime-plugins.browser.ts')
     expect(inputs).not.toContain('src/runtime-plugins.ts')
+    expect(inputs).not.toContain('src/fanout.ts')
     const dir = mkdtempSync(join(tmpdir(), 'kernel-browser-'))
     try {
       writeFileSync(join(dir, 'kernel.mjs'), result.outputFiles![0]!.contents)
@@ -78,6 +79,8 @@ describe('browser bundle of @echostream/kernel', () => {
       // Nor loading or unloading plugins while it runs: a page's plugins are fixed at creation.
       await expect(client.load(browserKernel.definePlugin({ name: 'late', version: '1.0.0', kernel: '^1', setup() {} }))).rejects.toMatchObject({ code: 'E_CONFIG', message: expect.stringMatching(/browser build/) })
       await expect(client.unload('late')).rejects.toMatchObject({ code: 'E_CONFIG' })
+      // Nor fan-out (a page has one session).
+      expect(() => client.fanout([], { kind: 'x' })).toThrow(/browser build/)
       await client.stop()
       // The public table still has the server's entries (only the kernel's own modules import by side).
       expect(browserKernel.kernelErrors.noHello(5).code).toBe('E_PROTOCOL')
