@@ -12,8 +12,8 @@
 // non-empty folder is refused.
 // Writes DIR/*.tgz (workspace packages), DIR/deps/*.tgz (third-party) and DIR/manifest.json:
 //   { "packages": { name: { version, file, dir } }, "deps": { name: { version, file } } }
-// --check lists every tarball's files and fails when one misses dist/, types or README, or holds
-// tests or sources (--list prints every file).
+// --check lists every tarball's files and fails when one misses dist/, types, README or LICENSE,
+// holds tests or sources, or names an absolute path (--list prints every file).
 //
 // Tests call `packAllCached()`: one build and one packing per state of the workspace, shared by
 // test files running in parallel (a lock folder serialises them) and reused while nothing changed.
@@ -138,6 +138,8 @@ export function checkTarball(file) {
   const pkg = JSON.parse(tarballEntry(file, 'package/package.json'))
   const label = pkg.name ?? file
   if (!has('README.md')) problems.push(`${label}: no README.md`)
+  if (!files.some((f) => /^LICEN[CS]E(\.md|\.txt)?$/i.test(f))) problems.push(`${label}: no LICENSE file`)
+  if (!pkg.license) problems.push(`${label}: package.json has no license`)
   if (!files.some((f) => f.startsWith('dist/') && f.endsWith('.js'))) problems.push(`${label}: no dist/*.js`)
   if (!files.some((f) => f.startsWith('dist/') && f.endsWith('.d.ts'))) problems.push(`${label}: no dist/*.d.ts`)
   for (const f of files) {

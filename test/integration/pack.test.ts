@@ -8,12 +8,12 @@
  *
  * Slow (about 30 s, plus the packing when the workspace changed): ECHOSTREAM_SKIP_PACK_TESTS=1 skips it.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { dirname, join, resolve } from 'node:path'
+import { dirname, join, resolve, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { checkTarball, packAllCached, tarballFiles, type Packed } from '../../scripts/pack-all.mjs'
+import { absolutePaths, checkTarball, packAllCached, tarballEntry, tarballFiles, type Packed } from '../../scripts/pack-all.mjs'
 import { expectOk, Processes, userEnv } from '../../scripts/pack-testkit.mjs'
 
 const WORKSPACE = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
@@ -24,6 +24,17 @@ const processes = new Processes()
 let packed: Packed
 let project: string
 let env: NodeJS.ProcessEnv
+
+/** Files a package may ship besides package.json, README.md, LICENSE and dist/ JavaScript, declarations and maps. */
+const EXTRAS: Record<string, RegExp> = {
+  '@echostream/node': /^bin\/echostream\.js$/,
+  'create-echostream': /^bin\/create-echostream\.js$/,
+  '@echostream/preset-browser': /^scripts\/[\w-]+\.(mjs|d\.mts)$/,
+  '@echostream/plugin-devtools': /^page\/[\w.-]+\.(html|js|css)$/,
+}
+
+/** The files of `name`'s package that are not intended for publishing. */
+const unintended = (name: string, files: string[]) => files.filter((f) => !/^(package\.json|README\.md|LICENSE|dist\/[\w./-]+\.(js|d\.ts|js\.map))$/.test(f) && !EXTRAS[name]?.test(f))
 
 /** Every package the workspace publishes (private ones, the examples and tests, are not packed). */
 const names = () => Object.keys(packed.manifest.packages).sort()
@@ -53,6 +64,23 @@ beforeAll(async () => {
   )
   expectOk(await processes.run('npm', ['install', '--offline', '--no-audit', '--no-fund'], { cwd: project, env, timeoutMs: 180_000 }), 'npm install --offline (clean project)')
 }, 400_000)
+
+/** The files of each package in npm's dry-run notices (`npm notice 📦  name@version`, then `npm notice <size> <path>` lines). */
+function publishedFiles(output: string): Record<string, string[]> {
+  const out: Record<string, string[]> = {}
+  let current: string[] | undefined
+  for (const line of output.split('\n')) {
+    const pkg = /npm notice \S*\s+(\S+)@\d+\.\d+\.\d+\S*$/u.exec(line)
+    if (/npm notice .*📦/u.test(line) && pkg) out[pkg[1]!] = current = []
+    else if (/npm notice Tarball Details/.test(line)) current = undefined
+    else if (current) {
+      const file = /^npm notice [\d.]+k?M?B (.+)$/.exec(line.trim())
+      if (file) current.push(file[1]!)
+    }
+  }
+  for (const files of Object.values(out)) files.sort()
+  return out
+}
 
 afterAll(() => {
   processes.killAll()
@@ -93,17 +121,13 @@ describe.skipIf(SKIP)('packed tarballs of every package', () => {
     expect(create).toEqual(expect.arrayContaining(['package/bin/create-echostream.js', 'package/dist/cli.js', 'package/dist/templates/app.js', 'package/README.md']))
   })
 
-  it('pnpm -r pack lists exactly the intended files: package.json, README, dist/ JavaScript, declarations and maps, plus named extras', () => {
-    const extras: Record<string, RegExp> = {
-      '@echostream/node': /^bin\/echostream\.js$/,
-      'create-echostream': /^bin\/create-echostream\.js$/,
-      '@echostream/preset-browser': /^scripts\/[\w-]+\.(mjs|d\.mts)$/,
-    }
+  it('pnpm -r pack lists exactly the intended files: package.json, README, LICENSE, dist/ JavaScript, declarations and maps, plus named extras', () => {
     for (const name of names()) {
       const files = packed.manifest.packages[name]!.files
       expect(files, name).toContain('package.json')
       expect(files, name).toContain('README.md')
-      const unexpected = files.filter((f) => !/^(package\.json|README\.md|dist\/[\w./-]+\.(js|d\.ts|js\.map))$/.test(f) && !extras[name]?.test(f))
+      expect(files, name).toContain('LICENSE')
+      const unexpected = unintended(name, files)
       expect(unexpected, name).toEqual([])
       // Declaration maps point at src/, which is not published: none ship.
       expect(files.filter((f) => f.endsWith('.d.ts.map')), name).toEqual([])
@@ -146,6 +170,39 @@ await server.stop()
     expect(roundtrip.stdout.trim()).toBe('5')
     const version = expectOk(await processes.run(join(project, 'node_modules/.bin/echostream'), ['--version'], { cwd: project, env, timeoutMs: 30_000 }), 'echostream --version')
     expect(version.stdout.trim()).toBe(packed.manifest.packages['@echostream/kernel']!.version)
+  })
+
+  it('must show 5: installed from their tarballs into a project outside the workspace, no manifest names an absolute path', () => {
+    expect(resolve(project).startsWith(WORKSPACE + sep)).toBe(false)
+    const manifests = [join(project, 'package.json'), ...names().map((name) => join(project, 'node_modules', name, 'package.json'))]
+    for (const file of manifests) {
+      expect(existsSync(file), file).toBe(true)
+      expect(absolutePaths(JSON.parse(readFileSync(file, 'utf8'))), file).toEqual([])
+    }
+    // And the manifests inside the tarballs themselves (what a registry would serve).
+    for (const name of names()) expect(absolutePaths(JSON.parse(tarballEntry(join(packed.out, packed.manifest.packages[name]!.file), 'package/package.json'))), name).toEqual([])
+    // A plugin installed from its tarball is the published shape: dist/, no sources, its LICENSE.
+    const rpc = join(project, 'node_modules/@echostream/plugin-rpc')
+    expect(existsSync(join(rpc, 'dist/index.js')) && existsSync(join(rpc, 'LICENSE')) && !existsSync(join(rpc, 'src'))).toBe(true)
+  })
+
+  // `pnpm publish` packs with the same file list as `pnpm pack`; this runs the real dry run for the
+  // packages with extra files (bin/, page/, scripts/) and a plain plugin, and compares with the
+  // intended lists. (All 23 take ~7 s each here, mostly npm starting: too slow for one test file.)
+  it('pnpm -r publish --dry-run lists exactly the intended files', { timeout: 120_000 }, async () => {
+    const chosen = ['@echostream/node', 'create-echostream', '@echostream/preset-browser', '@echostream/plugin-devtools', '@echostream/plugin-rpc'].filter((n) => names().includes(n))
+    const result = await processes.run('pnpm', ['-r', ...chosen.flatMap((n) => ['--filter', n]), 'publish', '--dry-run', '--no-git-checks', '--registry', 'http://127.0.0.1:9/'], {
+      cwd: WORKSPACE,
+      env: { ...env, npm_config_fetch_retries: '0' },
+      timeoutMs: 110_000,
+    })
+    expect(result.code, result.stderr.slice(-2000)).toBe(0)
+    const listed = publishedFiles(`${result.stdout}\n${result.stderr}`)
+    expect(Object.keys(listed).sort()).toEqual([...chosen].sort())
+    for (const name of chosen) {
+      expect(listed[name], name).toEqual([...packed.manifest.packages[name]!.files].sort())
+      expect(unintended(name, listed[name]!), name).toEqual([])
+    }
   })
 
   const TYPES = `import { createServer, createClient, EchoError, type EchoConfig, type PluginDefinition } from '@echostream/node'

@@ -1,11 +1,13 @@
 /**
  * `npx create-echostream my-app --preset default` and `npx create-echostream --plugin my-plugin`.
- * With no preset and a terminal on stdin it asks for the name and the preset (node:readline).
+ * With no preset and a terminal on stdin it asks for the name and the preset (@clack/prompts).
+ * Ctrl+C at a prompt prints one line and exits 130 (128 + SIGINT, as a shell reports it), having
+ * written nothing.
  */
-import { createInterface } from 'node:readline/promises'
-import { relative } from 'node:path'
+import { basename, relative } from 'node:path'
 import { parseArgs } from 'node:util'
-import { createApp, CreateError, createPlugin, isPresetName, PRESET_NAMES, PRESETS, type Created, type PresetName } from './index.js'
+import { cancel, intro, isCancel, select, text } from '@clack/prompts'
+import { createApp, CreateError, createPlugin, invalidPackageName, isPresetName, PRESET_NAMES, PRESETS, type Created, type PresetName } from './index.js'
 import { OWN } from './versions.js'
 
 const USAGE = `create-echostream ${OWN.version}
@@ -80,24 +82,38 @@ function folderAndName(folder: string, name: string | undefined): { dir: string;
   return scoped ? { dir: scoped[1]!, name: name ?? folder } : { dir: folder, name }
 }
 
+/** Ctrl+C (or Escape) at a prompt. */
+function cancelled(): never {
+  cancel('Cancelled: nothing was written.')
+  process.exit(130)
+}
+
 async function ask(parsed: Parsed): Promise<Parsed> {
-  const rl = createInterface({ input: process.stdin, output: process.stdout })
-  try {
-    const folder = parsed.folder ?? ((await rl.question('App name (folder): [echostream-app] ')).trim() || 'echostream-app')
-    console.log('Presets:')
-    PRESET_NAMES.forEach((p, i) => console.log(`  ${i + 1}. ${p.padEnd(9)} ${PRESETS[p].summary}`))
-    let preset: PresetName | undefined
-    while (!preset) {
-      const answer = (await rl.question('Preset (number or name): [default] ')).trim() || 'default'
-      const byNumber = PRESET_NAMES[Number(answer) - 1]
-      if (byNumber) preset = byNumber
-      else if (isPresetName(answer)) preset = answer
-      else console.log(`  '${answer}' is not a preset: type 1-${PRESET_NAMES.length} or one of ${PRESET_NAMES.join(', ')}.`)
-    }
-    return { ...parsed, folder, preset }
-  } finally {
-    rl.close()
+  intro(`create-echostream ${OWN.version}`)
+  let folder = parsed.folder
+  if (!folder) {
+    const answer = await text({
+      message: 'App name (its folder and package name)',
+      placeholder: 'echostream-app',
+      defaultValue: 'echostream-app',
+      validate: (value) => {
+        const chosen = value?.trim() || 'echostream-app'
+        const name = parsed.name ?? folderAndName(chosen, undefined).name ?? basename(chosen)
+        const problem = invalidPackageName(name)
+        return problem ? `'${name}' cannot be a package name: ${problem}` : undefined
+      },
+    })
+    if (isCancel(answer)) cancelled()
+    folder = answer.trim() || 'echostream-app'
   }
+  if (parsed.preset) return { ...parsed, folder }
+  const preset = await select<PresetName>({
+    message: 'Preset',
+    options: PRESET_NAMES.map((p) => ({ value: p, label: p, hint: PRESETS[p].summary })),
+    initialValue: 'default',
+  })
+  if (isCancel(preset)) cancelled()
+  return { ...parsed, folder, preset }
 }
 
 function report(created: Created, what: string, next: string[]): void {
@@ -121,7 +137,7 @@ async function main(): Promise<void> {
     report(created, 'the plugin package', [install, 'npm test', 'npm pack'])
     return
   }
-  if (!parsed.preset && process.stdin.isTTY) parsed = await ask(parsed)
+  if ((!parsed.preset || !parsed.folder) && process.stdin.isTTY) parsed = await ask(parsed)
   if (!parsed.folder) throw new UsageError('Give the folder of the new app, e.g. npx create-echostream my-app --preset default')
   const preset = parsed.preset ?? 'default'
   if (!isPresetName(preset)) throw new UsageError(`Unknown preset '${preset}': use one of ${PRESET_NAMES.join(', ')}.`)
@@ -135,6 +151,7 @@ main().catch((error: unknown) => {
     console.error(`${error.message}\n\n${USAGE}`)
     process.exit(2)
   }
-  console.error(error instanceof CreateError ? error.message : (error as Error)?.stack ?? String(error))
+  console.error(error instanceof Error ? error.message : String(error))
+  if (process.env.ECHOSTREAM_DEBUG && !(error instanceof CreateError)) console.error(error)
   process.exit(1)
 })

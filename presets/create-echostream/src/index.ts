@@ -4,14 +4,17 @@
  */
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
-import { registrySource, tarballSource, type DependencySource } from './dependencies.js'
+import validatePackageName from 'validate-npm-package-name'
+import { MissingTarballsError, registrySource, tarballSource, type DependencySource, type Need } from './dependencies.js'
 import { isPresetName, PRESET_NAMES, PRESETS, type PresetName } from './presets.js'
 import { appFiles } from './templates/app.js'
 import { pluginFiles, pluginShortName } from './templates/plugin.js'
+import { rangeOf, TOOL_VERSIONS } from './versions.js'
 
 export { PRESETS, PRESET_NAMES, isPresetName, type PresetName, type PresetInfo } from './presets.js'
 export { pluginShortName, apiKey } from './templates/plugin.js'
 export { readTarballDir, readTarEntry, type Tarball } from './tarballs.js'
+export { planFromTarballs, MissingTarballsError, type Need } from './dependencies.js'
 
 /** Thrown for anything the user can fix (a taken folder, a bad name); the CLI prints its message and exits 1. */
 export class CreateError extends Error {
@@ -41,15 +44,14 @@ export interface Created {
   files: string[]
 }
 
-const NPM_NAME = /^(?:@[a-z0-9-*~][a-z0-9-*._~]*\/)?[a-z0-9-~][a-z0-9-._~]*$/
-
-/** Why `name` cannot be an npm package name, or undefined when it can. */
+/**
+ * Why `name` cannot be the name of a new npm package (validate-npm-package-name's reasons: not a
+ * core module such as `http`, no capitals, no spaces, …), or undefined when it can.
+ */
 export function invalidPackageName(name: string): string | undefined {
-  if (!name) return 'it is empty'
-  if (name.length > 214) return 'it is longer than 214 characters'
-  if (name !== name.toLowerCase()) return 'it has capital letters'
-  if (!NPM_NAME.test(name)) return 'only lowercase letters, digits, "-", "." and "_" are allowed (and an optional @scope/)'
-  return undefined
+  const result = validatePackageName(name)
+  if (result.validForNewPackages) return undefined
+  return [...(result.errors ?? []), ...(result.warnings ?? [])].join('; ') || 'npm does not accept it'
 }
 
 /** The package name for a target folder: its name, or the one given. */
@@ -73,11 +75,17 @@ function prepareDir(dir: string, force: boolean | undefined): void {
   } else mkdirSync(dir, { recursive: true })
 }
 
-function sourceFor(from: string | undefined, projectDir: string): DependencySource {
+/** What a project of ours depends on: our packages at the exact versions released with this starter, and the tools. */
+function needs(ours: string[], tools: Array<keyof typeof TOOL_VERSIONS>): Need[] {
+  return [...ours.map((name) => ({ name, range: rangeOf(name), exact: true })), ...tools.map((name) => ({ name, range: TOOL_VERSIONS[name] }))]
+}
+
+function sourceFor(from: string | undefined, projectDir: string, need: Need[]): DependencySource {
   if (!from) return registrySource
   try {
-    return tarballSource(from, projectDir)
+    return tarballSource(from, projectDir, need)
   } catch (error) {
+    if (error instanceof MissingTarballsError) throw new CreateError(error.message)
     throw new CreateError((error as Error).message)
   }
 }
@@ -90,21 +98,13 @@ function write(dir: string, files: Record<string, string>): string[] {
   return Object.keys(files)
 }
 
-function requireFrom(source: DependencySource, from: string | undefined, names: string[]): void {
-  const missing = source.missing(names)
-  if (from && missing.length) {
-    throw new CreateError(`--from ${from} has no tarball of ${missing.join(', ')}: pack them there too (node scripts/pack-all.mjs --out ${from} in the echostream workspace does).`)
-  }
-}
-
 /** Writes a new app on `preset` into `dir`. */
 export function createApp(options: CreateAppOptions): Created {
   const dir = resolve(options.dir)
   const preset = options.preset ?? 'default'
   if (!isPresetName(preset)) throw new CreateError(`Unknown preset '${preset}': use one of ${PRESET_NAMES.join(', ')}.`)
   const name = packageNameFor(dir, options.name)
-  const source = sourceFor(options.from, dir)
-  requireFrom(source, options.from, ['@echostream/kernel', '@echostream/node', PRESETS[preset].package])
+  const source = sourceFor(options.from, dir, needs(['@echostream/kernel', '@echostream/node', PRESETS[preset].package], ['tsx', 'typescript', '@types/node']))
   const files = appFiles({ name, preset, source })
   prepareDir(dir, options.force)
   return { dir, name, files: write(dir, files) }
@@ -115,8 +115,7 @@ export function createPlugin(options: CreateOptions): Created {
   const dir = resolve(options.dir)
   const name = packageNameFor(dir, options.name)
   if (!/^[a-z0-9][a-z0-9._-]*$/.test(pluginShortName(name))) throw new CreateError(`'${name}' gives the plugin name '${pluginShortName(name)}': use letters, digits and "-".`)
-  const source = sourceFor(options.from, dir)
-  requireFrom(source, options.from, ['@echostream/kernel', '@echostream/node', '@echostream/preset-minimal'])
+  const source = sourceFor(options.from, dir, needs(['@echostream/kernel', '@echostream/node', '@echostream/preset-minimal'], ['tsx', 'typescript', '@types/node']))
   const files = pluginFiles({ name, source })
   prepareDir(dir, options.force)
   return { dir, name, files: write(dir, files) }

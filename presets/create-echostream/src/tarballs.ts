@@ -1,34 +1,32 @@
 /**
  * `--from DIR`: a folder of package tarballs (`pnpm pack`/`npm pack` output, or scripts/pack-all.mjs
  * with its deps/ subfolder) that a new project installs from instead of a registry. Each tarball
- * is identified by the package.json inside it, read here with zlib and the ustar layout, so no
- * `tar` binary is needed.
+ * is identified by the package.json inside it, read with the system `tar` (`tar -xzOf`, the same
+ * flags on GNU tar, bsdtar on macOS and Windows' tar.exe): no tar code of ours.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { existsSync, readdirSync, statSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { gunzipSync } from 'node:zlib'
 
 export interface Tarball {
   name: string
   version: string
   /** Absolute path of the .tgz. */
   file: string
+  dependencies: Record<string, string>
+  optionalDependencies: Record<string, string>
+  peerDependencies: Record<string, string>
+  /** Peer dependencies marked `optional` in `peerDependenciesMeta`. */
+  optionalPeers: string[]
 }
 
-/** The text of `wanted` inside a gzipped tarball, or undefined when absent. */
+/** The text of `wanted` inside a gzipped tarball, or undefined when absent or unreadable. */
 export function readTarEntry(file: string, wanted: string): string | undefined {
-  const data = gunzipSync(readFileSync(file))
-  for (let offset = 0; offset + 512 <= data.length; ) {
-    const header = data.subarray(offset, offset + 512)
-    if (header.every((b) => b === 0)) return undefined
-    const field = (start: number, length: number) => header.subarray(start, start + length).toString('utf8').replace(/\0.*$/s, '')
-    const size = parseInt(field(124, 12).trim() || '0', 8)
-    const prefix = field(345, 155)
-    const name = (prefix ? `${prefix}/` : '') + field(0, 100)
-    if (name === wanted) return data.subarray(offset + 512, offset + 512 + size).toString('utf8')
-    offset += 512 + Math.ceil(size / 512) * 512
+  try {
+    return execFileSync('tar', ['-xzOf', file, wanted], { encoding: 'utf8', maxBuffer: 16 << 20, stdio: ['ignore', 'pipe', 'ignore'] })
+  } catch {
+    return undefined
   }
-  return undefined
 }
 
 function tgzFiles(dir: string, depth: number): string[] {
@@ -41,22 +39,34 @@ function tgzFiles(dir: string, depth: number): string[] {
   return out.sort()
 }
 
-/** Every package tarball in `dir` and its direct subfolders, by package name. */
-export function readTarballDir(dir: string): Map<string, Tarball> {
+const record = (value: unknown): Record<string, string> => (value && typeof value === 'object' ? (value as Record<string, string>) : {})
+
+/** Every package tarball in `dir` and its direct subfolders; several versions of one package may be there. */
+export function readTarballDir(dir: string): Tarball[] {
   const root = resolve(dir)
   if (!existsSync(root) || !statSync(root).isDirectory()) throw new Error(`--from ${dir}: no such folder`)
-  const found = new Map<string, Tarball>()
+  const found: Tarball[] = []
   for (const file of tgzFiles(root, 1)) {
     const text = readTarEntry(file, 'package/package.json')
     if (!text) continue
-    const { name, version } = JSON.parse(text) as { name?: string; version?: string }
-    if (!name || !version) continue
-    const previous = found.get(name)
-    if (previous && previous.version !== version) {
-      throw new Error(`--from ${dir}: two versions of ${name} (${previous.version} and ${version}); keep one, since a project can pin only one`)
+    let pkg: Record<string, unknown>
+    try {
+      pkg = JSON.parse(text) as Record<string, unknown>
+    } catch {
+      continue
     }
-    found.set(name, { name, version, file })
+    if (typeof pkg.name !== 'string' || typeof pkg.version !== 'string') continue
+    const meta = record(pkg.peerDependenciesMeta) as unknown as Record<string, { optional?: boolean }>
+    found.push({
+      name: pkg.name,
+      version: pkg.version,
+      file,
+      dependencies: record(pkg.dependencies),
+      optionalDependencies: record(pkg.optionalDependencies),
+      peerDependencies: record(pkg.peerDependencies),
+      optionalPeers: Object.keys(meta).filter((k) => meta[k]?.optional === true),
+    })
   }
-  if (found.size === 0) throw new Error(`--from ${dir}: no package tarballs (*.tgz) found`)
+  if (found.length === 0) throw new Error(`--from ${dir}: no package tarballs (*.tgz) found`)
   return found
 }

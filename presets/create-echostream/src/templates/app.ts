@@ -195,24 +195,45 @@ console.log('meter.level:', levels)
     : ''
   return `/**
  * Talks to the server: \`npm start\` in one terminal, \`npm run client\` in another
- * (or \`npx tsx client.ts ws://HOST:PORT\`).
+ * (or \`npx tsx client.ts ws://HOST:PORT\`). A failure prints one line (code and message) and
+ * exits 1; set ECHOSTREAM_DEBUG=1 for the whole error.
  */
 import { fileURLToPath } from 'node:url'
-import { createClient } from '@echostream/node'
+import { createClient, EchoError } from '@echostream/node'
 import type {} from '${info.package}' // types of client.rpc${info.events ? ', client.events' : ''}${info.streams ? ', client.streams, client.clock' : ''}
 
 ${urlLine}
-const client = await createClient(
-  ${clientOptions},
-  { cwd: fileURLToPath(new URL('.', import.meta.url)) },
-)
-await client.start()
-console.log(\`connected to \${client.url} as session \${client.session?.id}\`)
 
-console.log(await client.rpc.request('greet', { name: 'echostream' }, { timeoutMs: 5000 }))
-${events}${streams}
-await client.stop()
+async function main(): Promise<void> {
+  const client = await createClient(
+    ${clientOptions.replace(/\n/g, '\n  ')},
+    { cwd: fileURLToPath(new URL('.', import.meta.url)) },
+  )
+  try {
+    await client.start()
+    console.log(\`connected to \${client.url} as session \${client.session?.id}\`)
+
+    console.log(await client.rpc.request('greet', { name: 'echostream' }, { timeoutMs: 5000 }))
+${indent(events + streams, '    ')}  } finally {
+    await client.stop().catch(() => {})
+  }
+}
+
+main().catch((error: unknown) => {
+  const e = EchoError.from(error)
+  console.error(\`\${e.code}: \${e.message}\${e.code === 'E_CLOSED' ? ' (is the server running? npm start)' : ''}\`)
+  if (process.env.ECHOSTREAM_DEBUG) console.error(error)
+  process.exitCode = 1
+})
 `
+}
+
+/** Indents a block of statements (blank lines stay blank). */
+function indent(block: string, by: string): string {
+  return block
+    .split('\n')
+    .map((line) => (line ? `${by}${line}` : line))
+    .join('\n')
 }
 
 function testFile(name: string, preset: PresetName): string {
