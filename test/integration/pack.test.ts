@@ -10,7 +10,7 @@
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { dirname, join, resolve, sep } from 'node:path'
+import { dirname, join, relative, resolve, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { absolutePaths, checkTarball, packAllCached, tarballEntry, tarballFiles, type Packed } from '../../scripts/pack-all.mjs'
@@ -45,7 +45,8 @@ beforeAll(async () => {
   project = mkdtempSync(join(tmpdir(), 'echostream-pack-'))
   mkdirSync(join(project, 'npm-cache'))
   env = userEnv(join(project, 'npm-cache'))
-  const spec = (file: string) => `file:${join(packed.out, file)}`
+  // Relative specs, as create-echostream writes them: the app's own manifest names no absolute path either.
+  const spec = (file: string) => `file:${relative(project, join(packed.out, file))}`
   const overrides = Object.fromEntries(Object.entries({ ...packed.manifest.packages, ...packed.manifest.deps }).map(([name, { file }]) => [name, spec(file)]))
   writeFileSync(
     join(project, 'package.json'),
