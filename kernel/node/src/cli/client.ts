@@ -108,7 +108,7 @@ export async function connect(target: Target, { devtoolsToken, cwd = process.cwd
   if (target.app) client = await createClient(clientConfigFrom(target.app, target.url), { cwd: target.app.configFile ? dirname(target.app.configFile) : target.app.baseDir })
   else {
     // The preset from the current folder, else from beside this package (an app's node_modules).
-    const attempt = async (from: string): Promise<EchoClient> => (await createClient({ preset: '@echostream/preset-default', url: target.url }, { cwd: from })) as unknown as EchoClient
+    const attempt = async (from: string): Promise<AnyClient> => (await createClient({ preset: '@echostream/preset-default', url: target.url }, { cwd: from })) as unknown as AnyClient
     try {
       client = await attempt(cwd).catch(() => attempt(fileURLToPath(new URL('.', import.meta.url))))
     } catch (error) {
