@@ -6,8 +6,8 @@
  * Node built-in (esbuild fails on one), and none of ajv, fast-uri, semver, tapable, msgpackr or ws —
  * the kernel's `browser` field maps ajv, semver and tapable to its light versions, codec-msgpack and
  * transport-ws have browser builds of their own. Nor the server's side of the handshake, of
- * reconnect or of events (broadcast, rooms): their `browser` fields map them to stand-ins that
- * refuse as a client does.
+ * reconnect, of events (broadcast, rooms) or of clock sync: their `browser` fields map them to
+ * stand-ins that refuse as a client does.
  */
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
@@ -53,7 +53,7 @@ describe('an app bundling the client packages for a browser', () => {
     }
     expect(inputs.filter((file) => NODE_ONLY.test(file))).toEqual([])
     // Server-only modules have browser stand-ins (a page is a client).
-    expect(inputs.filter((file) => /kernel\/core\/src\/handshake\/server\.ts$|plugins\/(reconnect|events)\/src\/server\.ts$/.test(file))).toEqual([])
+    expect(inputs.filter((file) => /kernel\/core\/src\/handshake\/server\.ts$|plugins\/(reconnect|events|clock-sync)\/src\/server\.ts$/.test(file))).toEqual([])
     expect(inputs.filter((file) => file.startsWith('node:') || /(^|\/)node_modules\/@types\/node\//.test(file))).toEqual([])
   })
 })

@@ -15,6 +15,10 @@ export const clockErrors = defineErrors({
     code: ClockSyncErrorCodes.E_CONFIG,
     message: () => `options['clock-sync'].now must be a function returning µs; remove it to use the platform clock.`,
   },
+  serverInBrowser: {
+    code: ClockSyncErrorCodes.E_CONFIG,
+    message: () => "clock-sync's server side is not in its browser build (a page is a client): run servers on Node.",
+  },
   notSynced: {
     code: ClockSyncErrorCodes.E_TIMEOUT,
     retryable: true,

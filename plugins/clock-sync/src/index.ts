@@ -3,13 +3,14 @@
  * estimator, and reads time through a slewing clock that never runs backwards. The server is the
  * reference timebase: its `clock.now()` is its own monotonic clock.
  */
-import { definePlugin, messageOf, monotonicMicros, type Frame, type Session, type KernelApi, type OptionsOf } from '@echostream/kernel'
+import { definePlugin, messageOf, type Frame, type Session, type KernelApi, type OptionsOf } from '@echostream/kernel'
 import { clockErrors } from './errors.js'
 import { ClockEstimator } from './estimator.js'
 import { SlewingClock } from './slewing-clock.js'
-import { createLocalClock } from './local-clock.js'
+import { atArrival, createLocalClock } from './local-clock.js'
 import { DEFAULT_PROBE_SCHEDULE, probeGapUs } from './probe-schedule.js'
 import { version } from './version.js'
+import { setupServer } from './server.js'
 
 const PLUGIN = 'clock-sync'
 
@@ -91,34 +92,6 @@ export const schema = {
   },
 } as const
 
-/**
- * The local clock's reading when a message arrived: `now` (read in the handler) minus the time
- * since the transport stamped the arrival with `monotonicMicros()`. Works whatever the local
- * source (a `now` option, an offset), and never later than `now`.
- */
-function atArrival(now: number, arrivedAt: number): number {
-  const waited = monotonicMicros() - arrivedAt
-  return waited > 0 && Number.isFinite(waited) ? now - waited : now
-}
-
-/** Bounds of a believable report: anything else (a hostile or broken client) is ignored. */
-const MAX_OFFSET_US = 1e15 // ~31 years
-const MAX_DELAY_US = 1e9 // 1,000 s
-
-function num(value: unknown, min: number, max: number): number | undefined {
-  return typeof value === 'number' && Number.isFinite(value) && value >= min && value <= max ? value : undefined
-}
-
-/** A client's `clock.ping` meta → a reading, or undefined when it is not one. */
-function peerReadingOf(meta: Record<string, unknown>, nowUs: number): PeerClockReading | undefined {
-  const offsetUs = num(meta.offsetUs, -MAX_OFFSET_US, MAX_OFFSET_US)
-  const rttUs = num(meta.rttUs, 0, MAX_DELAY_US)
-  const jitterUs = num(meta.jitterUs, 0, MAX_DELAY_US) ?? 0
-  const samples = num(meta.samples, 0, 1e12) ?? 0
-  if (offsetUs === undefined || rttUs === undefined) return undefined
-  return { offsetUs, rttUs, jitterUs, samples: Math.floor(samples), reportedAtUs: nowUs }
-}
-
 export default definePlugin<ClockSyncOptions, Pick<KernelApi, 'clock'>>({
   name: PLUGIN,
   version,
@@ -134,49 +107,9 @@ export default definePlugin<ClockSyncOptions, Pick<KernelApi, 'clock'>>({
     const local = createLocalClock({ offsetMs: options.localOffsetMs, now: options.now })
     const listeners = new Set<(reading: ClockReading) => void>()
 
-    if (kernel.role === 'server') {
-      // The server is the reference: t2 is when the ping *arrived* (the transport's stamp, before
-      // decoding and any queue: time spent there would make the path look asymmetric and bias the
-      // offset by half of it), t3 just before the reply is written.
-      const peers = new WeakMap<Session, PeerClockReading>()
-      const peerListeners = new Set<(reading: PeerClockReading, session: Session) => void>()
-      kernel.route('clock.ping', {
-        handler(frame, session, _size, arrivedAt) {
-          const now = local.now()
-          session.send({ kind: 'clock.pong', id: frame.id, payload: [frame.payload, atArrival(now, arrivedAt), local.now()] })
-          // After the pong is out (its t3 must not wait on this): the client's estimate, if it sent one.
-          if (frame.meta !== undefined) {
-            const reported = peerReadingOf(frame.meta, now)
-            if (reported === undefined) return
-            peers.set(session, reported)
-            for (const listener of peerListeners) {
-              try {
-                listener(reported, session)
-              } catch (error) {
-                kernel.reportError(error, 'a clock onPeerReading listener', session)
-              }
-            }
-          }
-        },
-      })
-      const reading: ClockReading = { offsetUs: 0, estimatedOffsetUs: 0, rttUs: 0, skewPpm: 0, jitterUs: 0, samples: 0 }
-      kernel.expose('clock', {
-        now: local.now,
-        localNow: local.now,
-        toLocal: (us) => us,
-        fromLocal: (us) => us,
-        synced: true,
-        reading: () => ({ ...reading }),
-        onChange: () => () => {},
-        whenSynced: async () => ({ ...reading }),
-        peerReading: (session) => peers.get(session),
-        onPeerReading(listener) {
-          peerListeners.add(listener)
-          return () => void peerListeners.delete(listener)
-        },
-      })
-      return () => peerListeners.clear()
-    }
+    // The server is the reference timebase: it answers probes (server.ts; a page's bundle gets
+    // server.browser.ts, which refuses).
+    if (kernel.role === 'server') return setupServer(kernel, local)
 
     const schedule = {
       burstCount: options.burstCount,

@@ -25,3 +25,13 @@ export function createLocalClock(options: LocalClockOptions = {}): LocalClock {
   const source = options.now ?? monotonicMicros
   return Object.freeze({ now: () => source() + shiftUs })
 }
+
+/**
+ * The local clock's reading when a message arrived: `now` (read in the handler) minus the time
+ * since the transport stamped the arrival with `monotonicMicros()`. Works whatever the local
+ * source (a `now` option, an offset), and never later than `now`.
+ */
+export function atArrival(now: number, arrivedAt: number): number {
+  const waited = monotonicMicros() - arrivedAt
+  return waited > 0 && Number.isFinite(waited) ? now - waited : now
+}
