@@ -7,12 +7,12 @@
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
 import { EchoError, KERNEL_VERSION } from '@echostream/kernel'
-import { call } from './cli/call.js'
 import { CliErrorCodes } from './cli/errors.js'
-import { inspectConfig, inspectServer } from './cli/inspect.js'
 import { LOG_FORMATS, LOG_LEVELS } from './cli/log.js'
-import { start } from './cli/start.js'
-import { fetchStatus, formatStatus, TOKEN_ENV } from './cli/status.js'
+
+// The commands load config files, ajv and the transports: imported when one runs, so that help,
+// --version and usage errors answer without loading them.
+const TOKEN_ENV = 'ECHOSTREAM_DEVTOOLS_TOKEN'
 
 const CONFIG_HELP = `Without --config, the config is searched from the current directory: echostream.config.{ts,mjs,js,json,yaml},
 .echostreamrc*, or an "echostream" key in package.json.`
@@ -57,7 +57,7 @@ function program(): Command {
     .addOption(new Option('--log-level <level>', 'log level (observability plugin and these lines)').choices(LOG_LEVELS))
     .addOption(new Option('--log-format <format>', 'log format (observability plugin and these lines)').choices(LOG_FORMATS))
     .addHelpText('after', `\nStop it with Ctrl+C (SIGINT) or kill <pid> (SIGTERM; the pid is printed on start). Through npm start,\nkill <npm's pid> works too: npm forwards the signal.`)
-    .action((o) => start({ config: o.config, printConfig: o.printConfig, drainTimeout: o.drainTimeout, logLevel: o.logLevel, logFormat: o.logFormat }))
+    .action(async (o) => (await import('./cli/start.js')).start({ config: o.config, printConfig: o.printConfig, drainTimeout: o.drainTimeout, logLevel: o.logLevel, logFormat: o.logFormat }))
 
   cli
     .command('call')
@@ -67,7 +67,7 @@ function program(): Command {
     .addOption(urlOption('server URL, e.g. ws://127.0.0.1:5000'))
     .addOption(configOption())
     .addOption(new Option('--timeout <ms>', 'give up after this long').argParser(milliseconds('--timeout')))
-    .action((method: string, params: unknown, o) => call(method, params, { url: o.url, config: o.config, timeout: o.timeout }))
+    .action(async (method: string, params: unknown, o) => (await import('./cli/call.js')).call(method, params, { url: o.url, config: o.config, timeout: o.timeout }))
 
   cli
     .command('status')
@@ -78,6 +78,7 @@ function program(): Command {
     .option('--json', 'print the whole devtools snapshot as JSON')
     .addOption(new Option('--timeout <ms>', 'give up after this long').argParser(milliseconds('--timeout')).default(10_000))
     .action(async (o) => {
+      const { fetchStatus, formatStatus } = await import('./cli/status.js')
       const { snapshot } = await fetchStatus({ url: o.url, token: o.token, config: o.config, timeoutMs: o.timeout })
       console.log(o.json ? JSON.stringify(snapshot, null, 2) : formatStatus(snapshot))
     })
@@ -89,7 +90,10 @@ function program(): Command {
     .option('--json', 'print JSON')
     .option('-u, --url <url>', 'ask the running server at this URL (needs its devtools plugin)')
     .addOption(tokenOption())
-    .action((o) => (o.url ? inspectServer({ url: o.url, token: o.token, config: o.config, json: o.json }) : inspectConfig({ config: o.config, json: o.json })))
+    .action(async (o) => {
+      const { inspectConfig, inspectServer } = await import('./cli/inspect.js')
+      return o.url ? inspectServer({ url: o.url, token: o.token, config: o.config, json: o.json }) : inspectConfig({ config: o.config, json: o.json })
+    })
 
   return cli
 }
