@@ -177,3 +177,26 @@ describe('devtools: the page listener and the token', () => {
     expect(quiet.join('\n')).toMatch(/devtools/)
   })
 })
+
+describe('devtools: updates need the events plugin', () => {
+  it('a devtools client with RPC only gets snapshots on request and no event frames it could not route', async () => {
+    const server = await startServer({ intervalMs: 100 })
+    const rpcOnly = track(await createClient({ url: server.url!, plugins: [transportWs, codecMsgpack, rpc, [devtools, { token: TOKEN }]] }))
+    const kinds: string[] = []
+    rpcOnly.hooks.inbound.tap('kinds', (frame) => {
+      if (frame) kinds.push(frame.kind)
+      return frame
+    })
+    await rpcOnly.start()
+    const first = await rpcOnly.rpc.request('devtools.snapshot') as DevtoolsSnapshot
+    const full = await devtoolsClient(server.url!)
+    const updates: DevtoolsSnapshot[] = []
+    full.devtools.onUpdate((s) => void updates.push(s))
+    await full.start()
+    await until(() => updates.length >= 2, 10_000, 'two updates at the client with events')
+    expect(() => rpcOnly.devtools.onUpdate(() => {})).toThrow(/needs the events plugin/)
+    const second = await rpcOnly.rpc.request('devtools.snapshot') as DevtoolsSnapshot
+    expect(second.at).toBeGreaterThanOrEqual(first.at)
+    expect(kinds.filter((k) => !k.startsWith('rpc.'))).toEqual([])
+  })
+})

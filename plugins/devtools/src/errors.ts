@@ -27,6 +27,10 @@ export const devtoolsErrors = defineErrors({
     message: (host: string, port: number, why: string) =>
       `The devtools page cannot listen on ${host}:${port} (${why}): choose another options.devtools.port (0 picks a free one), or set http: false.`,
   },
+  updatesNeedEvents: {
+    code: C.E_CONFIG,
+    message: () => 'devtools.onUpdate needs the events plugin on this client (updates arrive as devtools.update events): load @echostream/plugin-events, or poll devtools.snapshot().',
+  },
   clientWithoutToken: {
     code: C.E_CONFIG,
     message: () => 'A devtools client needs options.devtools.token: the token the server was configured with, or the one it logged at start.',

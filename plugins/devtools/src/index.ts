@@ -67,7 +67,11 @@ function setupClient(kernel: PluginKernel, options: DevtoolsOptions): void {
   kernel.hooks.hello.tap(PLUGIN, (hello: HelloPayload) => ({ ...hello, [TOKEN_FIELD]: token }))
   kernel.expose(PLUGIN, {
     snapshot: (opts?: { timeoutMs?: number }) => kernel.rpc.request(SNAPSHOT_METHOD, undefined, opts) as Promise<DevtoolsSnapshot>,
-    onUpdate: (listener: (snapshot: DevtoolsSnapshot) => void) => kernel.events.on(UPDATE_EVENT, (data: DevtoolsSnapshot) => listener(data)),
+    onUpdate(listener: (snapshot: DevtoolsSnapshot) => void) {
+      // Updates arrive as events: without the events plugin there are none (poll snapshot() instead).
+      if (!(kernel as Partial<KernelApi>).events) throw devtoolsErrors.updatesNeedEvents()
+      return kernel.events.on(UPDATE_EVENT, (data: DevtoolsSnapshot) => listener(data))
+    },
     token,
     pageUrl: undefined,
     isDevtools: () => false,
@@ -79,8 +83,8 @@ export default definePlugin<DevtoolsOptions, Pick<KernelApi, 'devtools'>>({
   version,
   kernel: '^1.0.0',
   provides: ['devtools'],
-  requires: ['rpc', 'events'],
-  optional: ['streams', 'clock', 'observability'],
+  requires: ['rpc'],
+  optional: ['events', 'streams', 'clock', 'observability'],
   schema,
   setup(kernel, options) {
     if (kernel.role === 'client') return setupClient(kernel, options)
@@ -89,6 +93,7 @@ export default definePlugin<DevtoolsOptions, Pick<KernelApi, 'devtools'>>({
     const token = options.token ?? randomBytes(24).toString('base64url')
     const expected = digest(token)
     const devtools = new Set<Session>()
+    const subscribers = new Set<Session>()
     const collector = new Collector(options.maxErrors)
     const updateListeners = new Set<(snapshot: DevtoolsSnapshot) => void>()
     const pkg = appPackage(kernel.baseDir)
@@ -111,8 +116,14 @@ export default definePlugin<DevtoolsOptions, Pick<KernelApi, 'devtools'>>({
       // Compare digests in constant time: equal lengths, and nothing learnt from how long it took.
       if (typeof given !== 'string' || given.length > 512 || !timingSafeEqual(digest(given), expected)) throw devtoolsErrors.wrongToken()
       devtools.add(session)
+      // Updates go as events: only to a client that speaks the events plugin (a bare RPC client, e.g. a script, polls).
+      const plugins = session.handshake.plugins as Record<string, unknown> | undefined
+      if (plugins?.events !== undefined && (kernel as Partial<KernelApi>).events) subscribers.add(session)
     })
-    kernel.hooks.disconnect.tap(PLUGIN, (session) => void devtools.delete(session))
+    kernel.hooks.disconnect.tap(PLUGIN, (session) => {
+      devtools.delete(session)
+      subscribers.delete(session)
+    })
     kernel.hooks.authorize.tap({ name: PLUGIN, stage: Stage.FIRST }, (action: Action, session: Session): EchoError | undefined => {
       if (action.kind === 'rpc' && action.name.startsWith('devtools.') && !devtools.has(session)) return devtoolsErrors.notDevtools(action.name)
       return undefined
@@ -135,7 +146,7 @@ export default definePlugin<DevtoolsOptions, Pick<KernelApi, 'devtools'>>({
 
     // ------------------------------------------------------------ live updates
     const push = () => {
-      if (devtools.size === 0 && updateListeners.size === 0) return
+      if (subscribers.size === 0 && updateListeners.size === 0) return
       const snap = snapshot()
       for (const listener of updateListeners) {
         try {
@@ -144,7 +155,7 @@ export default definePlugin<DevtoolsOptions, Pick<KernelApi, 'devtools'>>({
           kernel.reportError(error, 'a devtools.onUpdate listener')
         }
       }
-      for (const session of devtools) {
+      for (const session of subscribers) {
         if (session.state !== 'open') continue
         try {
           // Volatile: a devtools page that reads slowly misses updates, it never costs the server memory.

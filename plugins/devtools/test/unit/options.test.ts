@@ -34,7 +34,7 @@ describe('options', () => {
     for (const code of Object.values(DevtoolsErrorCodes)) expect(section, code).toContain(`| \`${code}\``)
   })
 
-  it('is a plugin named devtools that needs rpc and events', () => {
-    expect(devtools).toMatchObject({ name: 'devtools', provides: ['devtools'], requires: ['rpc', 'events'] })
+  it('is a plugin named devtools that needs rpc (events, streams, clock when loaded)', () => {
+    expect(devtools).toMatchObject({ name: 'devtools', provides: ['devtools'], requires: ['rpc'], optional: ['events', 'streams', 'clock', 'observability'] })
   })
 })
