@@ -39,6 +39,16 @@ describe('echostream status against a server with the devtools plugin', () => {
     const called = await run(['call', 'math.add', '{"a":1,"b":2}'], dir, appEnv)
     expect(called.code, called.stderr).toBe(0)
 
+    // An unknown method from outside the app: with a devtools token, suggestions from the methods the
+    // server answered; without one, the message says why there are none.
+    const elsewhere = linkWorkspace(tempDir(), ['preset-default'])
+    const typo = await run(['call', 'math.ad', '{"a":1,"b":2}', '--url', server.url], elsewhere, cliEnv({ ECHOSTREAM_DEVTOOLS_TOKEN: TOKEN }))
+    expect(typo.code).toBe(1)
+    expect(typo.stderr.trimEnd()).toMatch(/^E_METHOD_NOT_FOUND: No handler for 'math\.ad' on the server.* Did you mean 'math\.add'\? \(from the methods the server answered recently\)$/)
+    const noToken = await run(['call', 'math.ad', '--url', server.url], elsewhere)
+    expect(noToken.code).toBe(1)
+    expect(noToken.stderr).toContain('The server does not list its methods to clients')
+
     // The token: from the config's devtools options (here), --token, or ECHOSTREAM_DEVTOOLS_TOKEN.
     const human = await run(['status'], dir, appEnv)
     expect(human.code, human.stderr).toBe(0)
@@ -48,7 +58,7 @@ describe('echostream status against a server with the devtools plugin', () => {
     expect(human.stdout).toMatch(/^sessions 1, rooms 0, streams 0$/m) // the status client itself
     expect(human.stdout).toMatch(/^methods: .*math\.add 1/m)
 
-    const json = await run(['status', '--json', '--url', server.url], linkWorkspace(tempDir(), ['preset-default']), cliEnv({ ECHOSTREAM_DEVTOOLS_TOKEN: TOKEN }))
+    const json = await run(['status', '--json', '--url', server.url], elsewhere, cliEnv({ ECHOSTREAM_DEVTOOLS_TOKEN: TOKEN }))
     expect(json.code, json.stderr).toBe(0)
     const snapshot = JSON.parse(json.stdout) as { server: { pid: number; url: string; draining: boolean; plugins: Array<{ name: string }> }; rates: { callsTotal: number } }
     expect(snapshot.server).toMatchObject({ pid, url: `ws://127.0.0.1:${port}`, draining: false })

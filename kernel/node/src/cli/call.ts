@@ -1,12 +1,16 @@
 /**
  * `echostream call <method> [params]`: one RPC to a running server (URL from `--url` or the app's
  * config), the JSON result on stdout. An unknown method gets the server's E_METHOD_NOT_FOUND plus
- * the close names among the methods the CLI can see: the app's handler modules (a server does not
- * list its methods to a client; methods registered in code are not visible here).
+ * the close names among the methods the CLI can see: the `defineRpc` methods of the app's handler
+ * modules, and, when a devtools token is at hand (ECHOSTREAM_DEVTOOLS_TOKEN or the config's
+ * devtools.token), the methods the server answered recently (its devtools snapshot's
+ * `rates.methods`). A server does not list its methods to an ordinary client: that would hand the
+ * method table to anyone who connects.
  */
 import { EchoError, ErrorCodes } from '@echostream/kernel'
 import { orList, suggest } from '../suggest.js'
-import { connect, resolveTarget, rpcOf, type TargetOptions } from './client.js'
+import { connect, pluginOptionsOf, resolveTarget, rpcOf, type AppConfig, type Target, type TargetOptions } from './client.js'
+import { fetchStatus, TOKEN_ENV } from './status.js'
 
 export interface CallOptions extends TargetOptions {
   timeout?: number
@@ -22,16 +26,36 @@ export async function call(method: string, params: unknown, options: CallOptions
   } catch (error) {
     const e = EchoError.from(error)
     if (e.code !== ErrorCodes.E_METHOD_NOT_FOUND) throw e
-    throw new EchoError(e.code, `${e.message}${methodHint(method, target.app)}`, { data: e.data, cause: e })
+    throw new EchoError(e.code, `${e.message}${await methodHint(method, target, options)}`, { data: e.data, cause: e })
   } finally {
     await client.stop().catch(() => {})
   }
 }
 
-function methodHint(method: string, app: Awaited<ReturnType<typeof resolveTarget>>['app']): string {
-  if (!app) return ' (The server does not list its methods to clients; run the command in the app\'s folder to get suggestions from its handler modules.)'
-  const known = app.handlers.flatMap((h) => h.definitions.filter((d) => d.kind === 'rpc').map((d) => d.name))
+/** Methods the server answered recently, from its devtools snapshot; none without a token or the plugin. */
+async function recentMethods(target: Target, options: CallOptions): Promise<string[] | undefined> {
+  const configured = pluginOptionsOf(target.app, 'devtools')?.token
+  const token = process.env[TOKEN_ENV] || (typeof configured === 'string' ? configured : undefined)
+  if (!token) return undefined
+  try {
+    const { snapshot } = await fetchStatus({ url: target.url, config: options.config, cwd: options.cwd, token, timeoutMs: 5000 }, 'call')
+    const methods = (snapshot.rates as { methods?: Array<{ method?: unknown }> }).methods ?? []
+    return methods.map((m) => m.method).filter((m): m is string => typeof m === 'string' && m !== 'other' && !m.startsWith('devtools.'))
+  } catch {
+    return undefined
+  }
+}
+
+async function methodHint(method: string, target: Target, options: CallOptions): Promise<string> {
+  const app: AppConfig | undefined = target.app
+  const fromModules = app ? app.handlers.flatMap((h) => h.definitions.filter((d) => d.kind === 'rpc').map((d) => d.name)) : []
+  const fromServer = await recentMethods(target, options)
+  if (!app && !fromServer) {
+    return " (The server does not list its methods to clients: for suggestions, run the command in the app's folder (its handler modules) or set ECHOSTREAM_DEVTOOLS_TOKEN (the methods it answered recently, through the devtools plugin).)"
+  }
+  const sources = [...(app ? [`the handler modules of ${app.configFile ?? 'the config'}`] : []), ...(fromServer ? ['the methods the server answered recently'] : [])].join(' and ')
+  const known = [...new Set([...fromModules, ...(fromServer ?? [])])]
   const close = suggest(method, known)
-  if (close.length) return ` Did you mean ${orList(close)}? (from the handler modules of ${app.configFile ?? 'the config'})`
-  return known.length ? ` The config's handler modules define ${orList(known.slice(0, 10))}${known.length > 10 ? ', …' : ''}.` : ''
+  if (close.length) return ` Did you mean ${orList(close)}? (from ${sources})`
+  return known.length ? ` Known from ${sources}: ${orList(known.slice(0, 10))}${known.length > 10 ? ', …' : ''}.` : ''
 }
