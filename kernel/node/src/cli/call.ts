@@ -54,7 +54,8 @@ async function methodHint(method: string, target: Target, options: CallOptions):
     return " (The server does not list its methods to clients: for suggestions, run the command in the app's folder (its handler modules) or set ECHOSTREAM_DEVTOOLS_TOKEN (the methods it answered recently, through the devtools plugin).)"
   }
   const sources = [...(app ? [`the handler modules of ${app.configFile ?? 'the config'}`] : []), ...(fromServer ? ['the methods the server answered recently'] : [])].join(' and ')
-  const known = [...new Set([...fromModules, ...(fromServer ?? [])])]
+  // The server counts the failed call itself among the methods it answered.
+  const known = [...new Set([...fromModules, ...(fromServer ?? [])])].filter((m) => m !== method)
   const close = suggest(method, known)
   if (close.length) return ` Did you mean ${orList(close)}? (from ${sources})`
   return known.length ? ` Known from ${sources}: ${orList(known.slice(0, 10))}${known.length > 10 ? ', …' : ''}.` : ''

@@ -88,7 +88,8 @@ function ratesLine(rates: Record<string, unknown>): string | undefined {
 
 function methodsLine(rates: Record<string, unknown>): string | undefined {
   const methods = Array.isArray(rates.methods) ? (rates.methods as Array<{ method?: unknown; calls?: unknown }>) : []
-  const named = methods.filter((m) => typeof m?.method === 'string' && num(m.calls) !== undefined).sort((a, b) => (b.calls as number) - (a.calls as number))
+  // The devtools plugin's own methods (this very status call among them) are left out.
+  const named = methods.filter((m) => typeof m?.method === 'string' && !m.method.startsWith('devtools.') && num(m.calls) !== undefined).sort((a, b) => (b.calls as number) - (a.calls as number))
   if (!named.length) return undefined
   return `${named.slice(0, 5).map((m) => `${String(m.method)} ${String(m.calls)}`).join(', ')}${named.length > 5 ? `, … (${named.length} methods)` : ''}`
 }
