@@ -55,3 +55,4 @@ export {
 export { KERNEL_VERSION } from './version.js'
 export { orderPlugins, checkKernelRange, checkRole } from './order.js'
 export { defineTransportPlugin, formatPeer, TLS_OPTION_PROPERTIES, type PeerSource, type SocketTransportOptions, type TransportPluginSpec, type TransportServer } from './transport-kit.js'
+export { listenHttp, type HttpListener, type HttpServerLike } from './http-listener.js'

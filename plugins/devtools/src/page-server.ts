@@ -8,14 +8,10 @@
 import { createServer, type Server } from 'node:http'
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import type { AddressInfo } from 'node:net'
-import { messageOf } from '@echostream/kernel'
+import { listenHttp, messageOf, type HttpListener } from '@echostream/kernel'
 import { devtoolsErrors } from './errors.js'
 
-export interface PageServer {
-  url: string
-  close(): Promise<void>
-}
+export type PageServer = HttpListener
 
 const require = createRequire(import.meta.url)
 const pageFile = (name: string) => new URL(`../page/${name}`, import.meta.url)
@@ -67,19 +63,5 @@ export async function startPageServer(host: string, port: number, wsUrl: () => s
     if (path === '/favicon.ico') return reply(204, 'text/plain', '')
     reply(404, 'text/plain', 'not found: the devtools page is at /\n')
   })
-  server.keepAliveTimeout = 1000
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (error) => reject(devtoolsErrors.listen(host, port, messageOf(error))))
-    server.listen(port, host, () => resolve())
-  })
-  const address = server.address() as AddressInfo
-  const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address
-  return {
-    url: `http://${shownHost}:${address.port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve())
-        server.closeAllConnections()
-      }),
-  }
+  return listenHttp(server, host, port, (error) => devtoolsErrors.listen(host, port, messageOf(error)))
 }

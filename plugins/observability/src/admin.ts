@@ -4,16 +4,12 @@
  * connection limits and can be firewalled apart from it.
  */
 import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
-import { messageOf } from '@echostream/kernel'
+import { listenHttp, messageOf, type HttpListener } from '@echostream/kernel'
 import type { Registry } from 'prom-client'
 import { observabilityErrors } from './errors.js'
 import type { Readiness } from './health.js'
 
-export interface AdminServer {
-  url: string
-  close(): Promise<void>
-}
+export type AdminServer = HttpListener
 
 export async function startAdmin(host: string, port: number, registry: Registry, readiness: Readiness): Promise<AdminServer> {
   const server: Server = createServer((req, res) => {
@@ -40,20 +36,5 @@ export async function startAdmin(host: string, port: number, registry: Registry,
     }
     reply(404, 'text/plain', 'not found: try /metrics, /livez or /readyz\n')
   })
-  // Probes and scrapes are short: don't let an idle keep-alive socket hold `close()` up.
-  server.keepAliveTimeout = 1000
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (error) => reject(observabilityErrors.adminListen(host, port, messageOf(error))))
-    server.listen(port, host, () => resolve())
-  })
-  const address = server.address() as AddressInfo
-  const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address
-  return {
-    url: `http://${shownHost}:${address.port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve())
-        server.closeAllConnections()
-      }),
-  }
+  return listenHttp(server, host, port, (error) => observabilityErrors.adminListen(host, port, messageOf(error)))
 }
