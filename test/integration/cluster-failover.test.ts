@@ -146,7 +146,11 @@ describe('cluster: failover to another node with exactly-once both ways', () => 
       // Every call settled once; none ran twice.
       for (const [n, s] of p.settled) {
         expect(s.times, `op ${n} settled once`).toBe(1)
-        if (n !== 100_000) expect(s.value, `op ${n}`).toBe(n * 2)
+        if (n === 100_000) continue
+        // A quick call can also be running on a node at the moment it is killed (seen once in a
+        // full run): then it settles with E_INTERRUPTED, as documented — only if it ran there.
+        if (s.code === 'E_INTERRUPTED') expect([a, b].some((node) => node.of('ran').some((l) => l.n === n && l.sid === sids[i])), `op ${n} interrupted, but it never ran on a node that died`).toBe(true)
+        else expect(s, `op ${n}`).toMatchObject({ value: n * 2 })
       }
       const ran = [a, b, c].flatMap((n) => n.of('ran').filter((l) => l.sid === sids[i]).map((l) => l.n as number))
       expect(new Set(ran).size, `client ${i}: no call ran twice`).toBe(ran.length)
