@@ -5,8 +5,9 @@
  * order, then a summary and the dispatcher's lines of `/metrics`. Exits 0 when every session got
  * every result once, in order, with the right text. DEMO_UTTERANCES and DEMO_SEED change the run.
  */
+import { seededRandom } from '@echostream/kernel'
 import { startDispatcher } from './src/dispatcher.js'
-import { concat, infer, prng, utteranceAudio } from './src/model.js'
+import { concat, infer, utteranceAudio } from './src/model.js'
 import { openSession } from './src/session.js'
 import { freePort, spawnWorker, type WorkerProcess } from './src/spawn.js'
 
@@ -39,7 +40,7 @@ sessions.forEach((session, s) =>
   session.onResult((r) => console.log(`  session ${s} #${String(r.index).padStart(2)} ${r.capability.padEnd(9)} ${r.worker} (try ${r.attempts}, ${r.latencyMs} ms): ${r.text ?? r.error?.code}`)),
 )
 
-const random = prng(SEED)
+const random = seededRandom(SEED)
 const sending = sessions.map(async (session, s) => {
   for (let i = 0; i < UTTERANCES; i++) {
     await session.send(i, capabilityOf(s, i), audioOf(s, i))

@@ -9,19 +9,14 @@
  * make a frame that is *plausible*, the mutations make it hostile). An entry with `optOut` set is
  * skipped, with the defect named.
  */
+import { seededRandom } from '@echostream/kernel'
 
-/** mulberry32: small, fast, and a seed replays the same case sequence. */
+/** The kernel's `seededRandom` (mulberry32) with the draws the generators use: a seed replays the same case sequence. */
 export class Rng {
-  #state: number
-  constructor(seed: number) {
-    this.#state = seed >>> 0
-  }
   /** [0, 1) */
-  next(): number {
-    this.#state = (this.#state + 0x6d2b79f5) | 0
-    let t = Math.imul(this.#state ^ (this.#state >>> 15), 1 | this.#state)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  readonly next: () => number
+  constructor(seed: number) {
+    this.next = seededRandom(seed)
   }
   /** An integer in [min, max]. */
   int(min: number, max: number): number {

@@ -5,6 +5,7 @@
  * distribution, so a run is reproducible from its seed.
  */
 import { createHash } from 'node:crypto'
+import { seededRandom } from '@echostream/kernel'
 
 /** What the fake model can do. A worker offers a subset. */
 export const MODEL_CAPABILITIES = ['recognise', 'translate', 'diarise'] as const
@@ -28,18 +29,6 @@ export function infer(capability: string, audio: Uint8Array): string {
   return words.join(' ')
 }
 
-/** mulberry32: a small, fast, seeded PRNG (uniform in [0, 1)). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 /** A seed from a string (worker ids, session names): FNV-1a. */
 export function seedOf(text: string): number {
   let h = 0x811c9dc5
@@ -58,13 +47,13 @@ export interface DelayModel {
 
 /** Job durations: min + exponential(mean), capped — the shifted-exponential shape of service times. */
 export function delays(seed: number, model: DelayModel): () => number {
-  const random = prng(seed)
+  const random = seededRandom(seed)
   return () => Math.min(model.maxMs, model.minMs - model.meanMs * Math.log(1 - random()))
 }
 
 /** Synthetic utterance audio: `chunks` chunks of 16-bit PCM, deterministic from the seed. */
 export function utteranceAudio(seed: number, chunks: number, chunkBytes: number): Uint8Array[] {
-  const random = prng(seed)
+  const random = seededRandom(seed)
   return Array.from({ length: chunks }, () => {
     const chunk = new Uint8Array(chunkBytes)
     for (let i = 0; i < chunkBytes; i++) chunk[i] = Math.floor(random() * 256)

@@ -6,8 +6,9 @@
  * frozen worker's answers arrive after the requeued copies) was delivered once.
  */
 import { afterAll, describe, expect, it } from 'vitest'
+import { seededRandom } from '@echostream/kernel'
 import { startDispatcher, type Dispatcher } from '../src/dispatcher.js'
-import { concat, infer, prng, utteranceAudio } from '../src/model.js'
+import { concat, infer, utteranceAudio } from '../src/model.js'
 import { openSession, type DispatchSession } from '../src/session.js'
 import { freePort, spawnWorker, type WorkerProcess } from '../src/spawn.js'
 
@@ -21,7 +22,7 @@ const WORKERS = [
 ]
 const TRANSLATORS = new Set(['w1', 'w3'])
 
-const random = prng(SEED)
+const random = seededRandom(SEED)
 const between = (lo: number, hi: number) => lo + random() * (hi - lo)
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
@@ -65,7 +66,7 @@ describe('dispatcher under chaos', () => {
 
     // Senders: each session sends its 50 utterances, paced, without waiting for results.
     const sending = sessions.map(async (session, s) => {
-      const pace = prng(SEED + s)
+      const pace = seededRandom(SEED + s)
       for (let i = 0; i < UTTERANCES; i++) {
         await session.send(i, capabilityOf(s, i), audioOf(s, i))
         await sleep(40 + pace() * 80)

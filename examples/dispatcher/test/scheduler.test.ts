@@ -1,9 +1,9 @@
 /** The scheduler and the reorderer without a network: least connections, capabilities, requeue, exactly once, order. */
 import { describe, expect, it } from 'vitest'
-import { EchoError } from '@echostream/kernel'
+import { EchoError, seededRandom } from '@echostream/kernel'
 import { Reorderer } from '../src/reorder.js'
 import { Scheduler, type Job, type Outcome } from '../src/scheduler.js'
-import { delays, infer, prng } from '../src/model.js'
+import { delays, infer } from '../src/model.js'
 
 function harness(maxAttempts = 3) {
   const runs: Array<{ job: Job; worker: string; attempt: number; cancelled: boolean }> = []
@@ -134,7 +134,7 @@ describe('Scheduler', () => {
 
 describe('Reorderer', () => {
   it('delivers in index order, each once, whatever order results finish in', () => {
-    const random = prng(7)
+    const random = seededRandom(7)
     const order = Array.from({ length: 200 }, (_, i) => i).sort(() => random() - 0.5)
     const reorder = new Reorderer<number>()
     const out: number[] = []

@@ -7,6 +7,7 @@ export { EchoError, ErrorCodes, createError, defineErrors, messageOf, type Error
 export { describe } from './describe.js'
 export { SchemaCompiler, isStandardSchema, isPending, MAX_PROBLEMS, type Schema, type SchemaOutput, type SchemaResult, type SchemaCheck, type SchemaCompilerOptions, type StandardSchemaV1 } from './schema.js'
 export { monotonicMicros } from './clock.js'
+export { seededRandom, type SeededRandom } from './random.js'
 export { kernelErrors } from './kernel-errors-all.js'
 export { CloseCodes, KernelFrames, PROTOCOL_VERSION, isFrame, type Frame, type HelloPayload, type WelcomePayload, type HelloLimits, type WelcomeLimits } from './frame.js'
 export { Stage, createHooks, authorize, type Hooks, type HookName, type Action, type OwnedTapOptions } from './hooks.js'

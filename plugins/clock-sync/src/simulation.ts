@@ -9,23 +9,12 @@
  * i.e. true·(1 + skew) + offset with true time counted from the start, then shifted to an
  * epoch-like scale (startUs) so float precision is what production sees.
  */
+import { seededRandom } from '@echostream/kernel'
 import { ClockEstimator, type ClockEstimatorOptions, type ClockSample, type SampleVerdict } from './estimator.js'
 import { DEFAULT_PROBE_SCHEDULE, probeGapUs, type ProbeSchedule } from './probe-schedule.js'
 
-/** Uniform random number in [0, 1). */
+/** Uniform random number in [0, 1): the simulation draws from the kernel's `seededRandom(seed)`. */
 export type Rng = () => number
-
-/** mulberry32: tiny, fast, and good enough to drive a simulation; the same seed gives the same run. */
-export function mulberry32(seed: number): Rng {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** A one-way delay (or processing time) in true µs, drawn from `rng`. */
 export type DelayModel = (rng: Rng) => number
@@ -86,7 +75,7 @@ interface InFlight {
 }
 
 export function createSimulation(options: SimulationOptions): Simulation {
-  const rng = mulberry32(options.seed)
+  const rng = seededRandom(options.seed)
   const startUs = options.startUs ?? 1.7e15
   const offsetUs = options.offsetUs ?? 0
   const skew = (options.skewPpm ?? 0) * 1e-6

@@ -5,6 +5,7 @@
  * reply must be), and the delays come from a second seeded stream so they never change the text.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
+import { seededRandom } from '@echostream/kernel'
 
 export interface ModelConfig {
   /** Seeds the text: a different seed, a different reply. */
@@ -34,18 +35,6 @@ export interface LlmProvider {
   generate(request: GenerateRequest, signal: AbortSignal): AsyncGenerator<string, GenerateResult>
 }
 
-/** mulberry32: a tiny, well-distributed 32-bit PRNG; plenty for text that only has to be repeatable. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 /** FNV-1a, 32 bits. */
 export function hash(text: string): number {
   let h = 0x811c9dc5
@@ -71,7 +60,7 @@ function seedOf(request: GenerateRequest): number {
 
 /** The whole reply a request gets, token by token (a token is a word with its leading space, or a full stop). */
 export function seededTokens(request: GenerateRequest): string[] {
-  const random = prng(seedOf(request))
+  const random = seededRandom(seedOf(request))
   const length = Math.min(request.model.maxTokens, 12 + Math.floor(random() * 120))
   const tokens: string[] = []
   let sentenceStart = true
@@ -94,7 +83,7 @@ export function seededTokens(request: GenerateRequest): string[] {
 
 /** The per-token delays of a request, in ms (a separate seeded stream from the text's). */
 export function seededDelays(request: GenerateRequest, count: number): number[] {
-  const random = prng(seedOf(request) ^ 0x9e3779b9)
+  const random = seededRandom(seedOf(request) ^ 0x9e3779b9)
   const { tokenDelayMs, jitterMs } = request.model
   return Array.from({ length: count }, () => Math.max(0, tokenDelayMs + (random() * 2 - 1) * jitterMs))
 }

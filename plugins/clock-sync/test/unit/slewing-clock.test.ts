@@ -1,6 +1,7 @@
+import { seededRandom } from '@echostream/kernel'
 import { describe, expect, it } from 'vitest'
 import { SlewingClock, type ClockStep } from '../../src/slewing-clock.js'
-import { createSimulation, exponentialDelay, mulberry32 } from '../../src/simulation.js'
+import { createSimulation, exponentialDelay } from '../../src/simulation.js'
 
 /** A hand-driven local clock, µs. */
 function manualTime(startUs = 1.7e15): { now: () => number; advance: (us: number) => void } {
@@ -93,7 +94,7 @@ describe('SlewingClock', () => {
   })
 
   it('is monotonic under random targets, random read intervals and a source that stalls or jumps back', () => {
-    const rng = mulberry32(42)
+    const rng = seededRandom(42)
     const { time, clock } = setup()
     let t = time.now()
     const clock2 = new SlewingClock({ now: () => t })

@@ -9,17 +9,8 @@ import type { JitterEvent, JitterFrame, PushResult } from '../../src/jitter/type
 export const MS = 1000
 export const S = 1_000_000
 
-/** mulberry32: tiny, seedable, good enough for simulated network noise. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** mulberry32, seedable: the kernel's `seededRandom` (the jitter tests' name for it). */
+export { seededRandom as mulberry32 } from '@echostream/kernel'
 
 export function exponential(rand: () => number, mean: number): number {
   return -mean * Math.log(1 - rand())
