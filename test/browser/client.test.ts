@@ -2,6 +2,7 @@
  * The browser client in headless Chromium against a real server: connect, RPC both ways, coded
  * errors, events and rooms, and a clean stop. One browser for the file; a page per test.
  */
+import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { EchoError, type EchoKernel, type Session } from '@echostream/kernel'
 import { startHarness, type Harness } from './helpers/harness.js'
@@ -66,6 +67,10 @@ describe('browser client', () => {
     expect(refusals[1]).toMatch(/^E_CONFIG: .*highWaterMark/)
     expect(refusals[2]).toMatch(/^E_CONFIG: .*maxDelayMs/)
     expect(refusals[3]).toBe('accepted')
+    // Production messages (presets/browser README, "Decisions"): the id, the values, where the full text is.
+    const short = /^E_CONFIG: (\w{4}): .* \(@echostream\/preset-browser ERRORS\.md\)$/.exec(refusals[0]!)
+    expect(short, refusals[0]).not.toBeNull()
+    expect(readFileSync(new URL('../../presets/browser/ERRORS.md', import.meta.url), 'utf8')).toMatch(new RegExp(`\`${short![1]}\` \\| kernel/core/src/options\\.ts \\| Invalid options for \\{1\\}`))
     expect(errors).toEqual([])
   })
 
