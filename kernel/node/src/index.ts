@@ -11,4 +11,4 @@ export { resolveSpecifier, importFile, similarPackages, installedPackages, KNOWN
 export { substituteEnv } from './env.js'
 export { ajvValidator, validateOptions, checkOptions } from './validate.js'
 export { suggest, editDistance, orList } from './suggest.js'
-export { fetchStatus, formatStatus, SNAPSHOT_METHOD, TOKEN_ENV, type DevtoolsSnapshot, type StatusOptions } from './cli/status.js'
+export { fetchStatus, formatStatus, SNAPSHOT_METHOD, TOKEN_ENV, type StatusOptions } from './cli/status.js' // DevtoolsSnapshot: the kernel's, above

@@ -5,8 +5,7 @@
  * by a timer (no clock read per frame). Memory is bounded: methods past MAX_METHODS count as
  * 'other', errors are a ring of `maxErrors`, a closed session's counters go with it.
  */
-import type { Frame, Session } from '@echostream/kernel'
-import type { DevtoolsError } from './types.js'
+import type { DevtoolsError, Frame, Session } from '@echostream/kernel'
 
 /** Rates are averaged over the last WINDOW complete seconds. */
 export const WINDOW = 5

@@ -9,7 +9,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { definePlugin, Stage, type Action, type EchoError, type Frame, type HelloPayload, type KernelApi, type PluginKernel, type Session } from '@echostream/kernel'
+import { definePlugin, Stage, type Action, type DevtoolsSnapshot, type EchoError, type Frame, type HelloPayload, type KernelApi, type PluginKernel, type Session } from '@echostream/kernel'
 import type {} from '@echostream/plugin-rpc'
 import type {} from '@echostream/plugin-events'
 import { Collector } from './collector.js'
@@ -17,13 +17,13 @@ import { devtoolsErrors } from './errors.js'
 import { schema, SNAPSHOT_METHOD, TOKEN_FIELD, UPDATE_EVENT, type DevtoolsOptions } from './options.js'
 import { startPageServer, type PageServer } from './page-server.js'
 import { takeSnapshot } from './snapshot.js'
-import type { DevtoolsSnapshot } from './types.js'
 import { version } from './version.js'
 
 export { schema, SNAPSHOT_METHOD, TOKEN_FIELD, UPDATE_EVENT, type DevtoolsOptions } from './options.js'
 export { DevtoolsErrorCodes, devtoolsErrors } from './errors.js'
 export { browserBundle } from './page-server.js'
-export type * from './types.js'
+/** The snapshot's types are the kernel's (the CLI reads them too); re-exported as this plugin's contract. */
+export type { DevtoolsServerInfo, DevtoolsSession, DevtoolsRoom, DevtoolsStream, DevtoolsClockReading, DevtoolsClock, DevtoolsRates, DevtoolsError, DevtoolsSnapshot } from '@echostream/kernel'
 
 const PLUGIN = 'devtools'
 

@@ -4,10 +4,9 @@
  * Optional plugins are read through the small structural types below, so this package needs none
  * of them installed.
  */
-import { KERNEL_VERSION, type EchoKernel, type Session } from '@echostream/kernel'
+import { KERNEL_VERSION, type DevtoolsClock, type DevtoolsClockReading, type DevtoolsRoom, type DevtoolsSession, type DevtoolsSnapshot, type DevtoolsStream, type EchoKernel, type Session } from '@echostream/kernel'
 import { WINDOW, type Collector } from './collector.js'
 import type { DevtoolsOptions } from './options.js'
-import type { DevtoolsClock, DevtoolsClockReading, DevtoolsRoom, DevtoolsSession, DevtoolsSnapshot, DevtoolsStream } from './types.js'
 
 /** What this reads of plugin-streams' `list(session)` (WriterStats / ReaderStats). */
 interface StreamsLike {

@@ -43,6 +43,8 @@ export async function inspectServer(options: StatusOptions & { json?: boolean })
   console.log('plugins (as the server reports them):')
   s.plugins.forEach((p, i) => {
     console.log(`  ${i + 1}. ${p.name}@${p.version}`)
-    if (p.options !== undefined) console.log(`     options ${JSON.stringify(p.options)}`)
+    // The devtools plugin does not send options today; a server that does gets them shown.
+    const reported = (p as { options?: unknown }).options
+    if (reported !== undefined) console.log(`     options ${JSON.stringify(reported)}`)
   })
 }

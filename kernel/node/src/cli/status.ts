@@ -4,34 +4,12 @@
  * `{ devtoolsToken }`. Exported for other tools (a daemon's own `status` command reuses
  * `fetchStatus` + `formatStatus`).
  */
-import { EchoError, ErrorCodes } from '@echostream/kernel'
+import { EchoError, ErrorCodes, type DevtoolsClock, type DevtoolsRates, type DevtoolsSnapshot } from '@echostream/kernel'
 import { connect, pluginOptionsOf, resolveTarget, rpcOf, type Target, type TargetOptions } from './client.js'
 import { cliErrors } from './errors.js'
 
 export const SNAPSHOT_METHOD = 'devtools.snapshot'
 export const TOKEN_ENV = 'ECHOSTREAM_DEVTOOLS_TOKEN'
-
-/** What `devtools.snapshot` returns (the devtools plugin's contract); unknown extra fields are kept. */
-export interface DevtoolsSnapshot {
-  server: {
-    name?: string
-    version: string
-    kernelVersion: string
-    pid: number
-    uptimeMs: number
-    url: string
-    plugins: Array<{ name: string; version: string; options?: unknown; [key: string]: unknown }>
-    draining: boolean
-    [key: string]: unknown
-  }
-  sessions: unknown[]
-  rooms: unknown[]
-  streams: unknown[]
-  clock: Record<string, unknown>
-  rates: Record<string, unknown>
-  errors: unknown[]
-  [key: string]: unknown
-}
 
 export interface StatusOptions extends TargetOptions {
   /** The devtools token; default: ECHOSTREAM_DEVTOOLS_TOKEN, else the `devtools.token` option of the app's config. */
@@ -39,7 +17,12 @@ export interface StatusOptions extends TargetOptions {
   timeoutMs?: number
 }
 
-/** Connects, asks for `devtools.snapshot`, disconnects. Coded errors: E_NO_DEVTOOLS, E_UNAUTHORIZED, E_CLOSED, E_TIMEOUT. */
+/**
+ * Connects, asks for `devtools.snapshot`, disconnects. Coded errors: E_NO_DEVTOOLS, E_UNAUTHORIZED,
+ * E_CLOSED, E_TIMEOUT. The answer's type, `DevtoolsSnapshot`, is the devtools plugin's contract,
+ * defined once in the kernel; the formatting below still reads each field defensively (the server
+ * may run another version of the plugin), and `--json` prints the answer as it came.
+ */
 export async function fetchStatus(options: StatusOptions, command = 'status'): Promise<{ target: Target; snapshot: DevtoolsSnapshot }> {
   const target = await resolveTarget(options, command)
   const configured = pluginOptionsOf(target.app, 'devtools')?.token
@@ -73,7 +56,7 @@ const num = (value: unknown): number | undefined => (typeof value === 'number' &
 const rounded = (value: number) => (Number.isInteger(value) ? String(value) : value.toFixed(1))
 const total = (listed: unknown, counted: unknown) => num(counted) ?? (Array.isArray(listed) ? listed.length : 0)
 
-function ratesLine(rates: Record<string, unknown>): string | undefined {
+function ratesLine(rates: Partial<DevtoolsRates>): string | undefined {
   const parts: string[] = []
   for (const [key, label] of [['callsPerSec', 'calls'], ['eventsPerSec', 'events'], ['framesInPerSec', 'frames in'], ['framesOutPerSec', 'frames out']] as const) {
     const v = num(rates[key])
@@ -86,7 +69,7 @@ function ratesLine(rates: Record<string, unknown>): string | undefined {
   return parts.length ? parts.join(', ') : undefined
 }
 
-function methodsLine(rates: Record<string, unknown>): string | undefined {
+function methodsLine(rates: Partial<DevtoolsRates>): string | undefined {
   const methods = Array.isArray(rates.methods) ? (rates.methods as Array<{ method?: unknown; calls?: unknown }>) : []
   // The devtools plugin's own methods (this very status call among them) are left out.
   const named = methods.filter((m) => typeof m?.method === 'string' && !m.method.startsWith('devtools.') && num(m.calls) !== undefined).sort((a, b) => (b.calls as number) - (a.calls as number))
@@ -94,7 +77,7 @@ function methodsLine(rates: Record<string, unknown>): string | undefined {
   return `${named.slice(0, 5).map((m) => `${String(m.method)} ${String(m.calls)}`).join(', ')}${named.length > 5 ? `, … (${named.length} methods)` : ''}`
 }
 
-function clockLine(clock: Record<string, unknown>): string | undefined {
+function clockLine(clock: Partial<DevtoolsClock>): string | undefined {
   const offset = clock.offsetUs as { min?: unknown; median?: unknown; max?: unknown } | null | undefined
   const rtt = clock.rttUs as { median?: unknown } | null | undefined
   const median = num(offset?.median)

@@ -1,7 +1,11 @@
 /**
- * What `devtools.snapshot` returns and `devtools.update` pushes: the contract with the page and with
- * `echostream status` / `inspect --url`. Lists are capped (options `maxSessions`, `maxStreams`,
- * `maxRooms`, `maxErrors`); the `*Total` counts are always complete.
+ * What the devtools plugin's `devtools.snapshot` returns and `devtools.update` pushes: the contract
+ * between @echostream/plugin-devtools (which builds it) and its readers, the page and
+ * @echostream/node's `echostream status` / `inspect --url` / `call` hints. Types only (no bytes in
+ * a bundle). It lives here because the kernel is the one package both sides depend on: the CLI must
+ * not depend on a plugin, and the plugin not on the Node CLI package. The plugin re-exports it.
+ * Lists are capped (the plugin's options `maxSessions`, `maxStreams`, `maxRooms`, `maxErrors`);
+ * the `*Total` counts are always complete.
  */
 
 export interface DevtoolsServerInfo {
