@@ -105,6 +105,47 @@ describe('browser client', () => {
     expect(errors).toEqual([])
   })
 
+  it('schemas are checked by the server: a bad payload from the page gets the coded error of the server; the page checks only Standard Schema validators', async () => {
+    const srv = await server()
+    const strict = { type: 'object', properties: { n: { type: 'integer' } }, required: ['n'], additionalProperties: false }
+    srv.rpc.handle('typed', (params: unknown) => params, { params: strict })
+    const heard: unknown[] = []
+    srv.events.schema('note', strict)
+    srv.events.on('note', (data: unknown) => heard.push(data))
+    const { page, errors } = await harness.newPage({ bundle: 'core' })
+    const out = await page.evaluate(async (url) => {
+      const warned: string[] = []
+      const client = (window.client = await window.echostream.createClient({ url, logger: { info() {}, warn: (m: string) => warned.push(m), error: (m: string) => warned.push(m) } }))
+      const params = { type: 'object', default: { n: 0 }, properties: { n: { type: 'integer' } }, required: ['n'], additionalProperties: false }
+      client.rpc.handle('page.json', (p: unknown) => p, { params })
+      // A Standard Schema validator (what zod or valibot give) brings its own code: checked in the page.
+      const standard = { '~standard': { version: 1, vendor: 'test', validate: (v: unknown) => (typeof v === 'number' ? { value: v } : { issues: [{ message: 'expected a number' }] }) } }
+      client.rpc.handle('page.standard', (p: unknown) => p, { params: standard })
+      await client.start()
+      const bad = await client.rpc.request('typed', { n: 'x' }).then(() => 'resolved', (e: { code: string; message: string }) => ({ code: e.code, message: e.message }))
+      const good = await client.rpc.request('typed', { n: 2 })
+      client.events.emit('note', { n: 'x' })
+      client.events.emit('note', { n: 3 })
+      const until = Date.now() + 5000
+      while (!warned.length && Date.now() < until) await new Promise((r) => setTimeout(r, 20))
+      return { bad, good, warned }
+    }, srv.url!)
+    // The server's check, with the server's full message, crosses to the page.
+    expect(out.bad).toMatchObject({ code: 'E_INVALID_PARAMS', message: expect.stringMatching(/params\.n must be integer/) })
+    expect(out.good).toEqual({ n: 2 })
+    expect(out.warned.join('\n')).toMatch(/E_INVALID_PAYLOAD/)
+    await until(() => heard.length === 1, 5000, 'the good note')
+    expect(heard).toEqual([{ n: 3 }])
+    // In the page a JSON Schema is not compiled: the value arrives as the server sent it, a missing one as the root default.
+    const session = srv.sessions()[0]!
+    expect(await session.request('page.json', { n: 'x', extra: 1 })).toEqual({ n: 'x', extra: 1 })
+    expect(await session.request('page.json')).toEqual({ n: 0 })
+    expect(await session.request('page.standard', 5)).toBe(5)
+    await expect(session.request('page.standard', 'five')).rejects.toMatchObject({ code: 'E_INVALID_PARAMS' })
+    await page.evaluate(() => window.client.stop())
+    expect(errors).toEqual([])
+  })
+
   it('events both ways and rooms: only members hear a room, nothing else arrives', async () => {
     const srv = await server()
     const heard: Array<[string, unknown]> = []
