@@ -6,10 +6,10 @@
  * an event. `DEMO_SECONDS` (default 6) sets how long it runs.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { createServer as netServer } from 'node:net'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createClient } from '@echostream/kernel'
+import { startRedisServer } from '@echostream/plugin-cluster/redis-server'
 import presetCluster from '@echostream/preset-cluster'
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -19,14 +19,6 @@ const stopAll = () => {
   for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
 }
 process.on('exit', stopAll)
-
-async function freePort(): Promise<number> {
-  const server = netServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
-}
 
 /** Starts a child and resolves with the first line matching `ready`; its other lines are echoed. */
 function start(command: string, args: string[], env: NodeJS.ProcessEnv, ready: RegExp, label: string): Promise<{ child: ChildProcess; match: RegExpMatchArray }> {
@@ -47,7 +39,7 @@ function start(command: string, args: string[], env: NodeJS.ProcessEnv, ready: R
           found = true
           clearTimeout(timer)
           resolve({ child, match })
-        } else if (found && label !== 'redis') console.log(line)
+        } else if (found) console.log(line)
       }
     })
     child.stderr!.on('data', (chunk) => process.stderr.write(`${label}: ${chunk}`))
@@ -57,9 +49,9 @@ function start(command: string, args: string[], env: NodeJS.ProcessEnv, ready: R
   })
 }
 
-const redisPort = await freePort()
-await start('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {}, /Ready to accept connections/, 'redis')
-const redisUrl = `redis://127.0.0.1:${redisPort}`
+const redis = await startRedisServer()
+children.push(redis.child)
+const redisUrl = redis.url
 console.log(`redis-server on ${redisUrl}`)
 
 const nodes = await Promise.all(

@@ -10,9 +10,9 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, writeFileSync } from 'node:fs'
-import { createServer as netServer } from 'node:net'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { startRedisServer } from '@echostream/plugin-cluster/redis-server'
 import { startWeb } from './web.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -25,14 +25,6 @@ const stopAll = () => {
 process.on('exit', stopAll)
 process.on('SIGINT', () => process.exit(0))
 process.on('SIGTERM', () => process.exit(0))
-
-async function freePort(): Promise<number> {
-  const server = netServer()
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done))
-  const { port } = server.address() as { port: number }
-  await new Promise<void>((done) => server.close(() => done()))
-  return port
-}
 
 /** Starts a child; resolves with the first stdout line matching `ready`. */
 function start(command: string, args: string[], env: NodeJS.ProcessEnv, ready: RegExp, label: string): Promise<RegExpMatchArray> {
@@ -51,23 +43,23 @@ function start(command: string, args: string[], env: NodeJS.ProcessEnv, ready: R
         if (match) {
           found = true
           resolveLine(match)
-        } else if (found && label !== 'redis') console.log(`[${label}] ${line}`)
+        } else if (found) console.log(`[${label}] ${line}`)
       }
     })
     child.stderr!.on('data', (chunk) => process.stderr.write(`[${label}] ${chunk}`))
     child.once('exit', (code) => {
       if (!found) reject(new Error(`${label} exited with ${code} before it was ready`))
-      else if (label !== 'redis') console.log(`[${label}] exited (${code})`)
+      else console.log(`[${label}] exited (${code})`)
     })
   })
 }
 
 let redisUrl = process.env.REDIS_URL
 if (!redisUrl) {
-  const port = await freePort()
-  // appendfsync always: a message acknowledged to its sender is on disk.
-  await start('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--dir', join(dataDir, 'redis')], {}, /Ready to accept connections/, 'redis')
-  redisUrl = `redis://127.0.0.1:${port}`
+  // `dir`: an append-only file fsynced on every write, so a message acknowledged to its sender is on disk.
+  const redis = await startRedisServer({ dir: join(dataDir, 'redis') })
+  children.push(redis.child)
+  redisUrl = redis.url
 }
 const secret = process.env.CHAT_SECRET ?? randomBytes(24).toString('base64url')
 const nodes = await Promise.all(

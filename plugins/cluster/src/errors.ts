@@ -53,4 +53,10 @@ export const clusterErrors = {
   serverOnly: (method: string): EchoError => createError(C.E_STATE, `cluster.${method} works on a server only: clients reach other nodes through their server.`),
 
   invalidArgument: (message: string): EchoError => createError(C.E_INVALID_ARGUMENT, message),
+
+  redisServerFailed: (command: string, reason: string, output: string, cause?: unknown): EchoError =>
+    createError(C.E_CONFIG, `The local ${command} did not start: ${reason}.${output.trim() ? ` Its output: ${output.trim().slice(-500)}` : ''} Install Redis (Debian: apt-get install redis-server) so that ${command} is on PATH, or connect to a Redis you run (its URL as the cluster's redisUrl).`, { cause, data: { command } }),
+
+  redisServerTimeout: (command: string, port: number, ms: number, output: string): EchoError =>
+    createError(C.E_TIMEOUT, `The local ${command} on port ${port} was not ready within ${ms} ms${output.trim() ? ` (its output: ${output.trim().slice(-500)})` : ''}: pass a larger timeoutMs on a busy machine.`, { retryable: true, data: { command, port } }),
 }
