@@ -21,10 +21,12 @@ export interface Connection {
   close(code: number, reason: string): void
   /**
    * Set by the kernel: one inbound message, and when it arrived (`monotonicMicros()`, stamped by the
-   * transport before anything decodes it: clock sync's receive time).
+   * transport before anything decodes it: clock sync's receive time). Call it as a method of the
+   * connection (`connection.onMessage(…)`): the kernel's handler is shared by every connection and
+   * finds the session through `this`.
    */
   onMessage: (bytes: Uint8Array, arrivedAt: number) => void
-  /** Set by the kernel: the link is gone (clean close, terminate, or liveness failure). */
+  /** Set by the kernel: the link is gone (clean close, terminate, or liveness failure). Call it as a method, like `onMessage`. */
   onClose: (code: number, reason: string) => void
   /**
    * Client: the server announced its ping schedule (`welcome.limits`); expect a ping at least every

@@ -58,19 +58,22 @@ function socketOnMessage(this: OwnedSocket, data: RawData): void {
   const bytes = toBytes(data)
   // A server answers a heartbeat at once; a client has nothing to do with one.
   if (bytes.byteLength === 0) return void (connection.answersHeartbeats && connection.send(HEARTBEAT))
-  connection.onMessage(bytes, connection.readAt || monotonicMicros())
+  connection.onMessage(bytes, lastReadAt || monotonicMicros())
 }
 
 /**
- * Arrival is stamped once per read of the net socket, not once per message: the messages ws
- * parses out of one read arrived together, and `performance.now()` per message was 3.5 % of a
- * fan-out client's time (16 sockets, a few dozen events per read). Prepended, so the stamp is
- * taken before ws parses the read.
+ * Arrival is stamped once per read of a net socket, not once per message: the messages ws parses
+ * out of one read arrived together, and `performance.now()` per message was 3.5 % of a fan-out
+ * client's time (16 sockets, a few dozen events per read). The listener is prepended, so the
+ * stamp is taken before ws parses the read, and ws hands us the read's messages synchronously
+ * (one module-wide stamp, not a boxed double per connection). Should ws defer a message, it gets
+ * a later read's stamp: late, never early — as the per-message stamp was.
  */
-function rawOnData(this: StampedRawSocket): void {
-  this[CONNECTION]!.readAt = monotonicMicros()
+let lastReadAt = 0
+function rawOnData(): void {
+  lastReadAt = monotonicMicros()
 }
-type StampedRawSocket = RawSocket & { [CONNECTION]?: WsConnection; prependListener(event: 'data', listener: () => void): void }
+type StampedRawSocket = RawSocket & { prependListener(event: 'data', listener: () => void): void }
 
 // ws reports protocol violations and oversize messages here, then closes: never let it throw.
 function socketOnError(this: OwnedSocket, error: Error & { code?: string }): void {
@@ -106,8 +109,6 @@ export class WsConnection implements Connection {
   #registry: Set<WsConnection> | undefined
   /** Server side: answers a peer's heartbeat (an empty message) with one. */
   readonly answersHeartbeats: boolean
-  /** `monotonicMicros()` at the net socket's last read (0 before the first one ws did not hand us). */
-  readAt = 0
 
   constructor(
     readonly socket: WebSocket,
@@ -125,11 +126,7 @@ export class WsConnection implements Connection {
     socket.on('message', socketOnMessage)
     socket.on('close', WsConnection.#socketOnClose)
     socket.on('error', socketOnError)
-    const raw = this.#raw() as StampedRawSocket | undefined
-    if (raw) {
-      raw[CONNECTION] = this
-      raw.prependListener('data', rawOnData)
-    }
+    ;(this.#raw() as StampedRawSocket | undefined)?.prependListener('data', rawOnData)
   }
 
   static #socketOnClose(this: OwnedSocket, code: number, reason: Buffer): void {
