@@ -152,3 +152,13 @@ export const pipelineRows = [
     { id: `pipeline.receive.${taps}`, label: `kernel receive path, ${taps} inbound tap${taps === 1 ? '' : 's'}`, unit: 'ns/frame', better: 'lower', value: (r) => r[`receive${taps}`] },
   ]),
 ]
+
+/**
+ * Browser bundle sizes (src/bundle-size.mjs; measured once per run, in the runner). Issue 12's
+ * budget is in KB min+gzip (20 core, 30 full): the rows are KiB, as `test/browser/size-budget.test.ts` prints them.
+ */
+export const bundleRows = [
+  { id: 'bundle.core', label: 'browser bundle, min+gzip (echostream: kernel, transport-ws, codec, rpc, events, reconnect)', unit: 'KiB', better: 'lower', value: (r) => r.core.gzip / 1024 },
+  { id: 'bundle.core.min', label: '… minified, before gzip', unit: 'KiB', better: 'lower', value: (r) => r.core.min / 1024 },
+  { id: 'bundle.full', label: '… echostream with streams and clock-sync, min+gzip', unit: 'KiB', better: 'lower', value: (r) => r.full?.gzip / 1024 },
+]

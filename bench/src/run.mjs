@@ -13,7 +13,8 @@ import { join } from 'node:path'
 import os from 'node:os'
 import { parseArgs } from 'node:util'
 import { Child, benchDir, fileLimits, pinningPlan, setWsNative, wsNativeCheck } from './child.mjs'
-import { floorRows, metrics, params as allParams, pipelineRows } from './metrics.mjs'
+import { bundleRows, floorRows, metrics, params as allParams, pipelineRows } from './metrics.mjs'
+import { bundleSizes } from './bundle-size.mjs'
 import { peers, findPeer, LIMIT } from './peers/index.mjs'
 import { renderTable, summarise, limitCheck, median } from './table.mjs'
 import { summariseProfile } from './profile-summary.mjs'
@@ -34,7 +35,7 @@ const { values: args } = parseArgs({
 })
 
 if (args.help) {
-  console.log(`pnpm bench [--quick] [--reps N] [--only ${[...metrics.map((m) => m.id), 'pipeline', 'floor'].join(',')}] [--peers ${peers.map((p) => p.name).join(',')}] [--no-pin] [--js-ws]
+  console.log(`pnpm bench [--quick] [--reps N] [--only ${[...metrics.map((m) => m.id), 'pipeline', 'floor', 'bundle'].join(',')}] [--peers ${peers.map((p) => p.name).join(',')}] [--no-pin] [--js-ws]
 pnpm bench --profile [--quick] [--peers echostream] [--only rpc,latency1,fanout,stream]   CPU-profile a workload (default: RPC calls/s), server and client, and print the top 15 self-time functions
 --no-build: skip the \`tsc -b\` that builds echostream's dist/ first (the children run the built packages)`)
   process.exit(0)
@@ -51,6 +52,7 @@ const only = args.only ? new Set(args.only.split(',').map((s) => s.trim())) : un
 const selectedMetrics = metrics.filter((m) => !only || only.has(m.id))
 const runPipeline = !args.profile && (!only || only.has('pipeline')) && selectedPeers.some((p) => p.name === 'echostream')
 const runFloor = (!only || only.has('floor')) && selectedPeers.some((p) => p.name === 'echostream')
+const runBundle = !args.profile && (!only || only.has('bundle'))
 const stamp = new Date().toISOString().replace(/[:.]/g, '-')
 const resultsDir = join(benchDir, 'results')
 const log = (line) => process.stderr.write(`${line}\n`)
@@ -346,6 +348,19 @@ async function profile() {
   }
 }
 
+/** The browser bundles, once (a build is deterministic): one record per peer that has a page client. */
+async function runBundleSizes() {
+  log('browser bundle sizes (esbuild, minified, gzip -9)')
+  const sizes = await bundleSizes(selectedPeers.map((p) => p.name))
+  return selectedPeers.map(({ name }) => {
+    const size = sizes[name]
+    if (!size) return { peer: name, metric: 'bundle', rep: 1, ok: false, skipped: 'no page client (TCP does not run in a browser)' }
+    if (size.error) return { peer: name, metric: 'bundle', rep: 1, ok: false, error: size.error }
+    log(`  bundle   ${name.padEnd(15)} ${(size.core.gzip / 1024).toFixed(1)} KiB min+gzip${size.full ? `, full ${(size.full.gzip / 1024).toFixed(1)} KiB` : ''}`)
+    return { peer: name, metric: 'bundle', rep: 1, ok: true, result: size }
+  })
+}
+
 async function main() {
   mkdirSync(resultsDir, { recursive: true })
   build()
@@ -391,8 +406,9 @@ async function main() {
       }
     }
   }
+  if (runBundle) runs.push(...(await runBundleSizes()))
   const elapsedS = (performance.now() - t0) / 1000
-  const extras = [...(runPipeline ? [{ id: 'pipeline', rows: pipelineRows }] : []), ...(runFloor ? [{ id: 'floor', rows: floorRows }] : [])]
+  const extras = [...(runBundle ? [{ id: 'bundle', rows: bundleRows }] : []), ...(runPipeline ? [{ id: 'pipeline', rows: pipelineRows }] : []), ...(runFloor ? [{ id: 'floor', rows: floorRows }] : [])]
   const rows = summarise(runs, selectedMetrics, extras, selectedPeers.map((p) => p.name))
   const file = join(resultsDir, `${stamp}.json`)
   const report = { startedAt: new Date(Date.now() - elapsedS * 1000).toISOString(), mode, reps, elapsedS, argv: process.argv.slice(2), machine: { ...machine(), loadavgStart }, params: P, peers: selectedPeers.map((p) => p.name), limit: LIMIT, rows, runs }

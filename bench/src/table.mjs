@@ -64,7 +64,8 @@ export function fmt(v, unit) {
 function cell(c, unit) {
   if (!c) return '—'
   if (c.skipped) return 'n/a¹'
-  if (c.median === undefined) return `failed`
+  // No value and no failure: the row does not apply to this peer (e.g. only echostream has a full bundle).
+  if (c.median === undefined) return c.failed ? 'failed' : '—'
   const spread = c.values.length > 1 ? ` (${fmt(c.min, unit)}–${fmt(c.max, unit)})` : ''
   return `${fmt(c.median, unit)}${spread}${c.failed ? ` [${c.failed} failed]` : ''}`
 }
