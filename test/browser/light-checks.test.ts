@@ -9,6 +9,8 @@ import { describe, expect, it } from 'vitest'
 import { Ajv as LightAjv } from '../../kernel/core/src/light/ajv.js'
 import { satisfies, validRange } from '../../kernel/core/src/light/semver.js'
 import * as lightTapable from '../../kernel/core/src/light/tapable.js'
+import { checkKernelRange as pageKernelRange } from '../../kernel/core/src/kernel-range.browser.js'
+import { KERNEL_VERSION } from '../../kernel/core/src/version.js'
 import { schema as transportWs } from '../../plugins/transport-ws/src/options.js'
 import { schema as codec } from '../../plugins/codec-msgpack/src/options.js'
 import { schema as rpc } from '../../plugins/rpc/src/options.js'
@@ -68,6 +70,13 @@ describe('light checks in the browser bundle', () => {
       expect(validRange(bad), bad).toBeNull()
       expect(semverValid(bad), bad).toBeNull()
     }
+  })
+
+  it('the page checks a plugin\'s kernel range without semver: a caret range of another major and a missing range are refused', () => {
+    const major = Number(KERNEL_VERSION.split('.')[0])
+    const plugin = (kernel: unknown) => ({ name: 'p', version: '1.0.0', kernel, setup() {} }) as never
+    for (const kernel of [`^${major}`, `^${major}.2`, ` ^v${major}`, `>=${major}.0.0`, '*', `${major}.x`]) expect(() => pageKernelRange(plugin(kernel)), kernel).not.toThrow()
+    for (const kernel of [`^${major + 1}`, `^${major + 1}.0.0`, '', undefined, 1]) expect(() => pageKernelRange(plugin(kernel)), String(kernel)).toThrow(expect.objectContaining({ code: 'E_PLUGIN' }))
   })
 
   it('the hooks agree with tapable: order by stage and before, declared arguments, bail, waterfall, series, parallel', async () => {

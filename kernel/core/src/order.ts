@@ -3,11 +3,10 @@
  * config's order otherwise, and refuses what cannot work: a missing capability, a cycle, two
  * providers of a single-provider capability, a kernel range this kernel does not satisfy.
  */
-import satisfies from 'semver/functions/satisfies.js'
-import validRange from 'semver/ranges/valid.js'
 import { EchoError, ErrorCodes } from './errors.js'
 import { SINGLE_PROVIDER_CAPABILITIES, type PluginDefinition, type Role } from './plugin.js'
-import { KERNEL_VERSION } from './version.js'
+
+export { checkKernelRange } from './kernel-range.js'
 
 /** Where each capability comes from, for "install X" hints in errors. */
 const KNOWN_PROVIDERS: Record<string, string> = {
@@ -17,18 +16,6 @@ const KNOWN_PROVIDERS: Record<string, string> = {
   events: '@echostream/plugin-events',
   streams: '@echostream/plugin-streams',
   clock: '@echostream/plugin-clock-sync',
-}
-
-export function checkKernelRange(plugin: PluginDefinition): void {
-  if (typeof plugin.kernel !== 'string' || !validRange(plugin.kernel)) {
-    throw new EchoError(ErrorCodes.E_PLUGIN, `Plugin '${plugin.name}' declares no valid kernel range (kernel: ${JSON.stringify(plugin.kernel)}); its author must set e.g. kernel: '^1'.`)
-  }
-  if (!satisfies(KERNEL_VERSION, plugin.kernel, { includePrerelease: true })) {
-    throw new EchoError(
-      ErrorCodes.E_PLUGIN,
-      `Plugin '${plugin.name}@${plugin.version}' needs @echostream/kernel ${plugin.kernel}, but this kernel is ${KERNEL_VERSION}: install a version of the plugin made for kernel ${KERNEL_VERSION.split('.')[0]}.x, or a kernel in ${plugin.kernel}.`,
-    )
-  }
 }
 
 export function checkRole(plugin: PluginDefinition, role: Role): void {
