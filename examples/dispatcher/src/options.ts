@@ -1,26 +1,8 @@
 /** The dispatcher's options: this schema is the README's option table (keep them in step). */
-import { validateOptions } from '@echostream/node'
+import { validateOptions, type OptionsOf } from '@echostream/node'
 
-export interface DispatcherOptions {
-  port: number
-  host: string
-  /** Worker URLs to use without discovery (`ws://10.0.0.5:7000`). */
-  workers: string[]
-  discovery: { enabled: boolean; interface: string; mdnsPort: number; service: string }
-  /** Serve only these capabilities (and ignore discovered workers with none of them); empty: any. */
-  capabilities: string[]
-  heartbeatTimeoutMs: number
-  evictAfterMs: number
-  jobTimeoutMs: number
-  connectTimeoutMs: number
-  maxAttempts: number
-  maxQueue: number
-  maxUtteranceBytes: number
-  maxAhead: number
-  backoff: { initialMs: number; maxMs: number }
-  metrics: { port: number; host: string }
-  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'silent'
-}
+/** The options with defaults applied, derived from the schema below (json-schema-to-ts: a property with a default is always there). */
+export type DispatcherOptions = OptionsOf<typeof schema>
 
 export const schema = {
   type: 'object',
