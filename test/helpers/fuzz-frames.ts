@@ -1,7 +1,10 @@
 /**
  * The fuzz test's structure-aware generator, part 1: a seeded PRNG, random plain values, and one
  * table of frame generators per plugin (every frame kind in PROTOCOL.md and each plugin's
- * `frames.ts`), plus the field mutations applied on top. A generator returns the frame as it
+ * `frames.ts`; the handshake fields plugins add — auth, reconnect's resume with keptAfter, cluster,
+ * devtools' token, the welcome's resume/streams epoch/cluster sent the wrong way; clock-sync's
+ * report in a ping's meta; the devtools plugin's RPC methods and its update event), plus the field
+ * mutations applied on top. A generator returns the frame as it
  * travels, `[kind, id, name, payload, meta]`; the encodings that break MessagePack itself are in
  * fuzz-cases.ts.
  *
@@ -127,6 +130,26 @@ function helloPayload(ctx: GenContext): Record<string, unknown> {
   return { protocol: ctx.protocol, codec: 'msgpack', plugins: { ...ctx.plugins }, limits: { maxPayload: 16 * 1024 * 1024 } }
 }
 
+/** A devtools token: mostly the server's, sometimes wrong, too long or not a string. */
+export function devtoolsToken(rng: Rng): unknown {
+  return rng.chance(0.6) ? FUZZ_DEVTOOLS_TOKEN : rng.pick([FUZZ_DEVTOOLS_TOKEN.slice(1), `${FUZZ_DEVTOOLS_TOKEN}x`, '', 'x'.repeat(600), 5, null, [FUZZ_DEVTOOLS_TOKEN], { token: FUZZ_DEVTOOLS_TOKEN }])
+}
+
+/** A number for a clock report (PROTOCOL.md, clock-sync `meta`): plausible µs, or what the server must ignore. */
+function clockNumber(rng: Rng): unknown {
+  return rng.chance(0.6) ? (rng.next() - 0.5) * rng.pick([1e3, 1e6, 1e9]) : rng.pick([Number.NaN, Number.POSITIVE_INFINITY, -Infinity, 1e308, -1e308, 2 ** 64, -1, '5', null, [1], { us: 1 }])
+}
+
+/** clock.ping `meta`: the client's estimate so far `{ offsetUs, rttUs, jitterUs, samples }`, fields dropped or hostile at random. */
+function clockReport(rng: Rng): unknown {
+  if (rng.chance(0.15)) return randomValue(rng, 1)
+  const report: Record<string, unknown> = {}
+  for (const field of ['offsetUs', 'rttUs', 'jitterUs']) if (rng.chance(0.9)) report[field] = clockNumber(rng)
+  if (rng.chance(0.9)) report.samples = rng.chance(0.7) ? rng.int(0, 64) : clockNumber(rng)
+  if (rng.chance(0.1)) report[randomString(rng).slice(0, 20)] = randomValue(rng, 1)
+  return report
+}
+
 export interface FrameGenerator {
   kind: string
   make(ctx: GenContext): RawFrame
@@ -135,6 +158,10 @@ export interface FrameGenerator {
 }
 
 const RPC_METHODS = ['echo', 'add', 'slow', 'fail', 'reject', 'odd', 'missing', '', 'constructor', '__proto__']
+/** The devtools plugin's token on the fuzz server (fuzz-server.ts): a 'devtools' connection presents it. */
+export const FUZZ_DEVTOOLS_TOKEN = 'fuzz-devtools-token-0123456789'
+/** devtools.* methods: the snapshot (answered to devtools sessions, E_UNAUTHORIZED to others) and names it does not have. */
+const DEVTOOLS_METHODS = ['devtools.snapshot', 'devtools.', 'devtools.update', 'devtools.snapshot\u0000', 'Devtools.snapshot']
 /** Streaming handlers of the fuzz server (rpc wire 2): results, odd items, and streamed inputs. */
 const RPC_STREAMING = ['tokens', 'odd-stream', 'collect', 'mirror', 'fail-input']
 /** Ids a connection's streaming calls use, so rpc.in / rpc.credit often hit a running call. */
@@ -148,11 +175,21 @@ function streamingMeta(rng: Rng): Record<string, unknown> {
   return meta
 }
 
-/** One list per plugin; every frame kind of PROTOCOL.md. */
+/** One list per plugin: every frame kind of PROTOCOL.md, the handshake fields plugins add, the devtools RPC method and event. */
 export const FRAME_GENERATORS: Record<string, FrameGenerator[]> = {
   kernel: [
     { kind: 'hello', make: (ctx) => ['hello', null, null, helloPayload(ctx)] },
-    { kind: 'welcome', make: (ctx) => ['welcome', null, null, { sessionId: randomString(ctx.rng), protocol: ctx.protocol, plugins: ctx.plugins }] },
+    {
+      // A welcome the wrong way, with the fields plugins add to it (reconnect's resume, streams' epoch, cluster's node and epoch).
+      kind: 'welcome',
+      make: ({ rng, protocol, plugins }) => {
+        const welcome: Record<string, unknown> = { sessionId: randomString(rng), protocol, plugins }
+        if (rng.chance(0.5)) welcome.resume = rng.chance(0.7) ? { token: randomString(rng), graceMs: rng.int(0, 120_000), recovered: rng.chance(0.5), received: plausibleOffset(rng) } : randomValue(rng, 1)
+        if (rng.chance(0.5)) welcome.streams = rng.chance(0.7) ? { epoch: rng.chance(0.7) ? randomString(rng) : randomValue(rng, 1) } : randomValue(rng, 1)
+        if (rng.chance(0.3)) welcome.cluster = { node: randomString(rng), epoch: randomString(rng), recovered: rng.chance(0.5), reason: randomString(rng) }
+        return ['welcome', null, null, welcome]
+      },
+    },
     {
       kind: 'error',
       make: ({ rng, serverRequestIds }) => [
@@ -190,6 +227,13 @@ export const FRAME_GENERATORS: Record<string, FrameGenerator[]> = {
     { kind: 'rpc.end', make: ({ rng, serverRequestIds }) => ['rpc.end', randomId(rng, serverRequestIds), null, randomValue(rng, 1)] },
     { kind: 'rpc.incredit', make: ({ rng, serverRequestIds }) => ['rpc.incredit', randomId(rng, serverRequestIds), null, plausibleOffset(rng)] },
   ],
+  devtools: [
+    // devtools.* over RPC: a snapshot for sessions that presented the token ('devtools' connections), E_UNAUTHORIZED for the others.
+    { kind: 'rpc.req-devtools', make: ({ rng }) => ['rpc.req', rng.int(1, 5000), rng.pick(DEVTOOLS_METHODS), rng.chance(0.5) ? null : randomValue(rng, 2)] },
+    // The pushed event, sent the wrong way (client to server): no listener, dropped.
+    { kind: 'events.emit-devtools-update', make: ({ rng }) => ['events.emit', null, 'devtools.update', randomValue(rng, 3)] },
+    { kind: 'hello.devtools', make: (ctx) => ['hello', null, null, { ...helloPayload(ctx), devtoolsToken: devtoolsToken(ctx.rng) }] },
+  ],
   events: [
     { kind: 'events.emit', make: ({ rng }) => ['events.emit', rng.chance(0.9) ? null : randomId(rng), rng.pick(['echo', 'chat', 'ask', 'fail', 'odd', 'tick', '', randomString(rng)]), randomValue(rng)] },
   ],
@@ -216,6 +260,8 @@ export const FRAME_GENERATORS: Record<string, FrameGenerator[]> = {
   ],
   'clock-sync': [
     { kind: 'clock.ping', make: ({ rng }) => ['clock.ping', randomId(rng), null, rng.chance(0.7) ? rng.int(0, 2 ** 50) : randomValue(rng, 1)] },
+    // With the client's report (offset, rtt, jitter, samples): the server keeps it for devtools and metrics.
+    { kind: 'clock.ping-report', make: ({ rng }) => ['clock.ping', randomId(rng), null, rng.chance(0.8) ? rng.int(0, 2 ** 50) : randomValue(rng, 1), clockReport(rng)] },
     { kind: 'clock.pong', make: ({ rng }) => ['clock.pong', randomId(rng), null, rng.chance(0.5) ? [rng.int(0, 2 ** 50), rng.int(0, 2 ** 50), rng.int(0, 2 ** 50)] : randomValue(rng, 1)] },
   ],
   reconnect: [
@@ -224,11 +270,26 @@ export const FRAME_GENERATORS: Record<string, FrameGenerator[]> = {
       kind: 'hello.resume',
       make: (ctx) => {
         const [sessionId, token] = ctx.resumeTokens.length > 0 && ctx.rng.chance(0.7) ? ctx.rng.pick(ctx.resumeTokens) : [randomString(ctx.rng), randomString(ctx.rng)]
-        return ['hello', null, null, { ...helloPayload(ctx), resume: ctx.rng.chance(0.8) ? { sessionId, token, received: plausibleOffset(ctx.rng) } : randomValue(ctx.rng, 2) }]
+        const resume: Record<string, unknown> = { sessionId, token, received: plausibleOffset(ctx.rng) }
+        if (ctx.rng.chance(0.5)) resume.keptAfter = plausibleOffset(ctx.rng)
+        return ['hello', null, null, { ...helloPayload(ctx), resume: ctx.rng.chance(0.8) ? resume : randomValue(ctx.rng, 2) }]
       },
     },
   ],
   auth: [{ kind: 'hello.auth', make: (ctx) => ['hello', null, null, { ...helloPayload(ctx), auth: randomValue(ctx.rng, 2) }] }],
+  // No frames of its own (PROTOCOL.md, cluster): its handshake fields and its recovery event. The
+  // fuzz server does not load cluster (it needs Redis on every frame's path): these show that a
+  // server without it ignores them.
+  cluster: [
+    {
+      kind: 'hello.cluster',
+      make: (ctx) => {
+        const [sessionId, token] = ctx.resumeTokens.length > 0 && ctx.rng.chance(0.5) ? ctx.rng.pick(ctx.resumeTokens) : [randomString(ctx.rng), randomString(ctx.rng)]
+        return ['hello', null, null, { ...helloPayload(ctx), cluster: ctx.rng.chance(0.7) ? { epoch: ctx.rng.chance(0.5) ? randomString(ctx.rng) : randomValue(ctx.rng, 1) } : randomValue(ctx.rng, 2), resume: { sessionId, token, received: plausibleOffset(ctx.rng) } }]
+      },
+    },
+    { kind: 'events.emit-cluster-recovery', make: ({ rng }) => ['events.emit', null, '$cluster.recovery', rng.chance(0.6) ? { recovered: false, room: randomString(rng), reason: rng.pick(['trimmed', 'epoch', 'limit', randomString(rng)]) } : randomValue(rng, 2)] },
+  ],
 }
 
 /** Every generator not opted out, flattened, with its plugin. */

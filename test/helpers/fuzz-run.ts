@@ -16,7 +16,7 @@ import preset from '@echostream/preset-default'
 import streams from '@echostream/plugin-streams'
 import clockSync from '@echostream/plugin-clock-sync'
 import reconnect from '@echostream/plugin-reconnect'
-import { Rng, type GenContext } from './fuzz-frames.js'
+import { devtoolsToken, Rng, type GenContext } from './fuzz-frames.js'
 import { drawCase, handshakeCase, plainPackr, type FuzzCase } from './fuzz-cases.js'
 import { bump, type FuzzReport } from './fuzz-report.js'
 import { ServerProcess } from './fuzz-watchdog.js'
@@ -59,6 +59,8 @@ const CONNECTION_MODES = {
   'odd-limits': 3,
   /** stops reading and asks for ~20 MiB of replies: more than the server's outbound budget (8 MiB) and the socket buffers */
   'slow-consumer': 2,
+  /** hello with a devtools token (mostly the right one): gets devtools.update pushes, asks for a snapshot, then as normal */
+  devtools: 6,
 } as const
 
 /**
@@ -66,6 +68,9 @@ const CONNECTION_MODES = {
  * floor (1, 1.5, 16, 64, 200, 1023) the handshake refuses them with E_PROTOCOL: before that floor
  * (seeds 11 and 7) such a peer got a session in which nothing, not even an error, could reach it.
  */
+/** Request ids of the 'devtools' connections' snapshot request (one per connection). */
+const DEVTOOLS_PROBE = 2_000_000
+
 const ODD_MAX_PAYLOADS: unknown[] = [0, -1, 0.5, 1, 1.5, 16, 64, 200, 1023, Number.NaN, 2 ** 60, 1e9 + 0.5, '1000', null, true, [1024]]
 
 interface WorkerState {
@@ -217,6 +222,8 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
           }
         } else if (kind === 'rpc.req' && typeof id === 'number') ctx.serverRequestIds.push(id)
         else if (kind === 'stream.open' && typeof id === 'number') ctx.streamIds.push(id)
+        else if (kind === 'events.emit' && frame[2] === 'devtools.update') bump(report.modes, 'devtools:update')
+        if (kind === 'rpc.res' && id === DEVTOOLS_PROBE + conn && typeof payload?.server === 'object') bump(report.modes, 'devtools:snapshot')
         if ((kind === 'rpc.res' || kind === 'rpc.err' || kind === 'welcome') && typeof id === 'number') waiting.get(id)?.()
         if (kind === 'welcome') waiting.get(-1)?.()
       })
@@ -272,11 +279,22 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
           const plugins = subset ? Object.fromEntries(Object.entries(listening.plugins).filter(() => connRng.chance(0.5))) : listening.plugins
           const limits = mode === 'odd-limits' ? connRng.pick([{ maxPayload: connRng.pick(ODD_MAX_PAYLOADS) }, {}, null, 'limits', [1]]) : { maxPayload: mode === 'small-reader' ? 2048 : 64 * 1024 * 1024 }
           const hello: Record<string, unknown> = { protocol: listening.protocol, codec: 'msgpack', plugins, limits }
-          if (resuming) hello.resume = { sessionId: resuming.sessionId, token: resuming.token, received: connRng.chance(0.8) ? resuming.received : connRng.pick([0, -1, 2 ** 53, resuming.received + 1000, 1.5]) }
+          if (resuming) {
+            hello.resume = { sessionId: resuming.sessionId, token: resuming.token, received: connRng.chance(0.8) ? resuming.received : connRng.pick([0, -1, 2 ** 53, resuming.received + 1000, 1.5]) }
+            // keptAfter: what this side still holds of what it sent (it holds nothing: the server must not replay-expect beyond it).
+            if (connRng.chance(0.3)) (hello.resume as Record<string, unknown>).keptAfter = connRng.pick([0, resuming.received, 2 ** 53, -1, 0.5, '1'])
+          }
+          if (mode === 'devtools') hello.devtoolsToken = devtoolsToken(connRng)
           ws.send(plainPackr.pack(['hello', null, null, hello]))
           report.framesSent++
           await until(-1, 5000)
           if (!welcomed) return
+          if (mode === 'devtools') {
+            // A well-formed snapshot request first (the burst sends hostile ones): a devtools session gets the snapshot.
+            ws.send(plainPackr.pack(['rpc.req', DEVTOOLS_PROBE + conn, 'devtools.snapshot', null]))
+            report.framesSent++
+            await until(DEVTOOLS_PROBE + conn, 5000)
+          }
         }
         // A paused reader stops reading its socket for the burst: the server's replies pile up.
         if (mode === 'paused' || mode === 'slow-consumer') ws.pause()

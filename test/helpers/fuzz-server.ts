@@ -1,6 +1,7 @@
 /**
  * The fuzz test's server, run as its own process (so a crash or a hang is observable from outside):
- * the default preset + streams + clock-sync + reconnect, no auth, with a few handlers that echo
+ * the default preset + streams + clock-sync + reconnect + devtools (its token FUZZ_DEVTOOLS_TOKEN,
+ * no page, an update every 100 ms to devtools sessions), no auth, with a few handlers that echo
  * hostile data back (the paths the issue's hangs went through), and a watchdog that reports to the
  * parent over IPC:
  *   { type: 'listening', url, plugins, protocol, maxPayload }        once started
@@ -19,6 +20,8 @@ import preset from '@echostream/preset-default'
 import streams from '@echostream/plugin-streams'
 import clockSync from '@echostream/plugin-clock-sync'
 import reconnect from '@echostream/plugin-reconnect'
+import devtools from '@echostream/plugin-devtools'
+import { FUZZ_DEVTOOLS_TOKEN } from './fuzz-frames.js'
 
 interface ServerOptions {
   maxPayload: number
@@ -41,7 +44,7 @@ process.on('uncaughtException', (error) => send({ type: 'fatal', kind: 'uncaught
 process.on('unhandledRejection', (error) => send({ type: 'fatal', kind: 'unhandledRejection', error: text(error) }))
 
 const server = await createServer({
-  plugins: [...preset.plugins, streams, clockSync, reconnect],
+  plugins: [...preset.plugins, streams, clockSync, reconnect, [devtools, { token: FUZZ_DEVTOOLS_TOKEN, http: false, intervalMs: 100 }]],
   options: {
     'transport-ws': { host: '127.0.0.1', port: 0, maxPayload: options.maxPayload },
     reconnect: { graceMs: options.graceMs },

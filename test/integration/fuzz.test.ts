@@ -2,9 +2,9 @@
  * The fuzz test (issue 10): ~20,000 hostile frames — every frame kind of every plugin with mutated
  * fields, extension types, cycles, declared-length and depth bombs, truncations, random bytes, text
  * frames, oversize messages, handshakes out of order, resumes with real and forged tokens, paused
- * and small readers — over hundreds of raw connections to a real server process (default preset +
- * streams + clock-sync + reconnect), while well-behaved clients call RPCs and receive broadcast
- * ticks. The watchdog fails the run on a stall (over 1.5 s here, 1 s in the script) or a hang, a crash, an uncaught exception or
+ * and small readers, devtools sessions — over hundreds of raw connections to a real server process
+ * (default preset + streams + clock-sync + reconnect + devtools), while well-behaved clients call
+ * RPCs and receive broadcast ticks. The watchdog fails the run on a stall (over 1.5 s here, 1 s in the script) or a hang, a crash, an uncaught exception or
  * unhandled rejection in the server, a good call that fails or a tick it misses, a hostile session
  * that stops answering, or memory that grows (heap after GC, peak RSS). The generator lives in
  * test/helpers/fuzz-*.ts; `node scripts/fuzz.mjs --seed N --frames 100000` is the long run.
@@ -34,7 +34,10 @@ describe('fuzz: hostile peers against a real server process', () => {
     expect(report.probes.answered).toBeGreaterThan(100)
     for (const { kind } of activeGenerators()) expect(report.cases[`frame:${kind}`], `frame kind ${kind} was generated`).toBeGreaterThan(0)
     for (const name of Object.keys(CASE_WEIGHTS)) expect(Object.keys(report.cases).some((c) => c === name || c.startsWith(`${name}:`)), `case ${name} was generated`).toBe(true)
-    for (const mode of ['normal', 'handshake', 'resume', 'paused', 'small-reader', 'odd-limits', 'slow-consumer']) expect(report.modes[mode], `connection mode ${mode}`).toBeGreaterThan(0)
+    for (const mode of ['normal', 'handshake', 'resume', 'paused', 'small-reader', 'odd-limits', 'slow-consumer', 'devtools']) expect(report.modes[mode], `connection mode ${mode}`).toBeGreaterThan(0)
+    // The devtools paths were reached, not only refused: snapshots answered, updates pushed.
+    expect(report.modes['devtools:snapshot'], 'devtools snapshots answered').toBeGreaterThan(0)
+    expect(report.modes['devtools:update'], 'devtools updates pushed').toBeGreaterThan(0)
     expect(report.errorFrames.E_CODEC).toBeGreaterThan(1000)
     expect(report.errorFrames.E_PROTOCOL).toBeGreaterThan(1000)
     expect(report.serverCloses['1007']).toBeGreaterThan(0)
