@@ -231,6 +231,72 @@ describe('streams: flow control', () => {
     }
   })
 
+  it('a reader slow from the start, at default options: unread data and windows stay at their initial sizes, the writer waits for credit, and a writer reusing one buffer still delivers exact bytes', async () => {
+    const CHUNK = 64 * KiB
+    const CHUNKS = 48
+    const violations: string[] = []
+    const seen = { maxStreamUnread: 0, maxConnUnread: 0, maxWindow: 0, maxConnWindow: 0, stalled: 0 }
+    let reader: StreamReader<Buffer> | undefined
+    let writer: StreamWriter<Buffer> | undefined
+    let serverSession: Session | undefined
+    const done = deferred<string>()
+    const { server, client } = await startPair({
+      setup(server) {
+        server.streams.handle('slow', async (stream: StreamReader<Buffer>, ctx) => {
+          reader = stream
+          serverSession = ctx.session
+          const hash = sha256()
+          for await (const frame of stream) {
+            check()
+            hash.update(frame.data)
+            await sleep(20)
+          }
+          done.resolve(hash.digest('hex'))
+        })
+      },
+    })
+    function check(): void {
+      if (reader) {
+        const r = reader.stats()
+        seen.maxStreamUnread = Math.max(seen.maxStreamUnread, r.unreadBytes)
+        seen.maxWindow = Math.max(seen.maxWindow, r.window)
+        if (r.unreadBytes > STREAM_WINDOW) violations.push(`stream unread ${r.unreadBytes} > streamWindow ${STREAM_WINDOW}`)
+      }
+      if (serverSession) {
+        const c = server.streams.stats(serverSession).receive
+        seen.maxConnUnread = Math.max(seen.maxConnUnread, c.unreadBytes)
+        seen.maxConnWindow = Math.max(seen.maxConnWindow, c.window)
+        if (c.unreadBytes > CONNECTION_WINDOW) violations.push(`connection unread ${c.unreadBytes} > connectionWindow ${CONNECTION_WINDOW}`)
+      }
+      if (writer?.stats().waitingFor === 'stream-credit') seen.stalled++
+    }
+    const timer = setInterval(check, 5)
+    try {
+      writer = await client.streams.open<Buffer>('slow')
+      // One buffer, rewritten after every write resolves: a write that resolved must not still read it.
+      const buffer = Buffer.alloc(CHUNK)
+      const sent = sha256()
+      for (let i = 0; i < CHUNKS; i++) {
+        buffer.fill(i & 0xff)
+        buffer.writeUInt32BE(i, 0)
+        sent.update(buffer)
+        await writer.write(buffer)
+        check()
+      }
+      await writer.end()
+      expect(await done.promise).toBe(sent.digest('hex'))
+      expect(violations.slice(0, 5)).toEqual([])
+      // The window never grew: the reader always had data left to read.
+      expect(seen.maxWindow).toBe(STREAM_WINDOW)
+      expect(seen.maxConnWindow).toBeLessThanOrEqual(Math.max(CONNECTION_WINDOW, 2 * STREAM_WINDOW))
+      expect(seen.maxStreamUnread).toBeGreaterThan(STREAM_WINDOW / 2)
+      expect(seen.stalled).toBeGreaterThan(0)
+      console.log(`[streams] slow reader at defaults: max unread stream ${seen.maxStreamUnread} / conn ${seen.maxConnUnread}, windows ${seen.maxWindow} / ${seen.maxConnWindow}, ${seen.stalled} samples waiting for credit`)
+    } finally {
+      clearInterval(timer)
+    }
+  })
+
   it('the connection window bounds the total over several slow streams, and each stream still gets exact bytes', async () => {
     const CONN = 160 * KiB
     const PER_STREAM = 2 * MiB

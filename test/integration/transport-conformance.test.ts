@@ -19,6 +19,7 @@ import rpc from '@echostream/plugin-rpc'
 import type {} from '@echostream/preset-default'
 import { sleep, track, until } from '../helpers/fixtures.js'
 import { codecMsgpack, createProbe, rejection, type Probe } from '../helpers/wire.js'
+import { createMsgpackCodec } from '@echostream/plugin-codec-msgpack'
 import { closedWithin, decodeFrame, encodeFrame, frameOf, hello, helloFrame, type TransportUnderTest } from '../helpers/transport-link.js'
 import { wsTransport } from '../helpers/transport-ws.js'
 import { tcpTransport } from '../helpers/transport-tcp.js'
@@ -141,6 +142,89 @@ describe.each(TRANSPORTS)('transport conformance: $name', (t) => {
       const burst = await Promise.all(Array.from({ length: 100 }, (_, i) => clientProbe.ping(sessionOf(c), Uint8Array.of(i, i ^ 0xff))))
       expect(burst.map((f) => [...(f.payload as Uint8Array)])).toEqual(Array.from({ length: 100 }, (_, i) => [i, i ^ 0xff]))
       expect(probe.pings.slice(-100).map((f) => (f.payload as Uint8Array)[0])).toEqual(Array.from({ length: 100 }, (_, i) => i))
+    })
+  })
+
+  describe('binary tails (a stream chunk sent in parts)', () => {
+    /** Frames whose payload ends with a binary: below the codec's 4 KiB (encoded whole), at it, 64 KiB, and a bin32 one; and one with no binary. */
+    function tailFrames() {
+      const bytes = (n: number, seed: number) => new Uint8Array(n).map((_, i) => (i * 31 + seed) & 0xff)
+      return [
+        { kind: 'stream.data', id: 3, payload: [0, 1_764_000_000_000_000, bytes(100, 1)] },
+        { kind: 'stream.data', id: 3, payload: [1, 1_764_000_000_000_020, bytes(4096, 2)] },
+        { kind: 'stream.data', id: 5, payload: [2, 1.5, bytes(64 * 1024, 3)] },
+        { kind: 'probe.blob', id: 7, name: 'n', payload: bytes(70_000, 4) },
+        { kind: 'stream.data', id: 3, payload: [3, 2, 'text, not binary'] },
+      ]
+    }
+
+    /** Sends each tail frame with `binaryTail`, a marker after each; the peer's messages must be exactly the plain encodings, in order. */
+    async function expectSameBytes(send: (frame: Record<string, unknown>, options?: { binaryTail: boolean }) => number, link: { messages: Uint8Array[] }) {
+      const codec = createMsgpackCodec()
+      const frames = tailFrames()
+      const from = link.messages.length
+      const sizes = frames.map((frame, i) => {
+        const size = send(frame, { binaryTail: true })
+        send({ kind: 'probe.marker', id: i })
+        return size
+      })
+      await until(() => link.messages.length >= from + 2 * frames.length, 5000, 'every frame and marker')
+      frames.forEach((frame, i) => {
+        const expected = Buffer.from(codec.encode(frame))
+        expect(Buffer.from(link.messages[from + 2 * i]!).equals(expected)).toBe(true)
+        expect(sizes[i]).toBe(expected.byteLength)
+        expect(decodeFrame(link.messages[from + 2 * i + 1]!)?.slice(0, 2)).toEqual(['probe.marker', i])
+      })
+    }
+
+    it('reach the peer as exactly the bytes of their plain encoding, one message each, in order with the frames around them, both ways', async () => {
+      // client → a raw server
+      const rawServer = await t.rawServer()
+      const c = track(await createClient({ url: rawServer.url, plugins: [t.plugin, codecMsgpack], options: { [t.key]: { maxPayload: 1 << 20 } } }))
+      const started = c.start()
+      const link = await rawServer.accept()
+      await frameOf(link, 'hello')
+      link.send(encodeFrame(['welcome', null, null, { sessionId: 'raw-1', protocol: PROTOCOL_VERSION, plugins: {}, limits: { maxPayload: 1 << 20, pingIntervalMs: 60_000, pingTimeoutMs: 60_000 } }]))
+      await started
+      await expectSameBytes((frame, options) => sessionOf(c).send(frame as never, options), link)
+      // server → a raw client
+      const { server: s } = await server({ maxPayload: 1 << 20 })
+      const raw = await t.rawClient(s.url!)
+      await hello(raw)
+      const session = s.sessions()[0]!
+      await expectSameBytes((frame, options) => session.send(frame as never, options), raw)
+    })
+
+    it('with a `sent` tap (reconnect keeps sent bytes) are encoded whole: the tap sees the message bytes the peer receives', async () => {
+      const { server: s } = await server({ maxPayload: 1 << 20 })
+      const seen: Uint8Array[] = []
+      s.hooks.sent.tap('test-sent', (bytes, frame) => {
+        if (frame.kind !== 'probe.marker') seen.push(Buffer.from(bytes))
+      })
+      const raw = await t.rawClient(s.url!)
+      await hello(raw)
+      const session = s.sessions()[0]!
+      seen.length = 0
+      await expectSameBytes((frame, options) => session.send(frame as never, options), raw)
+      const codec = createMsgpackCodec()
+      expect(seen.map((b) => Buffer.from(b).toString('hex'))).toEqual(tailFrames().map((f) => Buffer.from(codec.encode(f)).toString('hex')))
+    })
+
+    it("above the peer's maxPayload fail at send time with E_PAYLOAD_TOO_LARGE, nothing sent; the session goes on", async () => {
+      const { server: s, probe } = await server({ maxPayload: 1 << 20 })
+      const { client: c, probe: clientProbe } = await client(s.url!, { maxPayload: 1 << 20 })
+      const session = sessionOf(c)
+      const limit = session.peerMaxPayload
+      const error = (() => {
+        try {
+          session.send({ kind: 'probe.ping', id: 1, payload: [0, 0, new Uint8Array(limit)] }, { binaryTail: true })
+        } catch (caught) {
+          return caught
+        }
+      })()
+      expect(error).toMatchObject({ code: ErrorCodes.E_PAYLOAD_TOO_LARGE })
+      expect((await clientProbe.ping(session, new Uint8Array(64 * 1024))).payload).toHaveLength(64 * 1024)
+      expect(probe.disconnects).toEqual([])
     })
   })
 

@@ -75,7 +75,42 @@ export abstract class Outbound {
       }
       if (!out) return 0
     }
+    // Parts only where the transport takes them and no `sent` tap needs the message's bytes.
+    if (options?.binaryTail === true && session.connection.sendParts !== undefined && this.sentHook.taps.length === 0) {
+      const parts = this.encodeParts(out)
+      if (parts !== undefined) return this.deliverParts(session, parts, out, options.volatile === true)
+    }
     return this.deliver(session, this.encode(out), out, options?.volatile === true)
+  }
+
+  /**
+   * A frame the codec encoded in parts (SendOptions.binaryTail) to a transport that takes them,
+   * with no `sent` taps: `deliver`'s checks on the parts' total size, then `sendParts`.
+   */
+  deliverParts(session: SessionImpl, parts: readonly Uint8Array[], frame: Frame, volatile: boolean): number {
+    let size = 0
+    for (let i = 0; i < parts.length; i++) size += parts[i]!.length
+    const connection = session.connection
+    if (size > session.peerMaxPayload) {
+      this.stats.tooLarge++
+      throw kernelErrors.payloadTooLarge(kindOf(frame), size, session.peerMaxPayload)
+    }
+    if (session.state === 'suspended') return size
+    if (this.outboundBudget > 0) {
+      let pending = connection.bufferedAmount + size
+      if (this.meters.length > 0) pending += this.queued(session)
+      if (pending > this.outboundBudget) {
+        if (volatile) {
+          this.stats.volatileDropped++
+          return 0
+        }
+        this.stats.slowConsumerCloses++
+        this.closeLost(session, CloseCodes.slowConsumer, kernelErrors.slowConsumer(pending, this.outboundBudget).message)
+        return size
+      }
+    }
+    connection.sendParts!(parts, size)
+    return size
   }
 
   /**
@@ -140,6 +175,20 @@ export abstract class Outbound {
     this.stats.encodes++
     try {
       return codec.encode(frame)
+    } catch (error) {
+      if (EchoError.is(error) && error.code === ErrorCodes.E_CODEC) throw error
+      throw new EchoError(ErrorCodes.E_CODEC, kernelErrors.unencodable(kindOf(frame), messageOf(error)).message, { cause: error })
+    }
+  }
+
+  /** The codec's parts for a frame ending with a large binary, or undefined (no such binary, or a codec without `encodeParts`). */
+  encodeParts(frame: Frame): readonly Uint8Array[] | undefined {
+    const codec = this.kernel.codec
+    if (codec?.encodeParts === undefined) return undefined
+    try {
+      const parts = codec.encodeParts(frame)
+      if (parts !== undefined) this.stats.encodes++
+      return parts
     } catch (error) {
       if (EchoError.is(error) && error.code === ErrorCodes.E_CODEC) throw error
       throw new EchoError(ErrorCodes.E_CODEC, kernelErrors.unencodable(kindOf(frame), messageOf(error)).message, { cause: error })

@@ -40,6 +40,12 @@ export interface SendOptions {
    * closing the session (socket.io's `volatile`). For data that a newer frame supersedes.
    */
   volatile?: boolean
+  /**
+   * The frame's payload ends with a large binary (a stream chunk): the codec may encode it apart
+   * from the rest of the message and the transport join both in the copy it writes, when nothing
+   * else needs the joined bytes (no `sent` taps). The same bytes reach the peer either way.
+   */
+  binaryTail?: boolean
 }
 
 /** What the kernel needs from its owner to run a session (kept small so tests can supply one). */

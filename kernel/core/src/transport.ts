@@ -17,6 +17,14 @@ export interface Connection {
   whenWritable(): Promise<void>
   /** Sends one encoded frame; the transport may coalesce writes made in one event-loop turn. */
   send(bytes: Uint8Array): void
+  /**
+   * Optional: sends ONE message whose bytes are `parts` joined (`length` bytes in all) — exactly
+   * what `send` of the joined bytes would send. A transport that copies every message it writes
+   * anyway (ws masking a client's frame) joins the parts in that copy, which saves a large
+   * binary's extra allocation and copy. The parts may alias the sender's memory and the codec's
+   * scratch: read them during the call only. Absent: the kernel joins them and calls `send`.
+   */
+  sendParts?(parts: readonly Uint8Array[], length: number): void
   /** Closes with a WebSocket close code and a short reason (≤ 123 bytes). */
   close(code: number, reason: string): void
   /**
@@ -62,6 +70,13 @@ export type DecodeResult = { ok: true; frame: Frame } | { ok: false; error: Echo
 export interface Codec {
   readonly name: string
   encode(frame: Frame): Uint8Array
+  /**
+   * Optional: the frame encoded as parts whose concatenation is exactly `encode(frame)`, for a
+   * frame whose payload ends with a large binary (a stream chunk) that can stay out of the message
+   * buffer; undefined when the frame has none (the kernel then calls `encode`). The parts may alias
+   * the frame's binary and the codec's scratch: valid until the codec's next call.
+   */
+  encodeParts?(frame: Frame): readonly Uint8Array[] | undefined
   /** Never throws: untrusted bytes become an error result. */
   decode(bytes: Uint8Array): DecodeResult
 }

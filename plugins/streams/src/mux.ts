@@ -18,6 +18,9 @@ import { ReadyList } from './ready-list.js'
 import type { OpenOptions, SessionStreamList, SessionStreamStats, StreamContext, StreamHandler, StreamPolicy } from './types.js'
 import { GRANT_FRACTION, ReceiveWindow, RoundTrip } from './window.js'
 
+/** A large binary chunk is the data frame's tail: sent without an extra joined copy where the codec and transport allow (kernel SendOptions). */
+const BINARY_TAIL = { binaryTail: true } as const
+
 /** What every session's mux shares: the kernel, the options and the handlers. */
 export interface StreamsContext {
   readonly kernel: EchoKernel
@@ -321,11 +324,12 @@ export class StreamMux {
 
   /**
    * A data frame leaves (its credit checked with the upper bound `estimate`): returns its charge,
-   * the byte length `session.send` encoded, and counts it against the connection. Throws what
+   * the byte length `session.send` encoded, and counts it against the connection. `binaryTail`:
+   * the data is a large binary (the same bytes leave, in fewer copies). Throws what
    * `send` throws (nothing was sent then).
    */
-  sendData(frame: Frame, estimate: number): number {
-    const size = this.session.send(frame)
+  sendData(frame: Frame, estimate: number, binaryTail: boolean): number {
+    const size = this.session.send(frame, binaryTail ? BINARY_TAIL : undefined)
     this.connSent += size
     if (size > estimate) {
       // An outbound tap made it larger than framing can: bound the next ones by what we saw.

@@ -29,6 +29,13 @@ interface PendingWrite {
 const RESOLVED = Promise.resolve()
 
 /**
+ * Binary data at least this large is sent as the frame's binary tail (SendOptions.binaryTail): the
+ * codec and transport may keep it out of a joined copy of the message. Below it a copy is cheaper
+ * than the second pass over the frame it costs when the codec declines (msgpack takes ≥ 4 KiB).
+ */
+const TAIL_BYTES = 4096
+
+/**
  * A writer that never has to wait sends from a chain of resolved promises: microtasks, in which
  * its own event loop reads nothing, so the peer's credit piles up unread in the socket until the
  * window runs out. After this many bytes sent without waiting, a write resolves on the next turn
@@ -220,7 +227,7 @@ export class StreamWriter<T = unknown> {
     const frame: Frame = { kind: StreamFrames.data, id: this.id, payload: [seq, wallTime, data] }
     let size: number
     try {
-      size = this.#mux.sendData(frame, estimate)
+      size = this.#mux.sendData(frame, estimate, data instanceof Uint8Array && data.byteLength >= TAIL_BYTES)
     } catch (error) {
       const echo = EchoError.from(error, StreamsErrorCodes.E_INTERNAL)
       this.abort(echo.code, `Stream '${this.name}' aborted: a frame could not be sent (${echo.message}).`)

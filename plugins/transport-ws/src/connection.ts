@@ -6,6 +6,7 @@ import type { Connection } from '@echostream/kernel'
 import type { WebSocket, RawData } from 'ws'
 import { CloseCodes, formatPeer, monotonicMicros, type PeerSource } from '@echostream/kernel'
 import type { PingWatch } from './liveness.js'
+import { joinParts, maskedFrame } from './sender.js'
 
 export interface ConnectionSettings {
   highWaterMark: number
@@ -27,7 +28,7 @@ const UNCORKED_BYTES = 16 * 1024
 interface RawSocket {
   cork(): void
   uncork(): void
-  write(chunk: Uint8Array, callback: () => void): boolean
+  write(chunk: Uint8Array, callback?: () => void): boolean
   readonly writableNeedDrain: boolean
   readonly writableLength: number
   once(event: 'drain', listener: () => void): void
@@ -109,6 +110,8 @@ export class WsConnection implements Connection {
   #registry: Set<WsConnection> | undefined
   /** Server side: answers a peer's heartbeat (an empty message) with one. */
   readonly answersHeartbeats: boolean
+  /** Client side: masks what it sends (RFC 6455), so `sendParts` joins the parts in the masking copy. */
+  readonly #masks: boolean
 
   constructor(
     readonly socket: WebSocket,
@@ -120,6 +123,7 @@ export class WsConnection implements Connection {
     this.#settings = settings
     this.#registry = registry
     this.answersHeartbeats = registry !== undefined
+    this.#masks = registry === undefined
     registry?.add(this)
     ;(socket as OwnedSocket)[CONNECTION] = this
     socket.binaryType = 'nodebuffer'
@@ -221,6 +225,24 @@ export class WsConnection implements Connection {
       }
     }
     this.socket.send(bytes, BINARY)
+  }
+
+  /**
+   * One message from parts (a stream chunk after its envelope). A client frames it with ws and
+   * writes it to the socket itself (sender.ts): ws's `send` would copy the joined message again to
+   * mask it. Nothing is queued in ws's own sender to overtake (no compression, no Blobs), so the
+   * order of messages is kept. A server, which does not mask, joins the parts and sends as usual.
+   */
+  sendParts(parts: readonly Uint8Array[], length: number): void {
+    if (this.#closed || this.socket.readyState !== 1) return
+    const raw = this.#raw()
+    if (!this.#masks || !raw) return this.send(joinParts(parts, length))
+    const [header, body] = maskedFrame(parts, length)
+    // One writev for header and body; inside this turn's cork (small frames before it) they join it.
+    raw.cork()
+    raw.write(header!)
+    if (body) raw.write(body)
+    raw.uncork()
   }
 
   close(code: number, reason: string): void {
