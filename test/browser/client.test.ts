@@ -146,6 +146,102 @@ describe('browser client', () => {
     expect(errors).toEqual([])
   })
 
+  it('streaming RPC is in the full bundle: in the core bundle every streaming call ends with E_CONFIG on both sides, nothing left running', async () => {
+    const srv = await server()
+    const log: string[] = []
+    srv.rpc.handle('count', async function* (_params: unknown, ctx: { signal: AbortSignal }) {
+      try {
+        for (let i = 0; i < 1000 && !ctx.signal.aborted; i++) yield i
+      } finally {
+        log.push('count closed')
+      }
+    })
+    srv.rpc.handle('sum', async (items: AsyncIterable<number>) => {
+      let total = 0
+      try {
+        for await (const n of items) total += n
+      } catch (error) {
+        log.push(`sum: ${(error as EchoError).code}`)
+        throw error
+      }
+      return total
+    })
+    const { page, errors } = await harness.newPage({ bundle: 'core' })
+    const out = await page.evaluate(async (url) => {
+      window.seen = []
+      const client = (window.client = await window.echostream.createClient({ url }))
+      client.rpc.handle('page.sum', async (items: AsyncIterable<number>) => {
+        let total = 0
+        for await (const n of items) total += n
+        return total
+      })
+      // An iterable that says when it is closed (a generator not yet started skips its finally).
+      const iterable = (name: string) => ({
+        [Symbol.asyncIterator]: () => ({
+          next: async () => ({ done: false, value: 1 }),
+          return: async () => {
+            window.seen.push(`${name} closed`)
+            return { done: true, value: undefined }
+          },
+        }),
+      })
+      client.rpc.handle('page.count', () => iterable('page.count'))
+      await client.start()
+      const code = (e: { code?: string }) => e.code ?? String(e)
+      const read = async (stream: AsyncIterable<unknown>) => {
+        try {
+          for await (const item of stream) return `read ${String(item)}`
+          return 'ended'
+        } catch (e) {
+          return code(e as { code?: string })
+        }
+      }
+      return {
+        stream: await read(client.rpc.stream('count')),
+        streamResult: await client.rpc.stream('count').result.then(() => 'resolved', code),
+        unaryOfStream: await client.rpc.request('count').then((s: AsyncIterable<unknown>) => read(s), code),
+        input: await client.rpc.request('sum', iterable('numbers')).then(() => 'resolved', code),
+        plain: await client.rpc.request('sum', [1, 2]),
+      }
+    }, srv.url!)
+    expect(out).toEqual({ stream: 'E_CONFIG', streamResult: 'E_CONFIG', unaryOfStream: 'E_CONFIG', input: 'E_CONFIG', plain: 3 })
+    const session = srv.sessions()[0]!
+    async function* numbers() {
+      yield 1
+      yield 2
+    }
+    const refusal = await session.request('page.sum', numbers()).catch((e: EchoError) => e)
+    expect(refusal).toMatchObject({ code: 'E_CONFIG' })
+    // A production message: its full text in ERRORS.md says what to do.
+    const id = /^(\w{4})\b/.exec((refusal as EchoError).message)![1]
+    expect(readFileSync(new URL('../../presets/browser/ERRORS.md', import.meta.url), 'utf8')).toMatch(new RegExp(`\`${id}\` \\| plugins/rpc/src/errors\\.ts \\| Streaming RPC .* load echostream-full\\.js`))
+    await expect(session.request('page.count')).rejects.toMatchObject({ code: 'E_CONFIG' })
+    // Nothing left running: the server's generators were closed, the page's too.
+    await until(() => log.filter((l) => l === 'count closed').length === 3, 5000, `the server's generators closed: ${log.join(', ')}`)
+    expect(await page.evaluate(() => window.seen.sort())).toEqual(['numbers closed', 'page.count closed'])
+    // The session goes on: a plain call after all of it.
+    expect(await session.request('page.sum', [4, 5])).toBe(9)
+    await page.evaluate(() => window.client.stop())
+    expect(errors).toEqual([])
+    // The full bundle streams both ways.
+    const full = await harness.newPage()
+    const streamed = await full.page.evaluate(async (url) => {
+      const client = (window.client = await window.echostream.createClient({ url }))
+      await client.start()
+      const items: unknown[] = []
+      for await (const item of client.rpc.stream('count')) if (items.push(item) === 3) break
+      async function* numbers() {
+        yield 1
+        yield 2
+      }
+      const total = await client.rpc.request('sum', numbers())
+      await client.stop()
+      return { items, total }
+    }, srv.url!)
+    expect(streamed).toEqual({ items: [0, 1, 2], total: 3 })
+    expect(full.errors).toEqual([])
+  })
+
   it('events both ways and rooms: only members hear a room, nothing else arrives', async () => {
     const srv = await server()
     const heard: Array<[string, unknown]> = []

@@ -160,6 +160,10 @@ export const rpcErrors = {
 
   badSchema: (method: string, which: string, why: string, cause: unknown): EchoError =>
     createError(C.E_CONFIG, `The ${which} schema of '${method}' is unusable: ${why}. Pass a JSON Schema object or a Standard Schema validator (zod, valibot, arktype) to rpc.handle/defineRpc.`, { cause }),
+
+  /** The prebuilt core browser bundle has no streaming RPC (no-streaming.browser.ts). */
+  streamingNotInBundle: (): EchoError =>
+    createError(C.E_CONFIG, 'Streaming RPC (rpc.stream, an async iterable as params or as a result) is not in echostream.js: load echostream-full.js, or bundle @echostream/preset-browser with your bundler.'),
 } satisfies Record<string, (...args: never[]) => EchoError | WireError>
 
 export type { ErrorCode }

@@ -18,9 +18,20 @@ const here = dirname(fileURLToPath(import.meta.url))
 const pkg = join(here, '..')
 
 export const BUNDLES = [
-  { name: 'echostream', entry: join(pkg, 'src/index.ts') },
-  { name: 'echostream-full', entry: join(pkg, 'src/full.ts') },
+  { name: 'echostream', entry: join(pkg, 'src/index.ts'), streaming: false },
+  { name: 'echostream-full', entry: join(pkg, 'src/full.ts'), streaming: true },
 ]
+
+/**
+ * Streaming RPC stays out of the core bundle: rpc's item-queue, call-stream and producer modules
+ * resolve to rpc's src/no-streaming.browser.ts there (README "Decisions"); the full bundle keeps them.
+ */
+const noStreaming = {
+  name: 'no-streaming-rpc',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/(?:item-queue|call-stream|producer)\.js$/ }, (args) => (/[\\/]plugins[\\/]rpc[\\/]src[\\/](?!no-streaming)/.test(args.importer) ? { path: join(pkg, '../../plugins/rpc/src/no-streaming.browser.ts') } : undefined))
+  },
+}
 
 // ajv, semver and tapable: the kernel's package.json `browser` field maps them to its light
 // versions (kernel/core/src/light/), for this build as for an app's bundler.
@@ -121,7 +132,7 @@ const pageSources = (messages) => ({
 export async function buildBundles({ outdir, minify = true, fullMessages = false } = {}) {
   const results = []
   const messages = fullMessages ? undefined : new Map()
-  for (const { name, entry } of BUNDLES) {
+  for (const { name, entry, streaming } of BUNDLES) {
     const out = await build({
       entryPoints: [entry],
       bundle: true,
@@ -134,7 +145,7 @@ export async function buildBundles({ outdir, minify = true, fullMessages = false
       write: false,
       metafile: true,
       logLevel: 'silent',
-      plugins: [pageSources(messages)],
+      plugins: streaming ? [pageSources(messages)] : [noStreaming, pageSources(messages)],
     })
     const code = out.outputFiles[0].contents
     const result = { name, code, min: code.byteLength, gzip: gzipSync(code, { level: 9 }).byteLength, metafile: out.metafile }
