@@ -11,6 +11,7 @@ import { satisfies, validRange } from '../../kernel/core/src/light/semver.js'
 import * as lightTapable from '../../kernel/core/src/light/tapable.js'
 import { checkKernelRange as pageKernelRange } from '../../kernel/core/src/kernel-range.browser.js'
 import { KERNEL_VERSION } from '../../kernel/core/src/version.js'
+import { describe as pageDescribe } from '../../kernel/core/src/describe.browser.js'
 import { schema as transportWs } from '../../plugins/transport-ws/src/options.js'
 import { schema as codec } from '../../plugins/codec-msgpack/src/options.js'
 import { schema as rpc } from '../../plugins/rpc/src/options.js'
@@ -77,6 +78,21 @@ describe('light checks in the browser bundle', () => {
     const plugin = (kernel: unknown) => ({ name: 'p', version: '1.0.0', kernel, setup() {} }) as never
     for (const kernel of [`^${major}`, `^${major}.2`, ` ^v${major}`, `>=${major}.0.0`, '*', `${major}.x`]) expect(() => pageKernelRange(plugin(kernel)), kernel).not.toThrow()
     for (const kernel of [`^${major + 1}`, `^${major + 1}.0.0`, '', undefined, 1]) expect(() => pageKernelRange(plugin(kernel)), String(kernel)).toThrow(expect.objectContaining({ code: 'E_PLUGIN' }))
+  })
+
+  it('the page describes any value in a few words and never throws', () => {
+    const hostile = new Proxy({}, { get() { throw new Error('no') }, getPrototypeOf() { throw new Error('no') }, ownKeys() { throw new Error('no') } })
+    const { proxy: revoked, revoke } = Proxy.revocable({}, {})
+    revoke()
+    const cyclic: Record<string, unknown> = {}
+    cyclic.self = cyclic
+    const cases: Array<[unknown, string]> = [
+      ['big', '"big"'], ['x'.repeat(100), JSON.stringify(`${'x'.repeat(60)}…`)], [1.5, '1.5'], [NaN, 'NaN'], [true, 'true'], [undefined, 'undefined'], [null, 'null'],
+      [10n ** 80n, `${'1' + '0'.repeat(59)}…n`], [Symbol('s'), 'a symbol'], [() => 1, 'a function'], [[1, 2], 'an array of 2'],
+      [new Uint8Array(3), 'a Uint8Array of 3 bytes'], [new Map(), 'a Map'], [cyclic, 'an object'], [Object.create(null), 'an object'],
+    ]
+    for (const [value, text] of cases) expect(pageDescribe(value)).toBe(text)
+    for (const value of [hostile, revoked]) expect(typeof pageDescribe(value)).toBe('string')
   })
 
   it('the hooks agree with tapable: order by stage and before, declared arguments, bail, waterfall, series, parallel', async () => {

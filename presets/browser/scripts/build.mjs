@@ -58,7 +58,7 @@ export function stripDescriptions(source) {
  * (transport-ws's connection: they cross the wire in close frames).
  */
 const OWN_SOURCES = /\/(?:kernel\/core|plugins\/[^/]+)\/src\/.+\.ts$/
-const KEEP_TEXT = /\/kernel\/core\/src\/describe\.ts$|\/plugins\/transport-ws\/src\/browser\/connection\.ts$/
+const KEEP_TEXT = /\/kernel\/core\/src\/describe(?:\.browser)?\.ts$|\/plugins\/transport-ws\/src\/browser\/connection\.ts$/
 const isMessage = (text) => text.length >= 30 && text.split(' ').length > 3
 const idOf = (text) => BigInt('0x' + createHash('sha1').update(text).digest('hex').slice(0, 12)).toString(36).slice(0, 4)
 
