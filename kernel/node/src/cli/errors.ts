@@ -13,6 +13,8 @@ export const CliErrorCodes = {
   E_PLUGIN: ErrorCodes.E_PLUGIN,
   E_CONFIG: ErrorCodes.E_CONFIG,
   E_UNAUTHORIZED: ErrorCodes.E_UNAUTHORIZED,
+  /** The server answered a devtools request with something that is not what the devtools plugin sends. */
+  E_PROTOCOL: ErrorCodes.E_PROTOCOL,
 } as const
 
 const C = CliErrorCodes
@@ -37,6 +39,10 @@ export const cliErrors = defineErrors({
   noDevtools: {
     code: C.E_NO_DEVTOOLS,
     message: (url: string) => `The server at ${url} has no devtools plugin, so it cannot report its state: add '@echostream/plugin-devtools' to its config (plugins: [['@echostream/plugin-devtools', { token: '\${DEVTOOLS_TOKEN}' }]]) and restart it.`,
+  },
+  notASnapshot: {
+    code: C.E_PROTOCOL,
+    message: (url: string, method: string) => `The server at ${url} answered ${method} with something that is not a snapshot: update @echostream/plugin-devtools on the server.`,
   },
   devtoolsRefused: {
     code: C.E_UNAUTHORIZED,

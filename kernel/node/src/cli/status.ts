@@ -31,7 +31,7 @@ export async function fetchStatus(options: StatusOptions, command = 'status'): P
   try {
     client = await connect(target, { devtoolsToken: token, cwd: options.cwd })
     const snapshot = (await rpcOf(client, target.app?.configFile ?? 'the client').request(SNAPSHOT_METHOD, {}, { timeoutMs: options.timeoutMs ?? 10_000 })) as DevtoolsSnapshot
-    if (!snapshot || typeof snapshot !== 'object' || !snapshot.server) throw new EchoError(ErrorCodes.E_PROTOCOL, `The server at ${target.url} answered ${SNAPSHOT_METHOD} with something that is not a snapshot: update @echostream/plugin-devtools on the server.`)
+    if (!snapshot || typeof snapshot !== 'object' || !snapshot.server) throw cliErrors.notASnapshot(target.url, SNAPSHOT_METHOD)
     return { target, snapshot }
   } catch (error) {
     const e = EchoError.from(error)
