@@ -228,20 +228,20 @@ export class WsConnection implements Connection {
   }
 
   /**
-   * One message from parts (a stream chunk after its envelope). A client frames it with ws and
-   * writes it to the socket itself (sender.ts): ws's `send` would copy the joined message again to
-   * mask it. Nothing is queued in ws's own sender to overtake (no compression, no Blobs), so the
+   * One message from parts (a stream chunk after its envelope). A client masks the parts into one
+   * frame and writes it to the socket itself (sender.ts): ws's `send` would copy the joined message
+   * again to mask it. Nothing is queued in ws's own sender to overtake (no compression, no Blobs), so the
    * order of messages is kept. A server, which does not mask, joins the parts and sends as usual.
    */
   sendParts(parts: readonly Uint8Array[], length: number): void {
     if (this.#closed || this.socket.readyState !== 1) return
     const raw = this.#raw()
     if (!this.#masks || !raw) return this.send(joinParts(parts, length))
-    const [header, body] = maskedFrame(parts, length)
+    const buffers = maskedFrame(parts, length)
+    if (buffers.length === 1) return void raw.write(buffers[0]!)
     // One writev for header and body; inside this turn's cork (small frames before it) they join it.
     raw.cork()
-    raw.write(header!)
-    if (body) raw.write(body)
+    for (const buffer of buffers) raw.write(buffer)
     raw.uncork()
   }
 
