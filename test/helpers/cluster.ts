@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { dirname, join } from 'node:path'
+import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { type EchoKernel, type WireError } from '@echostream/kernel'
 import { createClient } from './create.js'
@@ -46,22 +47,15 @@ export async function startNode(redisUrl: string, nodeId: string, options: { clu
   const replies = new Map<number, (line: Line) => void>()
   let stderr = ''
   child.stderr!.on('data', (d) => (stderr += d))
-  let buffer = ''
-  child.stdout!.on('data', (chunk) => {
-    buffer += chunk
-    let nl
-    while ((nl = buffer.indexOf('\n')) >= 0) {
-      const text = buffer.slice(0, nl)
-      buffer = buffer.slice(nl + 1)
-      let line: Line
-      try {
-        line = JSON.parse(text) as Line
-      } catch {
-        continue
-      }
-      if (line.type === 'reply') replies.get(line.id as number)?.(line)
-      else lines.push(line)
+  createInterface({ input: child.stdout! }).on('line', (text) => {
+    let line: Line
+    try {
+      line = JSON.parse(text) as Line
+    } catch {
+      return
     }
+    if (line.type === 'reply') replies.get(line.id as number)?.(line)
+    else lines.push(line)
   })
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
   await Promise.race([

@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { dirname, join } from 'node:path'
+import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { onCleanup, until } from '../../../test/helpers/fixtures.js'
 
@@ -74,18 +75,11 @@ export function startTerminal(user: string, password: string, urls: string[], st
   })
   onCleanup(() => stop(child, 'SIGKILL'))
   const lines: Line[] = []
-  let buffer = ''
-  child.stdout!.on('data', (chunk) => {
-    buffer += chunk
-    let nl
-    while ((nl = buffer.indexOf('\n')) >= 0) {
-      const text = buffer.slice(0, nl)
-      buffer = buffer.slice(nl + 1)
-      try {
-        lines.push(JSON.parse(text) as Line)
-      } catch {
-        lines.push({ type: 'text', text })
-      }
+  createInterface({ input: child.stdout! }).on('line', (text) => {
+    try {
+      lines.push(JSON.parse(text) as Line)
+    } catch {
+      lines.push({ type: 'text', text })
     }
   })
   let stderr = ''
