@@ -5,7 +5,7 @@
  * by a timer (no clock read per frame). Memory is bounded: methods past MAX_METHODS count as
  * 'other', errors are a ring of `maxErrors`, a closed session's counters go with it.
  */
-import type { DevtoolsError, Frame, Session } from '@echostream/kernel'
+import type { DevtoolsError, DevtoolsSession, Frame, Session } from '@echostream/kernel'
 
 /** Rates are averaged over the last WINDOW complete seconds. */
 export const WINDOW = 5
@@ -37,14 +37,8 @@ export class RateMeter {
   }
 }
 
-export interface SessionCounters {
-  calls: number
-  events: number
-  framesIn: number
-  framesOut: number
-  bytesIn: number
-  bytesOut: number
-}
+/** A session's counters, as its snapshot entry carries them. */
+export type SessionCounters = Pick<DevtoolsSession, 'calls' | 'events' | 'framesIn' | 'framesOut' | 'bytesIn' | 'bytesOut'>
 
 export class Collector {
   readonly calls = new RateMeter()
