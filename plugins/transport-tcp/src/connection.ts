@@ -148,12 +148,6 @@ export class TcpConnection implements Connection, FrameSink {
     this.#sender.message(bytes)
   }
 
-  /** One message from parts, copied once with its header (sender.ts `messageParts`). */
-  sendParts(parts: readonly Uint8Array[], length: number): void {
-    if (this.#closing || this.#closed) return
-    this.#sender.messageParts(parts, length)
-  }
-
   /** Sends a transport ping (server liveness). */
   ping(): void {
     if (!this.#closing && !this.#closed) this.#sender.ping()

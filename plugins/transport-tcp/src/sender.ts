@@ -61,31 +61,6 @@ export class FrameSender {
     this.#queue(FrameType.message, bytes)
   }
 
-  /**
-   * One message from parts (`Connection.sendParts`: a stream chunk after its envelope). The parts
-   * may be the caller's memory, which must not sit in the socket's queue after the call (a writer
-   * may reuse its buffer once `write` resolved), so they are copied — once, with the header, into
-   * one buffer and one write: the copy joining them would cost anyway, without the header's
-   * separate buffer and write request. Small ones join this turn's coalesced write.
-   */
-  messageParts(parts: readonly Uint8Array[], length: number): void {
-    const direct = length >= DIRECT_BYTES
-    const out = Buffer.allocUnsafe(direct ? HEADER_BYTES + length : length)
-    let at = direct ? HEADER_BYTES : 0
-    for (let i = 0; i < parts.length; i++) {
-      const part = parts[i]!
-      out.set(part, at)
-      at += part.length
-    }
-    if (!direct) return this.#queue(FrameType.message, out)
-    writeHeader(out, 0, FrameType.message, length)
-    const socket = this.socket
-    socket.cork()
-    this.flush()
-    socket.write(out)
-    socket.uncork()
-  }
-
   ping(body: Uint8Array = EMPTY): void {
     this.#queue(FrameType.ping, body)
   }
