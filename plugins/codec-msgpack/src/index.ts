@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module'
 import { definePlugin } from '@echostream/kernel'
 import { createMsgpackCodec, type MsgpackCodecOptions } from './codec.js'
+import { withEncodeParts } from './parts.js'
 import { schema } from './options.js'
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string }
@@ -15,11 +16,12 @@ export default definePlugin<MsgpackCodecOptions, Record<never, never>>({
   provides: ['codec'],
   schema,
   setup(kernel, options) {
-    kernel.provide('codec', createMsgpackCodec(options))
+    kernel.provide('codec', withEncodeParts(createMsgpackCodec(options)))
   },
 })
 
 export { createMsgpackCodec, type MsgpackCodecOptions }
+export { withEncodeParts } from './parts.js'
 export { DEFAULT_MAX_DEPTH } from './options.js'
 export { CodecErrorCodes, codecErrors } from './errors.js'
 
