@@ -29,7 +29,7 @@ let env: NodeJS.ProcessEnv
 const EXTRAS: Record<string, RegExp> = {
   '@echostream/node': /^bin\/echostream\.js$/,
   'create-echostream': /^bin\/create-echostream\.js$/,
-  '@echostream/preset-browser': /^scripts\/[\w-]+\.(mjs|d\.mts)$/,
+  '@echostream/preset-browser': /^(scripts\/[\w-]+\.(mjs|d\.mts)|ERRORS\.md)$/,
   '@echostream/plugin-devtools': /^page\/[\w.-]+\.(html|js|css)$/,
 }
 
