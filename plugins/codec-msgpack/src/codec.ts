@@ -10,6 +10,7 @@ import { toFrame } from './frame-shape.js'
 import { DEFAULT_MAX_DEPTH, maxDepthOf, type MsgpackCodecOptions } from './options.js'
 import { createPreparer } from './prepare.js'
 import { createScanner } from './scan.js'
+import { largeTail, withEmptyTail } from './tail.js'
 
 export { DEFAULT_MAX_DEPTH, type MsgpackCodecOptions }
 
@@ -30,36 +31,6 @@ const SCRATCH_SLACK = 16 * 1024
  */
 const RISKY = new Uint8Array(256)
 for (const byte of [0xc1, 0xc4, 0xc5, 0xc6, 0xc7, 0xc8, 0xc9, 0xd4, 0xd5, 0xd6, 0xd7, 0xd8, 0xd9, 0xda, 0xdb, 0xdc, 0xdd, 0xde, 0xdf]) RISKY[byte] = 1
-
-/** A binary at least this large that ends a payload is written into the message by the codec itself. */
-const LARGE_BINARY = 4096
-const EMPTY_BINARY = new Uint8Array(0)
-
-/** How far into nested arrays the tail is looked for: a stream chunk's binary is one level in (`[seq, wallTime, data]`). */
-const TAIL_LEVELS = 3
-
-/**
- * The binary a payload ends with — the payload itself, or the last element of its (last nested)
- * array, at most TAIL_LEVELS arrays in — when it is large enough to be written apart; undefined
- * otherwise. Bounded by TAIL_LEVELS, so even a value that changes under it (an index getter) cannot
- * keep it walking; it runs on a prepared payload, where binary views are already Uint8Arrays.
- */
-function largeTail(value: unknown): Uint8Array | undefined {
-  for (let level = 0; level <= TAIL_LEVELS; level++) {
-    if (ArrayBuffer.isView(value)) return value.byteLength < LARGE_BINARY ? undefined : (value as Uint8Array)
-    if (!Array.isArray(value) || value.length === 0) return undefined
-    value = value[value.length - 1]
-  }
-  return undefined
-}
-
-/** `value` with the binary it ends with (found by `largeTail`) replaced by an empty one; the arrays on the way are copied, the caller's are not changed. */
-function withEmptyTail(value: unknown, level = 0): unknown {
-  if (!Array.isArray(value) || level > TAIL_LEVELS) return EMPTY_BINARY
-  const copy = value.slice()
-  copy[copy.length - 1] = withEmptyTail(copy[copy.length - 1], level + 1)
-  return copy
-}
 
 export function createMsgpackCodec(options: Partial<MsgpackCodecOptions> = {}): Codec {
   const maxDepth = maxDepthOf(options)

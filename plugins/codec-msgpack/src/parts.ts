@@ -13,30 +13,9 @@
  * undefined, and the kernel encodes them whole.
  */
 import type { Codec, Frame } from '@echostream/kernel'
+import { largeTail, withEmptyTail } from './tail.js'
 
-/** The smallest binary worth leaving out of the joined message (as codec.ts writes a tail apart). */
-const LARGE_BINARY = 4096
-/** How far into nested arrays the tail is looked for (as codec.ts). */
-const TAIL_LEVELS = 3
 const EMPTY = new Uint8Array(0)
-
-/** The Uint8Array ending `value` (itself, or the last element of its last nested array) when it is large; undefined otherwise. */
-function largeTail(value: unknown): Uint8Array | undefined {
-  for (let level = 0; level <= TAIL_LEVELS; level++) {
-    if (value instanceof Uint8Array) return value.byteLength < LARGE_BINARY ? undefined : value
-    if (!Array.isArray(value) || value.length === 0) return undefined
-    value = value[value.length - 1]
-  }
-  return undefined
-}
-
-/** `value` with its tail replaced by an empty binary; the arrays on the way are copied, the caller's are not changed. */
-function withEmptyTail(value: unknown, level = 0): unknown {
-  if (!Array.isArray(value) || level > TAIL_LEVELS) return EMPTY
-  const copy = value.slice()
-  copy[copy.length - 1] = withEmptyTail(copy[copy.length - 1], level + 1)
-  return copy
-}
 
 /** `codec` with `encodeParts`. The parts (and the array holding them) are reused: valid until the next call. */
 export function withEncodeParts<C extends Codec>(codec: C): C & Required<Pick<Codec, 'encodeParts'>> {

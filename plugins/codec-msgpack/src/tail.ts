@@ -1,0 +1,35 @@
+/**
+ * The large binary a payload ends with — a stream chunk's `[seq, wallTime, data]` — which the codec
+ * writes apart from the rest of the message (codec.ts `packWithTail`, parts.ts `encodeParts`).
+ */
+
+/** A binary at least this large that ends a payload is written into the message by the codec itself. */
+export const LARGE_BINARY = 4096
+
+/** How far into nested arrays the tail is looked for: a stream chunk's binary is one level in. */
+const TAIL_LEVELS = 3
+
+const EMPTY_BINARY = new Uint8Array(0)
+
+/**
+ * The Uint8Array a payload ends with — the payload itself, or the last element of its (last
+ * nested) array, at most TAIL_LEVELS arrays in — when it is large enough to be written apart;
+ * undefined otherwise (another typed array is left to the encoder, which re-views it). Bounded by
+ * TAIL_LEVELS, so even a value that changes under it (an index getter) cannot keep it walking.
+ */
+export function largeTail(value: unknown): Uint8Array | undefined {
+  for (let level = 0; level <= TAIL_LEVELS; level++) {
+    if (value instanceof Uint8Array) return value.byteLength < LARGE_BINARY ? undefined : value
+    if (!Array.isArray(value) || value.length === 0) return undefined
+    value = value[value.length - 1]
+  }
+  return undefined
+}
+
+/** `value` with the binary it ends with (found by `largeTail`) replaced by an empty one; the arrays on the way are copied, the caller's are not changed. */
+export function withEmptyTail(value: unknown, level = 0): unknown {
+  if (!Array.isArray(value) || level > TAIL_LEVELS) return EMPTY_BINARY
+  const copy = value.slice()
+  copy[copy.length - 1] = withEmptyTail(copy[copy.length - 1], level + 1)
+  return copy
+}
