@@ -10,7 +10,7 @@ import { toFrame } from './frame-shape.js'
 import { DEFAULT_MAX_DEPTH, maxDepthOf, type MsgpackCodecOptions } from './options.js'
 import { createPreparer } from './prepare.js'
 import { createScanner } from './scan.js'
-import { largeTail, withEmptyTail } from './tail.js'
+import { binHeaderLength, largeTail, withEmptyTail, writeBinHeader } from './tail.js'
 
 export { DEFAULT_MAX_DEPTH, type MsgpackCodecOptions }
 
@@ -108,24 +108,10 @@ export function createMsgpackCodec(options: Partial<MsgpackCodecOptions> = {}): 
     const headLength = head.byteLength - 2
     if (head[headLength] !== 0xc4 || head[headLength + 1] !== 0) return packr.pack(parts) // not expected: msgpackr wrote the empty bin otherwise
     const length = tail.byteLength
-    const binHeader = length < 0x100 ? 2 : length < 0x10000 ? 3 : 5
+    const binHeader = binHeaderLength(length)
     const out = typeof Buffer === 'function' ? Buffer.allocUnsafe(headLength + binHeader + length) : new Uint8Array(headLength + binHeader + length)
     for (let i = 0; i < headLength; i++) out[i] = head[i]!
-    let at = headLength
-    if (binHeader === 2) {
-      out[at++] = 0xc4
-      out[at++] = length
-    } else if (binHeader === 3) {
-      out[at++] = 0xc5
-      out[at++] = length >>> 8
-      out[at++] = length & 0xff
-    } else {
-      out[at++] = 0xc6
-      out[at++] = length >>> 24
-      out[at++] = (length >>> 16) & 0xff
-      out[at++] = (length >>> 8) & 0xff
-      out[at++] = length & 0xff
-    }
+    const at = writeBinHeader(out, headLength, length)
     out.set(tail, at)
     return out
   }

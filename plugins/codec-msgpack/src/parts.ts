@@ -13,7 +13,7 @@
  * undefined, and the kernel encodes them whole.
  */
 import type { Codec, Frame } from '@echostream/kernel'
-import { largeTail, withEmptyTail } from './tail.js'
+import { largeTail, withEmptyTail, writeBinHeader } from './tail.js'
 
 const EMPTY = new Uint8Array(0)
 
@@ -33,19 +33,7 @@ export function withEncodeParts<C extends Codec>(codec: C): C & Required<Pick<Co
     if (scratch.byteLength < headLength + 5) scratch = typeof Buffer === 'function' ? Buffer.allocUnsafe(2 * (headLength + 5)) : new Uint8Array(2 * (headLength + 5))
     const out = scratch
     for (let i = 0; i < headLength; i++) out[i] = head[i]!
-    let at = headLength
-    const length = tail.byteLength
-    if (length < 0x10000) {
-      out[at++] = 0xc5
-      out[at++] = length >>> 8
-      out[at++] = length & 0xff
-    } else {
-      out[at++] = 0xc6
-      out[at++] = length >>> 24
-      out[at++] = (length >>> 16) & 0xff
-      out[at++] = (length >>> 8) & 0xff
-      out[at++] = length & 0xff
-    }
+    const at = writeBinHeader(out, headLength, tail.byteLength)
     parts[0] = out.subarray(0, at)
     parts[1] = tail
     return parts

@@ -33,3 +33,27 @@ export function withEmptyTail(value: unknown, level = 0): unknown {
   copy[copy.length - 1] = withEmptyTail(copy[copy.length - 1], level + 1)
   return copy
 }
+
+/** Bytes of MessagePack's bin header for a binary of `length` bytes (bin 8, 16 or 32). */
+export function binHeaderLength(length: number): number {
+  return length < 0x100 ? 2 : length < 0x10000 ? 3 : 5
+}
+
+/** Writes the bin header for a binary of `length` bytes into `out` at `at`; returns the position after it. */
+export function writeBinHeader(out: Uint8Array, at: number, length: number): number {
+  if (length < 0x100) {
+    out[at++] = 0xc4
+    out[at++] = length
+  } else if (length < 0x10000) {
+    out[at++] = 0xc5
+    out[at++] = length >>> 8
+    out[at++] = length & 0xff
+  } else {
+    out[at++] = 0xc6
+    out[at++] = length >>> 24
+    out[at++] = (length >>> 16) & 0xff
+    out[at++] = (length >>> 8) & 0xff
+    out[at++] = length & 0xff
+  }
+  return at
+}
