@@ -18,7 +18,7 @@ const BUDGET = { echostream: 20 * KB, 'echostream-full': 30 * KB } as Record<str
  * The budget reached so far, with ~0.5 KB of room for small changes elsewhere (measured figures
  * and the steps behind them: presets/browser/README.md, "Sizes"). Lower it as the bundles shrink.
  */
-const REACHED = { echostream: 29.2 * KB, 'echostream-full': 42.6 * KB } as Record<string, number>
+const REACHED = { echostream: 28.7 * KB, 'echostream-full': 42.6 * KB } as Record<string, number>
 
 describe('browser bundles', () => {
   it('print their min and gzip sizes and stay within the size budget', async () => {

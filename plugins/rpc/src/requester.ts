@@ -2,20 +2,24 @@
  * The calling half: allocates ids, keeps the pending table, and settles each call exactly once —
  * by its reply, its timeout, its AbortSignal, or the connection closing. A streaming reply
  * (`rpc.item`… `rpc.end`) settles into a CallStream the caller iterates; streamed input (params
- * that are an async iterable) is pulled by a Producer within the responder's credit.
+ * that are an async iterable) is pulled by a Producer within the responder's credit — both in
+ * streaming.ts (`CallerStreams`), which a build without streaming RPC swaps alone.
  * Hot path (unary calls): one PendingCall object and one promise per call; no closure and no timer
  * per call (the promise executor and abort listener are shared, timeouts go through `Deadlines`).
  */
 import { describe, EchoError, isPending, type Frame, type SchemaCheck, type SchemaCompiler, type SchemaResult, type Session } from '@echostream/kernel'
-import { CallStream } from './call-stream.js'
+import type { CallStream } from './call-stream.js'
 import { RpcErrorCodes, rpcErrors } from './errors.js'
 import { textOf } from './failure.js'
 import { DEFAULT_WINDOW, isId, isOffset, MAX_ID, RpcFrames } from './frames.js'
 import { Deadlines } from './deadlines.js'
 import { MAX_TIMEOUT_MS } from './options.js'
-import { blockedOn, canSend, isAsyncIterable, Producer } from './producer.js'
-import { IdleNode, PendingCall, type SessionRpc, type SessionTable } from './session-state.js'
+import { canSend, isAsyncIterable } from './producer.js'
+import { PendingCall, type SessionRpc, type SessionTable } from './session-state.js'
+import { CallerStreams, failedStream } from './streaming.js'
 import type { RequestOptions, RpcStream } from './types.js'
+
+export { failedStream }
 
 // Promise executors run synchronously, so one shared executor can hand the resolvers to the call being made.
 let capturing: PendingCall | undefined
@@ -36,11 +40,19 @@ export class Requester {
   readonly #table: SessionTable
   readonly #options: RequesterOptions
   readonly #deadlines: Deadlines<PendingCall>
-  readonly #idle: Deadlines<IdleNode>
+  readonly #streams: CallerStreams
 
   constructor(table: SessionTable, options: RequesterOptions) {
     this.#deadlines = new Deadlines(this.#onTimeout)
-    this.#idle = new Deadlines(this.#onIdle)
+    this.#streams = new CallerStreams({
+      finish: (call) => this.#finish(call),
+      stop: (call) => {
+        this.#finish(call)
+        sendCancel(call)
+      },
+      reject: (call, error) => this.#reject(call, error),
+      cancel: (call) => this.cancel(call),
+    })
     this.#table = table
     this.#options = options
   }
@@ -126,7 +138,7 @@ export class Requester {
       capturing = call
       promise = new Promise<unknown>(capture)
       capturing = undefined
-    } else promise = call.stream = this.#newStream(call)
+    } else promise = call.stream = this.#streams.open(call)
     pending.set(id, call)
     let meta: Record<string, unknown> | undefined
     if (explicitTimeout && timeoutMs > 0) meta = { timeoutMs }
@@ -150,7 +162,7 @@ export class Requester {
       call.signal = signal
       signal.addEventListener('abort', call)
     }
-    if (input !== undefined) this.#pumpInput(call, input)
+    if (input !== undefined) this.#streams.pumpInput(call, input)
     return promise
   }
 
@@ -191,23 +203,14 @@ export class Requester {
   onItem(frame: Frame, session: Session, size: number): void {
     const call = this.#table.get(session)?.pending.get(frame.id as number)
     if (call === undefined) return checkReplyId(frame)
-    const stream = this.#started(call)
-    if (!stream.queue.push(frame.payload, size)) {
-      this.#finish(call)
-      sendCancel(call)
-      this.#reject(call, rpcErrors.flowControl(call.method, stream.queue.maxOffset))
-      return
-    }
-    this.#touchIdle(call)
+    this.#streams.onItem(call, frame.payload, size)
   }
 
   /** `rpc.end`: the streaming reply is complete; `payload` is the handler's return value. */
   onEnd(frame: Frame, session: Session): void {
     const call = this.#table.get(session)?.pending.get(frame.id as number)
     if (call === undefined) return checkReplyId(frame)
-    const stream = this.#started(call)
-    this.#finish(call)
-    stream.settle(frame.payload)
+    this.#streams.onEnd(call, frame.payload)
   }
 
   /** `rpc.incredit`: the responder may take more of our streamed input. */
@@ -215,7 +218,7 @@ export class Requester {
     const call = this.#table.get(session)?.pending.get(frame.id as number)
     if (call === undefined) return checkReplyId(frame)
     if (!isOffset(frame.payload)) throw rpcErrors.protocol(`'rpc.incredit' needs a credit limit (a non-negative integer of bytes), got ${describe(frame.payload)}.`)
-    call.input?.onCredit(frame.payload)
+    this.#streams.onInputCredit(call, frame.payload)
   }
 
   /** The peer answered our `rpc.req` with a kernel `error` frame (e.g. it has no rpc plugin). */
@@ -242,14 +245,6 @@ export class Requester {
     this.#reject(call, rpcErrors.timeout(call.method, call.timeoutMs))
   }
 
-  readonly #onIdle = (node: IdleNode): void => {
-    const call = node.call
-    if (call.done) return
-    this.#finish(call)
-    sendCancel(call)
-    this.#reject(call, rpcErrors.idleTimeout(call.method, call.idleTimeoutMs))
-  }
-
   /**
    * Rejects the calls waiting on `state` (connection closed, kernel stopping) — or, with
    * `writtenOnly`, only those whose request was written to the lost connection, keeping the ones
@@ -264,87 +259,12 @@ export class Requester {
   /** Stops the timeout timers (after failAll on every session: kernel stopping, plugin unloaded). */
   dispose(): void {
     this.#deadlines.clear()
-    this.#idle.clear()
+    this.#streams.dispose()
   }
 
   /** Timeout timers armed (one per distinct timeout in use). */
   get timers(): number {
-    return this.#deadlines.timers + this.#idle.timers
-  }
-
-  #newStream(call: PendingCall): CallStream {
-    return new CallStream(call.window, {
-      credit: (maxOffset) => {
-        if (call.done || !canSend(call.session)) return
-        try {
-          call.session.send({ kind: RpcFrames.credit, id: call.id, payload: maxOffset })
-        } catch {
-          // the session is closing: the call fails with it
-        }
-        this.#touchIdle(call)
-      },
-      cancel: () => this.cancel(call),
-      // An item broke the call's `result` schema: the call is over, the peer's handler cancelled.
-      invalid: (problems) => {
-        const error = rpcErrors.invalidResult(call.method, problems, 'caller')
-        if (!call.done) {
-          this.#finish(call)
-          sendCancel(call)
-        }
-        call.stream?.failResult(error)
-        return error
-      },
-    }, call.resultCheck)
-  }
-
-  /** The reply of `call` is a stream: its first frame arrived. Resolves `request()` with the stream. */
-  #started(call: PendingCall): CallStream {
-    let stream = call.stream
-    if (stream === undefined) {
-      stream = call.stream = this.#newStream(call)
-      call.resolve(stream)
-    }
-    if (!stream.started) {
-      stream.started = true
-      // The default deadline covers the wait for the reply to begin; a stream then runs on its idle timeout.
-      if (!call.explicitTimeout && call.list !== undefined) call.list.unlink(call)
-      if (call.idleTimeoutMs > 0) call.idle = new IdleNode(call)
-    }
-    return stream
-  }
-
-  /** (Re)starts the idle timer while the responder has credit to send with; pauses it while our reader holds the window. */
-  #touchIdle(call: PendingCall): void {
-    const idle = call.idle
-    if (idle === undefined || call.done) return
-    this.#idle.remove(idle)
-    if (call.stream!.queue.senderHasCredit) this.#idle.add(idle, call.idleTimeoutMs)
-  }
-
-  #pumpInput(call: PendingCall, iterator: AsyncIterator<unknown>): void {
-    const session = call.session
-    const state = call.state
-    const producer = new Producer(iterator, DEFAULT_WINDOW, {
-      blocked: () => blockedOn(session, () => state.whenResumed()),
-      // Charged what the kernel wrote: the encoded length of the message (wire contract 7).
-      send: (item) => session.send({ kind: RpcFrames.input, id: call.id, payload: item }),
-      end: () => {
-        if (call.done || !canSend(session)) return
-        try {
-          session.send({ kind: RpcFrames.inputEnd, id: call.id })
-        } catch {
-          // closing: the call fails with the session
-        }
-      },
-      fail: (error) => {
-        if (call.done) return
-        this.#finish(call)
-        sendCancel(call)
-        this.#reject(call, (EchoError.is(error) ? error : rpcErrors.inputFailed(call.method, textOf(error), error)))
-      },
-    })
-    call.input = producer
-    producer.start()
+    return this.#deadlines.timers + this.#streams.timers
   }
 
   #reject(call: PendingCall, error: EchoError): void {
@@ -357,20 +277,13 @@ export class Requester {
     call.state.pending.delete(call.id)
     if (call.list !== undefined) call.list.unlink(call)
     if (call.signal !== undefined) call.signal.removeEventListener('abort', call)
-    if (call.idle !== undefined) this.#idle.remove(call.idle)
+    if (call.idle !== undefined) this.#streams.unidle(call.idle)
     if (call.input !== undefined) call.input.stop()
   }
 }
 
 function rejected(error: EchoError): Promise<never> {
   return Promise.reject(error)
-}
-
-/** What `rpc.stream` returns when the call could not even start: its first read throws `error`. */
-export function failedStream(error: EchoError): CallStream {
-  const stream = new CallStream(DEFAULT_WINDOW, { credit() {}, cancel() {} })
-  stream.fail(error)
-  return stream
 }
 
 function isTimeout(value: unknown): value is number {

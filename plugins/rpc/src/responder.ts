@@ -2,19 +2,21 @@
  * The answering half: for each `rpc.req` from the peer — authorisation, the method, limits, the
  * params schema, the handler, the reply (replies.ts). A handler that returns a plain value is answered synchronously, in the same
  * turn (no await, no promise); only a returned promise (or thenable) is tracked in the running
- * table, where `rpc.cancel` and a disconnect can abort its `ctx.signal`.
+ * table, where `rpc.cancel` and a disconnect can abort its `ctx.signal`. Streamed input and
+ * results are streaming.ts's (`HandlerStreams`), which a build without streaming RPC swaps alone.
  */
 import { describe, isPending, type EchoError, type Frame, type Logger, type SchemaCheck, type SchemaCompiler, type SchemaResult, type Session } from '@echostream/kernel'
 import { CallContext } from './context.js'
 import { rpcErrors } from './errors.js'
 import { logError, logTextOf, wireErrorOf } from './failure.js'
-import { DEFAULT_WINDOW, isId, isOffset, RpcFrames } from './frames.js'
+import { DEFAULT_WINDOW, isId, isOffset } from './frames.js'
 import type { IdTable } from './id-table.js'
-import { ItemQueue } from './item-queue.js'
+import type { ItemQueue } from './item-queue.js'
 import { Methods, type MethodEntry } from './methods.js'
-import { blockedOn, canSend, isAsyncIterable, Producer } from './producer.js'
+import { isAsyncIterable } from './producer.js'
 import { Replies, sendError } from './replies.js'
 import type { SessionRpc, SessionTable } from './session-state.js'
+import { HandlerStreams } from './streaming.js'
 
 /** Decides whether the peer of `session` may call `method`; returns the refusal (usually E_UNAUTHORIZED). */
 export type Authorizer = (method: string, session: Session) => EchoError | undefined
@@ -39,6 +41,7 @@ export class Responder {
   readonly #role: string
   readonly #logger: Logger
   readonly #authorize: Authorizer | undefined
+  readonly #streams: HandlerStreams
 
   constructor(table: SessionTable, compiler: SchemaCompiler, options: ResponderOptions) {
     this.#table = table
@@ -50,6 +53,7 @@ export class Responder {
     this.#role = options.role
     this.#logger = options.logger
     this.#authorize = options.authorize
+    this.#streams = new HandlerStreams({ table, replies: this.#replies, done: (ctx, running) => this.#done(ctx, running) })
   }
 
   /** `rpc.req` from the peer. Throws E_PROTOCOL only when there is no id to answer (the kernel then sends an `error` frame). */
@@ -89,7 +93,7 @@ export class Responder {
         if (!isOffset(meta.window) || meta.window < 1) return sendError(session, id, rpcErrors.protocol(`'rpc.req' ${id}: meta.window must be a positive integer of bytes, got ${describe(meta.window)}.`).toWire())
         window = meta.window
       }
-      if (meta.input !== undefined && meta.input !== null && meta.input !== 0 && meta.input !== false) input = this.#inputQueue(session, id, method, entry.params)
+      if (meta.input !== undefined && meta.input !== null && meta.input !== 0 && meta.input !== false) input = this.#streams.input(session, id, method, entry.params)
     }
     const ctx = new CallContext(session, method, id, timeoutMs, window)
     if (this.#checkResults) ctx.resultCheck = entry.result
@@ -139,7 +143,7 @@ export class Responder {
       this.#settle(ctx, result as PromiseLike<unknown>, running).catch((error: unknown) => logError(this.#logger, `rpc: answering '${ctx.method}' failed: ${logTextOf(error)}`))
       return
     }
-    if (isAsyncIterable(result)) return this.#stream(ctx, result, running)
+    if (isAsyncIterable(result)) return this.#streams.output(ctx, result, running)
     this.#done(ctx, running)
     this.#replies.result(ctx, result)
   }
@@ -162,21 +166,13 @@ export class Responder {
     const ctx = this.#running(frame, session)
     if (ctx === undefined) return
     if (!isOffset(frame.payload)) throw rpcErrors.protocol(`'rpc.credit' needs a credit limit (a non-negative integer of bytes), got ${describe(frame.payload)}.`)
-    ctx.output?.onCredit(frame.payload)
+    this.#streams.onCredit(ctx, frame.payload)
   }
 
   /** `rpc.in`: one item of the caller's streamed input, charged `size` bytes against the credit granted. */
   onInput(frame: Frame, session: Session, size: number): void {
     const ctx = this.#running(frame, session)
-    if (ctx === undefined) return
-    const input = ctx.input
-    if (input === undefined) throw rpcErrors.protocol(`'rpc.in' for call ${ctx.id}, which has no streamed input (its rpc.req had no meta.input).`)
-    if (!input.push(frame.payload, size)) {
-      this.#table.get(session)?.running.delete(ctx.id)
-      const error = rpcErrors.flowControl(ctx.method, input.maxOffset)
-      ctx.abort(error)
-      sendError(session, ctx.id, error.toWire())
-    }
+    if (ctx !== undefined) this.#streams.onInput(ctx, frame.payload, size)
   }
 
   /** `rpc.inend`: the caller's input is complete; the handler's input loop ends after what is buffered. */
@@ -189,64 +185,6 @@ export class Responder {
     const ctx = this.#table.get(session)?.running.get(frame.id as number)
     if (ctx === undefined && !isId(frame.id)) throw rpcErrors.protocol(`'${frame.kind}' needs the id of the call it belongs to (a non-negative integer), got ${describe(frame.id)}.`)
     return ctx
-  }
-
-  /** The handler's streamed params; each item is checked against the params schema as the handler reads it. */
-  #inputQueue(session: Session, id: number, method: string, check: SchemaCheck | undefined): ItemQueue {
-    return new ItemQueue(DEFAULT_WINDOW, {
-      credit: (maxOffset) => {
-        if (!canSend(session)) return
-        try {
-          session.send({ kind: RpcFrames.inputCredit, id, payload: maxOffset })
-        } catch {
-          // closing: the call ends with the session
-        }
-      },
-      // The handler stopped reading its input: what still arrives is dropped, no more credit is granted.
-      cancel: () => {},
-      // An input item broke the params schema: the call fails with E_INVALID_PARAMS (the handler's loop throws it too).
-      invalid: (problems) => {
-        const error = rpcErrors.invalidParams(method, problems)
-        const state = this.#table.get(session)
-        const ctx = state?.running.get(id)
-        if (ctx !== undefined) {
-          state!.running.delete(id)
-          ctx.abort(error)
-          sendError(session, id, error.toWire())
-        }
-        return error
-      },
-    }, check)
-  }
-
-  /** The handler returned an async iterable: send its items within the caller's credit, then `rpc.end`. */
-  #stream(ctx: CallContext, iterable: AsyncIterable<unknown>, running: IdTable<CallContext>): void {
-    let iterator: AsyncIterator<unknown>
-    try {
-      iterator = iterable[Symbol.asyncIterator]()
-    } catch (error) {
-      this.#done(ctx, running)
-      return this.#replies.failure(ctx, error)
-    }
-    if (running.get(ctx.id) !== ctx) running.set(ctx.id, ctx)
-    const { session, id } = ctx
-    const state = this.#table.open(session)
-    const producer = new Producer(iterator, ctx.window, {
-      blocked: () => blockedOn(session, () => state.whenResumed()),
-      prepare: ctx.resultCheck === undefined ? undefined : (item) => this.#replies.item(ctx, item),
-      // Charged what the kernel wrote: the encoded length of the message (wire contract 7).
-      send: (item) => session.send({ kind: RpcFrames.item, id, payload: item }),
-      end: (value) => {
-        this.#done(ctx, running)
-        if (!ctx.aborted) this.#replies.result(ctx, value, RpcFrames.end)
-      },
-      fail: (error) => {
-        this.#done(ctx, running)
-        if (!ctx.aborted) this.#replies.failure(ctx, error)
-      },
-    })
-    ctx.output = producer
-    producer.start()
   }
 
   /** The call is answered (or about to be): later frames for its id are ignored. */
@@ -271,7 +209,7 @@ export class Responder {
       return
     }
     if (ctx.aborted) return this.#done(ctx, running)
-    if (isAsyncIterable(value)) return this.#stream(ctx, value, running)
+    if (isAsyncIterable(value)) return this.#streams.output(ctx, value, running)
     this.#done(ctx, running)
     this.#replies.result(ctx, value)
   }

@@ -23,13 +23,14 @@ export const BUNDLES = [
 ]
 
 /**
- * Streaming RPC stays out of the core bundle: rpc's item-queue, call-stream and producer modules
- * resolve to rpc's src/no-streaming.browser.ts there (README "Decisions"); the full bundle keeps them.
+ * Streaming RPC stays out of the core bundle: rpc's streaming.ts (the streaming halves of its
+ * requester and responder, with item-queue, call-stream and producer behind them) resolves to rpc's
+ * src/no-streaming.browser.ts there (README "Decisions"); the full bundle keeps it.
  */
 const noStreaming = {
   name: 'no-streaming-rpc',
   setup(b) {
-    b.onResolve({ filter: /^\.\/(?:item-queue|call-stream|producer)\.js$/ }, (args) => (/[\\/]plugins[\\/]rpc[\\/]src[\\/](?!no-streaming)/.test(args.importer) ? { path: join(pkg, '../../plugins/rpc/src/no-streaming.browser.ts') } : undefined))
+    b.onResolve({ filter: /^\.\/streaming\.js$/ }, (args) => (/[\\/]plugins[\\/]rpc[\\/]src[\\/]/.test(args.importer) ? { path: join(pkg, '../../plugins/rpc/src/no-streaming.browser.ts') } : undefined))
   },
 }
 
