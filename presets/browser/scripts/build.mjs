@@ -52,7 +52,9 @@ export function stripDescriptions(source) {
 /**
  * Production messages (README "Decisions"): in the prebuilt bundles every message text — a string
  * or template literal of 30 characters or more with at least three spaces, in echostream's own
- * sources — becomes `<id>: <its values> (<where the full text is>)`, React-style. The error's code
+ * sources — becomes `<id>: <its values> (<where the full text is>)`, React-style: the literal is
+ * replaced by a call of one injected function (scripts/message.mjs) with the id and the values, so
+ * the bundles carry the common wording once instead of once per message. The error's code
  * and class stay (EchoError, `E_…`); the values a message names (method, option, sizes) stay; the
  * words are in ERRORS.md under the id (a hash of the text, so an id stays while its text does).
  * Not: value descriptions (describe.ts: they are values inside messages) and close reasons
@@ -60,6 +62,8 @@ export function stripDescriptions(source) {
  */
 const OWN_SOURCES = /\/(?:kernel\/core|plugins\/[^/]+)\/src\/.+\.ts$/
 const KEEP_TEXT = /\/kernel\/core\/src\/describe(?:\.browser)?\.ts$|\/plugins\/transport-ws\/src\/browser\/connection\.ts$/
+/** The function that builds a production message in the bundles (scripts/message.mjs, injected). */
+const MESSAGE = '__echoMessage'
 const isMessage = (text) => text.length >= 30 && text.split(' ').length > 3
 const idOf = (text) => BigInt('0x' + createHash('sha1').update(text).digest('hex').slice(0, 12)).toString(36).slice(0, 4)
 
@@ -79,8 +83,8 @@ export function shortenMessages(source, file, messages) {
       const seen = messages.get(id)
       if (seen && seen.text !== text) throw new Error(`two messages with the id ${id}: change one (scripts/build.mjs, shortenMessages)`)
       messages.set(id, { text, file: seen?.file ?? file })
-      const values = ts.isTemplateExpression(node) ? node.templateSpans.map((span) => `\${${source.slice(span.expression.getStart(sf), span.expression.end)}}`).join(' | ') : ''
-      edits.push([node.getStart(sf), node.end, `\`${id}${values ? ': ' + values : ''} (@echostream/preset-browser ERRORS.md)\``])
+      const values = ts.isTemplateExpression(node) ? node.templateSpans.map((span) => `, ${source.slice(span.expression.getStart(sf), span.expression.end)}`).join('') : ''
+      edits.push([node.getStart(sf), node.end, `${MESSAGE}(${JSON.stringify(id)}${values})`])
       return
     }
     if (ts.isTemplateExpression(node) || ts.isStringLiteral(node)) {
@@ -147,6 +151,7 @@ export async function buildBundles({ outdir, minify = true, fullMessages = false
       metafile: true,
       logLevel: 'silent',
       plugins: streaming ? [pageSources(messages)] : [noStreaming, pageSources(messages)],
+      inject: messages ? [join(here, 'message.mjs')] : [],
     })
     const code = out.outputFiles[0].contents
     const result = { name, code, min: code.byteLength, gzip: gzipSync(code, { level: 9 }).byteLength, metafile: out.metafile }
