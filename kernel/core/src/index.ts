@@ -57,4 +57,5 @@ export {
 export { KERNEL_VERSION } from './version.js'
 export { orderPlugins, checkKernelRange, checkRole } from './order.js'
 export { defineTransportPlugin, formatPeer, TLS_OPTION_PROPERTIES, type PeerSource, type SocketTransportOptions, type TransportPluginSpec, type TransportServer } from './transport-kit.js'
+export { PingRounds, type PingedConnection } from './ping-rounds.js'
 export { listenHttp, type HttpListener, type HttpServerLike } from './http-listener.js'

@@ -78,8 +78,7 @@ export class TcpConnection implements Connection, FrameSink {
   closeOverride: { code: number; reason: string } | undefined
   /** The socket's first error (for the reason of a lost link). */
   socketError: Error | undefined
-  /** Server liveness (liveness.ts): a ping of round `pingRound` is unanswered. */
-  awaitingPong = false
+  /** Server liveness (the kernel's PingRounds): the round whose ping is unanswered, 0 when none is. */
   pingRound = 0
   readonly receiver: FrameReceiver
   readonly #sender: FrameSender
@@ -248,7 +247,7 @@ export class TcpConnection implements Connection, FrameSink {
   }
 
   onPong(): void {
-    this.awaitingPong = false
+    this.pingRound = 0
   }
 
   onCloseFrame(code: number, reason: string): void {

@@ -1,15 +1,14 @@
 /**
  * The server side: a `net` (or `tls`) server, one `TcpConnection` per socket, handed to the kernel
  * once the client's preamble has arrived (a port scanner or an HTTP client never becomes a
- * session), and one `Pinger` for all of them.
+ * session), and one pinger for all of them (the kernel's `PingRounds`: one deadline timer per round).
  */
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net'
 import { createServer as createTlsServer } from 'node:tls'
-import type { Connection, EchoError } from '@echostream/kernel'
+import { PingRounds, type Connection, type EchoError } from '@echostream/kernel'
 import { PREAMBLE, TransportCloseCodes } from './constants.js'
 import { TcpConnection, type ConnectionOwner } from './connection.js'
 import { tcpErrors } from './errors.js'
-import { Pinger } from './liveness.js'
 import { socketHighWaterMark, type TcpTransportOptions } from './options.js'
 import { readPem } from './pem.js'
 
@@ -26,7 +25,7 @@ function socketOnPreambleTimeout(this: Socket): void {
 
 export class TcpServer implements ConnectionOwner {
   #server: NetServer | undefined
-  #pinger: Pinger | undefined
+  #pinger: PingRounds<TcpConnection> | undefined
   #onConnection: ((connection: Connection) => void) | undefined
   /** Every connection, ready or not (each leaves the set when its socket closes). */
   readonly #connections = new Set<TcpConnection>()
@@ -65,7 +64,7 @@ export class TcpServer implements ConnectionOwner {
     const bound = server.address()
     const boundPort = typeof bound === 'object' && bound ? bound.port : port
     this.address = `${host.includes(':') ? `[${host}]` : host}:${boundPort}`
-    this.#pinger = new Pinger(this.#connections, this.options.pingIntervalMs, this.options.pingTimeoutMs)
+    this.#pinger = new PingRounds(this.#connections, this.options.pingIntervalMs, this.options.pingTimeoutMs)
     this.#pinger.start()
     return `${secure ? 'tcps' : 'tcp'}://${formatHost(host)}:${boundPort}`
   }

@@ -2,7 +2,7 @@
  * One ws socket as a kernel `Connection`: coalesced writes, backpressure reporting, liveness, and
  * a close that never waits on a peer that has gone quiet (STYLE rule 10).
  */
-import type { Connection } from '@echostream/kernel'
+import type { Connection, PingedConnection } from '@echostream/kernel'
 import type { WebSocket, RawData } from 'ws'
 import { CloseCodes, formatPeer, monotonicMicros, type PeerSource } from '@echostream/kernel'
 import type { PingWatch } from './liveness.js'
@@ -55,11 +55,7 @@ export function connectionOf(socket: WebSocket): WsConnection | undefined {
 const HEARTBEAT = new Uint8Array(0)
 
 function socketOnMessage(this: OwnedSocket, data: RawData): void {
-  const connection = this[CONNECTION]!
-  const bytes = toBytes(data)
-  // A server answers a heartbeat at once; a client has nothing to do with one.
-  if (bytes.byteLength === 0) return void (connection.answersHeartbeats && connection.send(HEARTBEAT))
-  connection.onMessage(bytes, lastReadAt || monotonicMicros())
+  this[CONNECTION]!.deliver(toBytes(data), lastReadAt || monotonicMicros())
 }
 
 /**
@@ -79,52 +75,58 @@ type StampedRawSocket = RawSocket & { prependListener(event: 'data', listener: (
 // ws reports protocol violations and oversize messages here, then closes: never let it throw.
 function socketOnError(this: OwnedSocket, error: Error & { code?: string }): void {
   const connection = this[CONNECTION]!
-  if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') connection.closeOverride ??= { code: CloseCodes.tooLarge, reason: `message larger than maxPayload: ${error.message}` }
-  else connection.closeOverride ??= { code: CloseCodes.protocolError, reason: error.message }
+  if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') connection.setCloseReason(CloseCodes.tooLarge, `message larger than maxPayload: ${error.message}`)
+  else connection.setCloseReason(CloseCodes.protocolError, error.message)
 }
 
 
+/** `WsConnection` state bits (one small integer instead of a field per boolean: 8 bytes each). */
+const CLOSED = 1
+const CORKED = 2
+/** Server side: answers heartbeats, does not mask, is in the server's registry. */
+const SERVER = 4
+
+/** What a connection keeps only while it needs it (closing, waiting for drain, a client's ping deadline). */
+interface Extras {
+  closeOverride?: { code: number; reason: string }
+  closeTimer?: ReturnType<typeof setTimeout>
+  drainWaiters?: Array<() => void>
+  onDrain?: () => void
+  pings?: PingWatch
+}
+
+/** A server's settings, shared by its connections, with the set of live ones (each leaves it when its socket closes). */
+export interface ServerConnectionSettings extends ConnectionSettings {
+  readonly connections: Set<WsConnection>
+}
+
 /**
  * Per connection, only this object and what ws itself keeps: the socket's listeners are shared
- * functions and the drain machinery is made on first use, so an idle connection costs little heap
- * (the bench's "JS heap per idle connection").
+ * functions, the booleans are bits of one integer, and what only a closing, congested or client
+ * connection needs is made on first use, so an idle connection costs little heap (the bench's "JS
+ * heap per idle connection"; bench/README.md "What an idle connection keeps").
  */
-export class WsConnection implements Connection {
+export class WsConnection implements Connection, PingedConnection {
   onMessage: (bytes: Uint8Array, arrivedAt: number) => void = noop
   onClose: (code: number, reason: string) => void = noop
-  /** Set when we decide why the socket ends (ping timeout, too large), so `close` reports it. */
-  closeOverride: { code: number; reason: string } | undefined
-  /** Server: the deadline of the pong to the last ping (liveness.ts). */
-  pongTimer: ReturnType<typeof setTimeout> | undefined
-  /** Client: the deadline for the server's pings (liveness.ts). */
-  pings: PingWatch | undefined
+  /** Server: the ping round whose pong is owed, 0 when none is (the kernel's PingRounds; liveness.ts). */
+  pingRound = 0
   /** The peer's address, or (server) its socket until the address is first asked for. */
   #peer: string | PeerSource
-  #closed = false
-  #corked = false
-  #drainWaiters: Array<() => void> | undefined
-  #onDrain: (() => void) | undefined
-  #closeTimer: ReturnType<typeof setTimeout> | undefined
-  #settings: ConnectionSettings
-  /** Server: the set of live connections this one leaves when its socket closes. */
-  #registry: Set<WsConnection> | undefined
-  /** Server side: answers a peer's heartbeat (an empty message) with one. */
-  readonly answersHeartbeats: boolean
-  /** Client side: masks what it sends (RFC 6455), so `sendParts` joins the parts in the masking copy. */
-  readonly #masks: boolean
+  #flags: number
+  #settings: ConnectionSettings | ServerConnectionSettings
+  #extras: Extras | undefined
 
   constructor(
     readonly socket: WebSocket,
     peer: string | PeerSource,
-    settings: ConnectionSettings,
-    registry?: Set<WsConnection>,
+    settings: ConnectionSettings | ServerConnectionSettings,
   ) {
     this.#peer = peer
     this.#settings = settings
-    this.#registry = registry
-    this.answersHeartbeats = registry !== undefined
-    this.#masks = registry === undefined
-    registry?.add(this)
+    const server = 'connections' in settings
+    this.#flags = server ? SERVER : 0
+    if (server) settings.connections.add(this)
     ;(socket as OwnedSocket)[CONNECTION] = this
     socket.binaryType = 'nodebuffer'
     socket.on('message', socketOnMessage)
@@ -138,8 +140,40 @@ export class WsConnection implements Connection {
   }
 
   static #uncork(connection: WsConnection, raw: RawSocket): void {
-    connection.#corked = false
+    connection.#flags &= ~CORKED
     raw.uncork()
+  }
+
+  /** A message from the socket (socketOnMessage): a server answers a heartbeat. */
+  deliver(bytes: Uint8Array, arrivedAt: number): void {
+    // A server answers a heartbeat at once; a client has nothing to do with one.
+    if (bytes.byteLength === 0) return void (this.#flags & SERVER && this.send(HEARTBEAT))
+    this.onMessage(bytes, arrivedAt)
+  }
+
+  /** Set when we decide why the socket ends (ping timeout, too large), so `close` reports it. */
+  get closeOverride(): { code: number; reason: string } | undefined {
+    return this.#extras?.closeOverride
+  }
+
+  /** Records why the socket ends unless a reason is already recorded. */
+  setCloseReason(code: number, reason: string): void {
+    const extras = (this.#extras ??= {})
+    extras.closeOverride ??= { code, reason }
+  }
+
+  /** Client: the deadline for the server's pings (liveness.ts). */
+  get pings(): PingWatch | undefined {
+    return this.#extras?.pings
+  }
+
+  set pings(watch: PingWatch | undefined) {
+    ;(this.#extras ??= {}).pings = watch
+  }
+
+  /** Server side: answers a peer's heartbeat (an empty message) with one. */
+  get answersHeartbeats(): boolean {
+    return (this.#flags & SERVER) !== 0
   }
 
   /**
@@ -158,9 +192,18 @@ export class WsConnection implements Connection {
     this.pings?.expect({ pingIntervalMs, pingTimeoutMs })
   }
 
+  /** Server: open, so the pinger may ping it. */
+  get ready(): boolean {
+    return !(this.#flags & CLOSED) && this.socket.readyState === 1
+  }
+
+  ping(): void {
+    this.socket.ping()
+  }
+
   /** True once the socket closed (the kernel has been told). */
   get isClosed(): boolean {
-    return this.#closed
+    return (this.#flags & CLOSED) !== 0
   }
 
   get highWaterMark(): number {
@@ -172,9 +215,9 @@ export class WsConnection implements Connection {
   }
 
   whenWritable(): Promise<void> {
-    if (this.#closed || this.socket.bufferedAmount < this.highWaterMark) return Promise.resolve()
+    if (this.#flags & CLOSED || this.socket.bufferedAmount < this.highWaterMark) return Promise.resolve()
     return new Promise((resolve) => {
-      if ((this.#drainWaiters ??= []).push(resolve) === 1) this.#awaitDrain()
+      if (((this.#extras ??= {}).drainWaiters ??= []).push(resolve) === 1) this.#awaitDrain()
     })
   }
 
@@ -188,7 +231,8 @@ export class WsConnection implements Connection {
    * unused here) are looked at again on the next turn.
    */
   #awaitDrain(): void {
-    const onDrain = (this.#onDrain ??= () => this.#drained())
+    const extras = (this.#extras ??= {})
+    const onDrain = (extras.onDrain ??= () => this.#drained())
     const raw = this.#raw()
     if (!raw) setImmediate(onDrain)
     else if (raw.writableNeedDrain) raw.once('drain', onDrain)
@@ -197,15 +241,16 @@ export class WsConnection implements Connection {
   }
 
   #drained(): void {
-    if (!this.#drainWaiters?.length) return
-    if (!this.#closed && this.socket.bufferedAmount >= this.highWaterMark) return this.#awaitDrain()
+    if (!this.#extras?.drainWaiters?.length) return
+    if (!(this.#flags & CLOSED) && this.socket.bufferedAmount >= this.highWaterMark) return this.#awaitDrain()
     this.#releaseDrainWaiters()
   }
 
   #releaseDrainWaiters(): void {
-    const waiters = this.#drainWaiters
+    const extras = this.#extras
+    const waiters = extras?.drainWaiters
     if (!waiters?.length) return
-    this.#drainWaiters = undefined
+    extras!.drainWaiters = undefined
     for (const resolve of waiters) resolve()
   }
 
@@ -214,12 +259,13 @@ export class WsConnection implements Connection {
   }
 
   send(bytes: Uint8Array): void {
-    if (this.#closed || this.socket.readyState !== 1) return
+    const flags = this.#flags
+    if (flags & CLOSED || this.socket.readyState !== 1) return
     // Coalesce the small frames written in this turn into one socket write (uncork on the next tick).
-    if (!this.#corked && bytes.byteLength < UNCORKED_BYTES) {
+    if (!(flags & CORKED) && bytes.byteLength < UNCORKED_BYTES) {
       const raw = this.#raw()
       if (raw) {
-        this.#corked = true
+        this.#flags = flags | CORKED
         raw.cork()
         process.nextTick(WsConnection.#uncork, this, raw)
       }
@@ -234,9 +280,9 @@ export class WsConnection implements Connection {
    * order of messages is kept. A server, which does not mask, joins the parts and sends as usual.
    */
   sendParts(parts: readonly Uint8Array[], length: number): void {
-    if (this.#closed || this.socket.readyState !== 1) return
+    if (this.#flags & CLOSED || this.socket.readyState !== 1) return
     const raw = this.#raw()
-    if (!this.#masks || !raw) return this.send(joinParts(parts, length))
+    if (this.#flags & SERVER || !raw) return this.send(joinParts(parts, length))
     const buffers = maskedFrame(parts, length)
     if (buffers.length === 1) return void raw.write(buffers[0]!)
     // One writev for header and body; inside this turn's cork (small frames before it) they join it.
@@ -246,32 +292,33 @@ export class WsConnection implements Connection {
   }
 
   close(code: number, reason: string): void {
-    if (this.#closed) return
-    this.closeOverride ??= { code, reason }
+    if (this.#flags & CLOSED) return
+    this.setCloseReason(code, reason)
     try {
       this.socket.close(code, reason)
     } catch {
       this.socket.terminate()
     }
-    this.#closeTimer = setTimeout(() => this.socket.terminate(), this.#settings.closeTimeoutMs)
-    this.#closeTimer.unref?.()
+    const timer = setTimeout(() => this.socket.terminate(), this.#settings.closeTimeoutMs)
+    timer.unref?.()
+    this.#extras!.closeTimer = timer
   }
 
   /** Ends the socket at once (liveness failure), reporting `code`/`reason` to the kernel. */
   terminate(code: number, reason: string): void {
-    this.closeOverride ??= { code, reason }
+    this.setCloseReason(code, reason)
     this.socket.terminate()
   }
 
   #handleClose(code: number, reason: string): void {
-    if (this.#closed) return
-    this.#closed = true
-    clearTimeout(this.#closeTimer)
-    clearTimeout(this.pongTimer)
-    this.pongTimer = undefined
-    this.#registry?.delete(this)
+    if (this.#flags & CLOSED) return
+    this.#flags |= CLOSED
+    this.pingRound = 0
+    const extras = this.#extras
+    if (extras) clearTimeout(extras.closeTimer)
+    if (this.#flags & SERVER) (this.#settings as ServerConnectionSettings).connections.delete(this)
     this.#releaseDrainWaiters()
-    const info = this.closeOverride ?? { code, reason: reason || closeName(code) }
+    const info = extras?.closeOverride ?? { code, reason: reason || closeName(code) }
     this.onClose(info.code, info.reason)
   }
 }

@@ -1,6 +1,7 @@
 /**
  * Liveness that never trusts `close` to arrive (STYLE rule 10). The server pings every connection
- * on one shared timer and terminates one whose pong is late. The client is told the server's
+ * in rounds (the kernel's `PingRounds`: one interval, one deadline timer per round) and terminates
+ * one whose pong is late. The client is told the server's
  * cadence in `welcome.limits` (the kernel calls `expectPings`) and gives up when no ping came for
  * `pingIntervalMs + pingTimeoutMs` of **the server's** settings; before the welcome the kernel's
  * handshake deadline applies, and a server that announces no pings is not expected to ping: a client deriving the deadline from its own options would drop
@@ -18,24 +19,12 @@ export interface PingSettings {
 }
 
 // ---------------------------------------------------------------- server
+// The server's pinger is the kernel's `PingRounds` (one timer per round for every connection).
 
-/** A pong answers the last ping: the connection is alive. */
+/** A pong answers the last ping: the connection owes none. */
 export function socketOnPong(this: WebSocket): void {
   const connection = connectionOf(this)
-  if (connection === undefined) return
-  clearTimeout(connection.pongTimer)
-  connection.pongTimer = undefined
-}
-
-/** One round of the server's pinger: ping every open connection that is not still owing a pong. */
-export function pingAll(connections: Iterable<WsConnection>, pingTimeoutMs: number): void {
-  for (const connection of connections) {
-    if (connection.pongTimer || connection.socket.readyState !== 1) continue
-    connection.socket.ping()
-    connection.pongTimer = setTimeout(() => {
-      connection.terminate(CloseCodes.pingTimeout, `ping timeout: no pong within ${pingTimeoutMs} ms`)
-    }, pingTimeoutMs)
-  }
+  if (connection !== undefined) connection.pingRound = 0
 }
 
 // ---------------------------------------------------------------- client

@@ -1,15 +1,15 @@
 /**
  * The server side: a ws `WebSocketServer` on its own HTTP(S) server, one `WsConnection` per client,
- * and one ping timer for all of them (liveness.ts).
+ * and one pinger for all of them (the kernel's PingRounds: one timer per round, not per connection).
  */
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
 import type { IncomingMessage } from 'node:http'
 import { WebSocketServer, type WebSocket } from 'ws'
-import { CloseCodes, type Connection } from '@echostream/kernel'
+import { CloseCodes, PingRounds, type Connection } from '@echostream/kernel'
 import { transportErrors } from './errors.js'
-import { WsConnection } from './connection.js'
-import { pingAll, socketOnPong } from './liveness.js'
+import { WsConnection, type ServerConnectionSettings } from './connection.js'
+import { socketOnPong } from './liveness.js'
 import type { WsTransportOptions } from './options.js'
 import { readPem } from './pem.js'
 
@@ -22,14 +22,18 @@ function formatHost(host: string): string {
 export class WsServer {
   #wss: WebSocketServer | undefined
   #http: HttpServer | undefined
-  #pingTimer: ReturnType<typeof setInterval> | undefined
+  #pinger: PingRounds<WsConnection> | undefined
   /** Live connections (each leaves the set when its socket closes). */
   readonly #connections = new Set<WsConnection>()
+  /** What every connection of this server shares: its settings and the set above. */
+  readonly #settings: ServerConnectionSettings
 
   constructor(
     private readonly options: Readonly<WsTransportOptions>,
     private readonly baseDir: string,
-  ) {}
+  ) {
+    this.#settings = Object.freeze({ highWaterMark: options.highWaterMark, closeTimeoutMs: options.closeTimeoutMs, connections: this.#connections })
+  }
 
   /** Bound `host:port`, once listening. */
   address: string | undefined
@@ -65,20 +69,20 @@ export class WsServer {
     const bound = http.address()
     const boundPort = typeof bound === 'object' && bound ? bound.port : port
     this.address = `${host.includes(':') ? `[${host}]` : host}:${boundPort}`
-    this.#pingTimer = setInterval(pingAll, this.options.pingIntervalMs, this.#connections, this.options.pingTimeoutMs)
-    this.#pingTimer.unref()
+    this.#pinger = new PingRounds(this.#connections, this.options.pingIntervalMs, this.options.pingTimeoutMs)
+    this.#pinger.start()
     return `${secure ? 'wss' : 'ws'}://${formatHost(host)}:${boundPort}${path === '/' ? '' : path}`
   }
 
   #accept(socket: WebSocket, request: IncomingMessage, onConnection: (connection: Connection) => void): void {
     // The peer's address is read from the request's socket when first asked for (see WsConnection#peer).
-    const connection = new WsConnection(socket, request.socket, this.options, this.#connections)
+    const connection = new WsConnection(socket, request.socket, this.#settings)
     socket.on('pong', socketOnPong)
     onConnection(connection)
   }
 
   async close(): Promise<void> {
-    clearInterval(this.#pingTimer)
+    this.#pinger?.stop()
     const closing = [...this.#connections].map(
       (connection) =>
         new Promise<void>((resolve) => {
