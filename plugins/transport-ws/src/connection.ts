@@ -85,6 +85,8 @@ const CLOSED = 1
 const CORKED = 2
 /** Server side: answers heartbeats, does not mask, is in the server's registry. */
 const SERVER = 4
+/** ws's receive queue has not been trimmed since the first message (see `trimReceiveQueue`). */
+const UNTRIMMED = 8
 
 /** What a connection keeps only while it needs it (closing, waiting for drain, a client's ping deadline). */
 interface Extras {
@@ -98,6 +100,20 @@ interface Extras {
 /** A server's settings, shared by its connections, with the set of live ones (each leaves it when its socket closes). */
 export interface ServerConnectionSettings extends ConnectionSettings {
   readonly connections: Set<WsConnection>
+}
+
+/**
+ * ws's Receiver grows its queue of unparsed reads (an array) for the first message, the hello, to
+ * 17 slots (152 bytes) and keeps that capacity when the array empties: for the whole life of a
+ * connection that is idle after its handshake. Once empty it is swapped for a fresh array (no
+ * backing store), once per connection. ws reads `this._buffers` afresh on every use.
+ */
+function trimReceiveQueue(socket: WebSocket): boolean {
+  const receiver = (socket as unknown as { _receiver?: { _buffers?: unknown[] } })._receiver
+  if (!receiver || !Array.isArray(receiver._buffers)) return true // not ws as we know it: nothing to do
+  if (receiver._buffers.length !== 0) return false // more of this read to parse: try on the next message
+  receiver._buffers = []
+  return true
 }
 
 /**
@@ -125,7 +141,7 @@ export class WsConnection implements Connection, PingedConnection {
     this.#peer = peer
     this.#settings = settings
     const server = 'connections' in settings
-    this.#flags = server ? SERVER : 0
+    this.#flags = server ? SERVER | UNTRIMMED : UNTRIMMED
     if (server) settings.connections.add(this)
     ;(socket as OwnedSocket)[CONNECTION] = this
     socket.binaryType = 'nodebuffer'
@@ -144,11 +160,12 @@ export class WsConnection implements Connection, PingedConnection {
     raw.uncork()
   }
 
-  /** A message from the socket (socketOnMessage): a server answers a heartbeat. */
+  /** A message from the socket (socketOnMessage): a server answers a heartbeat; the first message trims ws's queue. */
   deliver(bytes: Uint8Array, arrivedAt: number): void {
     // A server answers a heartbeat at once; a client has nothing to do with one.
     if (bytes.byteLength === 0) return void (this.#flags & SERVER && this.send(HEARTBEAT))
     this.onMessage(bytes, arrivedAt)
+    if (this.#flags & UNTRIMMED && trimReceiveQueue(this.socket)) this.#flags &= ~UNTRIMMED
   }
 
   /** Set when we decide why the socket ends (ping timeout, too large), so `close` reports it. */

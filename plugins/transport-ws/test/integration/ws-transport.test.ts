@@ -114,6 +114,29 @@ describe('transport-ws server and Node client', () => {
     expect([...atClient.messages[0]!]).toEqual([255, 0])
   })
 
+  it("swaps ws's receive queue for a fresh array after the first message (its grown capacity would stay with an idle connection), and keeps receiving", async () => {
+    const { url, accepted } = await listen()
+    const client = await connect(url)
+    await until(() => accepted.length === 1)
+    const server = accepted[0]!
+    const atServer = collect(server)
+    const receiver = () => (server as unknown as { socket: { _receiver: { _buffers: unknown[] } } }).socket._receiver
+    const before = receiver()._buffers
+    client.send(new Uint8Array([1]))
+    await until(() => atServer.messages.length === 1)
+    expect(receiver()._buffers).not.toBe(before)
+    expect(receiver()._buffers).toHaveLength(0)
+    // Once only: later messages leave ws's queue alone, and every byte still arrives.
+    const after = receiver()._buffers
+    const big = new Uint8Array(200_000).map((_, i) => i % 251)
+    client.send(new Uint8Array([2]))
+    client.send(big)
+    await until(() => atServer.messages.length === 3)
+    expect(receiver()._buffers).toBe(after)
+    expect([...atServer.messages[1]!]).toEqual([2])
+    expect(Buffer.from(atServer.messages[2]!).equals(Buffer.from(big))).toBe(true)
+  })
+
   it('close(code, reason) reaches both sides with that code and reason', async () => {
     const { url, accepted } = await listen()
     const client = await connect(url)
