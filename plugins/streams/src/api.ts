@@ -13,6 +13,8 @@ export class Muxes {
   readonly #ctx: StreamsContext
   readonly #bySession = new WeakMap<Session, StreamMux>()
   readonly #live = new Set<StreamMux>()
+  /** Sessions that resumed on a server without their streams: the epoch their next mux is fenced at (mux.ts). */
+  readonly #fences = new WeakMap<Session, string>()
 
   constructor(ctx: StreamsContext) {
     this.#ctx = ctx
@@ -27,14 +29,25 @@ export class Muxes {
   of(session: Session): StreamMux | undefined {
     let mux = this.#bySession.get(session)
     if (!mux && session.state === 'open') {
-      mux = new StreamMux(this.#ctx, session)
+      mux = new StreamMux(this.#ctx, session, this.#fences.get(session))
+      this.#fences.delete(session)
       this.#bySession.set(session, mux)
       this.#live.add(mux)
     }
     return mux
   }
 
+  /**
+   * The session resumed on a server that does not have its streams (a new streams epoch): its next
+   * mux drops the stream frames replayed from the old server until the peer's `stream.fence`, and
+   * sends its own before anything else. Call after `close`.
+   */
+  fence(session: Session, epoch: string): void {
+    this.#fences.set(session, epoch)
+  }
+
   close(session: Session, reason: string): void {
+    this.#fences.delete(session)
     const mux = this.#bySession.get(session)
     if (!mux) return
     // Forgotten, so a Session object that reconnect revives as a new session gets a fresh mux.

@@ -30,6 +30,12 @@ export const StreamFrames = {
   end: 'stream.end',
   /** either way: `{ id, payload: { code, message } }`; also refuses an open. */
   abort: 'stream.abort',
+  /**
+   * either way, once, after a resume on another server (README "Across a takeover"):
+   * `{ payload: epoch }`, the new server's streams epoch. Every stream frame before it on the wire
+   * belongs to the old server's streams (replayed by reconnect or the cluster) and is dropped.
+   */
+  fence: 'stream.fence',
 } as const
 
 /**
@@ -62,6 +68,12 @@ export function creditOffset(frame: Frame): number {
   const value = frame.payload
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) malformed(frame.kind, `its payload must be an absolute byte offset (a non-negative integer), but it is ${describe(value)}`)
   return value
+}
+
+/** The epoch of an untrusted `stream.fence`: a short string, or undefined. */
+export function fenceEpoch(frame: Frame): string | undefined {
+  const value = frame.payload
+  return typeof value === 'string' && value.length > 0 && value.length <= 64 ? value : undefined
 }
 
 /** The meta of an untrusted `stream.open` (anything, or nothing). */

@@ -50,25 +50,27 @@ export default definePlugin<StreamsOptions, Pick<KernelApi, 'streams'>>({
     kernel.decorateSession('openStream', createOpenStream(muxes, options.maxNameLength))
 
     // Each route finds the session's mux and hands it the frame; built once here, nothing is allocated per frame.
+    // A fenced mux (a resume on another server, mux.ts) drops everything but the peer's fence.
+    const onError = (error: Parameters<StreamMux['onErrorFrame']>[0], id: number | undefined, session: Session) => {
+      const mux = muxes.of(session)
+      if (mux && !mux.fenced) mux.onErrorFrame(error, id)
+    }
     const on = (dispatch: (mux: StreamMux, frame: Frame) => void) => ({
       handler(frame: Frame, session: Session) {
         const mux = muxes.of(session)
-        if (mux) dispatch(mux, frame)
+        if (mux && !mux.fenced) dispatch(mux, frame)
       },
-      onError(error: Parameters<StreamMux['onErrorFrame']>[0], id: number | undefined, session: Session) {
-        muxes.of(session)?.onErrorFrame(error, id)
-      },
+      onError,
     })
     kernel.route(StreamFrames.open, on((mux, frame) => mux.onOpen(frame)))
     kernel.route(StreamFrames.accept, on((mux, frame) => mux.onAccept(frame)))
     kernel.route(StreamFrames.data, {
       // The hot path: the charge is the size of the message that carried the frame (wire 2).
       handler(frame: Frame, session: Session, size: number) {
-        muxes.of(session)?.onData(frame, size)
+        const mux = muxes.of(session)
+        if (mux && !mux.fenced) mux.onData(frame, size)
       },
-      onError(error: Parameters<StreamMux['onErrorFrame']>[0], id: number | undefined, session: Session) {
-        muxes.of(session)?.onErrorFrame(error, id)
-      },
+      onError,
     })
     kernel.route(StreamFrames.credit, on((mux, frame) => mux.onCredit(frame)))
     kernel.route(StreamFrames.connCredit, on((mux, frame) => mux.onConnCredit(frame)))
@@ -76,6 +78,11 @@ export default definePlugin<StreamsOptions, Pick<KernelApi, 'streams'>>({
     kernel.route(StreamFrames.connBlocked, on((mux, frame) => mux.onConnBlocked(frame)))
     kernel.route(StreamFrames.end, on((mux, frame) => mux.onEnd(frame)))
     kernel.route(StreamFrames.abort, on((mux, frame) => mux.onAbort(frame)))
+    kernel.route(StreamFrames.fence, {
+      handler(frame: Frame, session: Session) {
+        muxes.of(session)?.onFence(frame)
+      },
+    })
 
     // Early, so streams fail with E_CLOSED before other plugins' disconnect taps run.
     kernel.hooks.disconnect.tap({ name: PLUGIN_NAME, stage: Stage.EARLY }, (session: Session, info: { code: number; reason: string }) => {
@@ -84,16 +91,26 @@ export default definePlugin<StreamsOptions, Pick<KernelApi, 'streams'>>({
 
     // Which server-side stream state a session has: a resume on the same server keeps it (same
     // epoch); a resume on another server (cluster takeover) starts without it (new epoch), and the
-    // client must then drop its streams rather than wait for credit that can never come.
+    // client must then drop its streams rather than wait for credit that can never come. Both
+    // sides then also fence off the frames of the old streams that are replayed to the new server
+    // and from it (README "Across a takeover"), when the client announced it can (`hello.streams.fence`).
     const epochs = new WeakMap<Session, string>()
     const epochOf = (session: Session) => (session.handshake as { streams?: { epoch?: unknown } } | undefined)?.streams?.epoch
     if (kernel.role === 'server') {
-      kernel.hooks.welcome.tap(PLUGIN_NAME, (welcome, session) => {
+      // Late: after reconnect's tap, which says whether the resume is recovered.
+      kernel.hooks.welcome.tap({ name: PLUGIN_NAME, stage: Stage.LATE }, (welcome, session) => {
         let epoch = epochs.get(session)
-        if (!epoch) epochs.set(session, (epoch = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 10)}`))
-        return { ...welcome, streams: { epoch } }
+        if (epoch) return { ...welcome, streams: { epoch } }
+        epochs.set(session, (epoch = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 10)}`))
+        // A recovered resume that is new here: the session's streams stayed on the server it left.
+        const recovered = (welcome as { resume?: { recovered?: unknown } }).resume?.recovered === true
+        const canFence = (session.handshake as { streams?: { fence?: unknown } } | undefined)?.streams?.fence === true
+        if (!recovered || !canFence) return { ...welcome, streams: { epoch } }
+        muxes.fence(session, epoch)
+        return { ...welcome, streams: { epoch, fence: true } }
       })
     } else {
+      kernel.hooks.hello.tap(PLUGIN_NAME, (hello) => ({ ...hello, streams: { fence: true } }))
       kernel.hooks.connect.tap(PLUGIN_NAME, (session: Session) => {
         const epoch = epochOf(session)
         if (typeof epoch === 'string') epochs.set(session, epoch)
@@ -107,8 +124,11 @@ export default definePlugin<StreamsOptions, Pick<KernelApi, 'streams'>>({
         const before = epochs.get(session)
         const now = epochOf(session)
         if (typeof now === 'string') epochs.set(session, now)
-        if (before !== undefined && typeof now === 'string' && now !== before) {
+        // The server fences when it is new to a recovered session (above): so does the client then.
+        const fence = typeof now === 'string' && (session.handshake as { streams?: { fence?: unknown } }).streams?.fence === true
+        if (fence || (before !== undefined && typeof now === 'string' && now !== before)) {
           muxes.close(session, 'The session resumed on another server, which does not have its streams: every stream was aborted. Open new ones (resume a transfer from the offset the receiver acknowledged).')
+          if (fence) muxes.fence(session, now)
           return
         }
       }

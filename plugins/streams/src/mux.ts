@@ -10,7 +10,7 @@
 import { authorize, createError, describe, EchoError, isPending, messageOf, type Codec, type EchoKernel, type Frame, type Logger, type SchemaCheck, type SchemaCompiler, type Session } from '@echostream/kernel'
 import { FRAME_OVERHEAD } from './byte-size.js'
 import { streamsError, StreamsErrorCodes } from './errors.js'
-import { abortReason, creditOffset, openMeta, StreamFrames, streamId, openFrame } from './frames.js'
+import { abortReason, creditOffset, fenceEpoch, openMeta, StreamFrames, streamId, openFrame } from './frames.js'
 import type { StreamsOptions } from './options.js'
 import { StreamReader } from './reader.js'
 import { StreamWriter } from './writer.js'
@@ -81,8 +81,20 @@ export class StreamMux {
   #closed: EchoError | undefined
   /** `stream.end`/`stream.abort` issued while the session was suspended: sent on resume. */
   #whileSuspended: Frame[] = []
+  /**
+   * After a resume on another server (README "Across a takeover"): the new server's streams epoch.
+   * `fenced`: every stream frame from the peer is the old server's (or for it), replayed, and is
+   * dropped until the peer's `stream.fence` with this epoch. `#fenceOut`: ours goes out before
+   * the first stream frame this mux sends.
+   */
+  readonly #fence: string | undefined
+  fenced: boolean
+  #fenceOut: boolean
 
-  constructor(ctx: StreamsContext, session: Session) {
+  /** `fence`: the new epoch, when this session just resumed on a server that does not have its streams. */
+  constructor(ctx: StreamsContext, session: Session, fence?: string) {
+    this.#fence = fence
+    this.fenced = this.#fenceOut = fence !== undefined
     this.#ctx = ctx
     this.session = session
     this.kernel = ctx.kernel
@@ -148,6 +160,7 @@ export class StreamMux {
       }
       this.#opening.set(id, pending)
       try {
+        if (this.#fenceOut) this.#sendFence()
         this.session.send(openFrame(id, name, meta))
       } catch (error) {
         this.#opening.delete(id)
@@ -289,6 +302,11 @@ export class StreamMux {
     this.#failById(id, streamsError(reason.code, reason.message))
   }
 
+  /** The peer's `stream.fence`: what it sends from now on belongs to this session's streams here. A stale or repeated one changes nothing. */
+  onFence(frame: Frame): void {
+    if (this.fenced && fenceEpoch(frame) === this.#fence) this.fenced = false
+  }
+
   /** An `error` frame answering one of our stream frames (e.g. the peer's kernel has no streams plugin). */
   onErrorFrame(error: EchoError, id: number | undefined): void {
     if (id !== undefined) this.#failById(id, error)
@@ -329,6 +347,7 @@ export class StreamMux {
    * `send` throws (nothing was sent then).
    */
   sendData(frame: Frame, estimate: number, binaryTail: boolean): number {
+    if (this.#fenceOut) this.#sendFence()
     const size = this.session.send(frame, binaryTail ? BINARY_TAIL : undefined)
     this.connSent += size
     if (size > estimate) {
@@ -353,6 +372,7 @@ export class StreamMux {
     }
     if (this.session.state !== 'open') return
     try {
+      if (this.#fenceOut) this.#sendFence()
       this.session.send(frame)
     } catch (error) {
       this.#ctx.logger.error(`streams: cannot send '${frame.kind}' on session ${this.session.id}: ${messageOf(error)}`)
@@ -439,6 +459,17 @@ export class StreamMux {
   }
 
   // ---------------------------------------------------------------- internals
+
+  /**
+   * Our `stream.fence`, before our first stream frame after a resume on another server: it
+   * follows everything replayed from the old server (the cluster replays it right after
+   * `welcome`; reconnect before the streams plugin's `resumed` tap), so the peer can tell the old
+   * streams' frames from ours. Throws what `send` throws (the caller's frame is not sent either).
+   */
+  #sendFence(): void {
+    this.session.send({ kind: StreamFrames.fence, payload: this.#fence })
+    this.#fenceOut = false
+  }
 
   async #pump(): Promise<void> {
     if (this.#pumping) return
