@@ -55,6 +55,7 @@ export {
   type EventHandlerOptions,
 } from './handlers.js'
 export { KERNEL_VERSION } from './version.js'
+export { SERVER_BUILD } from './server-build.js'
 export { orderPlugins, checkKernelRange, checkRole } from './order.js'
 export { defineTransportPlugin, formatPeer, TLS_OPTION_PROPERTIES, type PeerSource, type SocketTransportOptions, type TransportPluginSpec, type TransportServer } from './transport-kit.js'
 export { PingRounds, type PingedConnection } from './ping-rounds.js'

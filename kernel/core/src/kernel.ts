@@ -16,6 +16,7 @@ import { ClientHandshake } from './handshake/client.js'
 import { Lifecycle, type KernelState } from './lifecycle.js'
 import { basicValidator, type OptionsValidator } from './options.js'
 import { KERNEL_VERSION } from './version.js'
+import { SERVER_BUILD } from './server-build.js'
 import { LoggerSeam, type KernelLogger, type Logger, type LoggerProvider } from './logger.js'
 import type { AppData, AppEvent, AppEvents, Store } from './app.js'
 import type { Frame } from './frame.js'
@@ -146,7 +147,7 @@ export class Kernel {
 
   /** Server: every open (or suspended) session. Client: its session when open or suspended. */
   sessions(): Session[] {
-    if (this.role === 'client') return this.session?.state === 'open' || this.session?.state === 'suspended' ? [this.session] : []
+    if (!SERVER_BUILD || this.role === 'client') return this.session?.state === 'open' || this.session?.state === 'suspended' ? [this.session] : []
     return [...this.#pipeline.sessions.values()]
   }
 
@@ -378,7 +379,7 @@ export class Kernel {
 
   /** Client: the resume primitive — redo the handshake of the `suspended` session on a new connection; resolves `{ recovered }`. */
   reattach(): Promise<{ recovered: boolean }> {
-    if (this.role !== 'client') return Promise.reject(kernelErrors.notSuspended(this.role, 'on a server'))
+    if (SERVER_BUILD && this.role !== 'client') return Promise.reject(kernelErrors.notSuspended(this.role, 'on a server'))
     return (this.#handshake as ClientHandshake).reattach()
   }
 

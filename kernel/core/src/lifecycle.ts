@@ -8,6 +8,7 @@ import { EchoError, ErrorCodes, messageOf } from './errors.js'
 import { kernelErrors } from './kernel-errors.js'
 import { CloseCodes } from './frame.js'
 import { callTap, type PluginHost } from './host.js'
+import { SERVER_BUILD } from './server-build.js'
 import type { Pipeline } from './pipeline.js'
 import type { ClientHandshake } from './handshake/client.js'
 import type { ServerHandshake } from './handshake/server.js'
@@ -32,7 +33,7 @@ export class Lifecycle {
       const transport = this.kernel.transport
       if (!transport || !this.kernel.codec) throw kernelErrors.missingWire(transport ? 'codec' : 'transport')
       await this.host.hooks.start.promise()
-      if (this.kernel.role === 'server') {
+      if (SERVER_BUILD && this.kernel.role === 'server') {
         const server = this.handshake as ServerHandshake
         this.kernel.url = await transport.listen((connection) => server.accept(connection))
         this.host.hooks.listening.call(this.kernel.url)
@@ -48,7 +49,7 @@ export class Lifecycle {
   /** Refuses new connections and gives `drain` taps until the deadline to finish in-flight work. */
   async drain(timeoutMs = 10_000): Promise<void> {
     if (this.state !== 'started') return
-    if (this.kernel.role === 'server') (this.handshake as ServerHandshake).draining = true
+    if (SERVER_BUILD && this.kernel.role === 'server') (this.handshake as ServerHandshake).draining = true
     let timer: ReturnType<typeof setTimeout> | undefined
     const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))
     try {
@@ -70,15 +71,15 @@ export class Lifecycle {
     const errors: unknown[] = []
     errors.push(...(await this.#runReversed('stop')))
     try {
-      if (this.kernel.role === 'server') await this.kernel.transport?.close()
+      if (SERVER_BUILD && this.kernel.role === 'server') await this.kernel.transport?.close()
     } catch (error) {
       errors.push(error)
     }
-    const going = this.kernel.role === 'server' ? { code: CloseCodes.goingAway, reason: 'server stopping' } : { code: CloseCodes.normal, reason: 'client stopping' }
+    const going = SERVER_BUILD && this.kernel.role === 'server' ? { code: CloseCodes.goingAway, reason: 'server stopping' } : { code: CloseCodes.normal, reason: 'client stopping' }
     for (const session of this.pipeline.sessions.values()) this.pipeline.closeSession(session, going.code, going.reason)
     const own = this.kernel.session
     if (own) this.pipeline.closeSession(own as never, going.code, going.reason)
-    if (this.kernel.role === 'client') (this.handshake as ClientHandshake).abort()
+    if (!SERVER_BUILD || this.kernel.role === 'client') (this.handshake as ClientHandshake).abort()
     errors.push(...(await this.#runReversed('destroy')))
     // Disposed, not removed: a stopped kernel keeps its APIs so late calls get a coded error (E_CLOSED…), not a TypeError.
     for (const record of [...this.host.records].reverse()) errors.push(...(await this.host.dispose(record.def.name)))

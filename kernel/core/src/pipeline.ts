@@ -9,6 +9,7 @@ import { monotonicMicros } from './clock.js'
 import { kernelErrors } from './kernel-errors.js'
 import { CloseCodes, KernelFrames, type Frame } from './frame.js'
 import { kindOf, Outbound } from './outbound.js'
+import { SERVER_BUILD } from './server-build.js'
 import type { CloseInfo, SessionHost, SessionImpl } from './session.js'
 import type { EchoKernel } from './kernel.js'
 import type { Connection } from './transport.js'
@@ -158,7 +159,7 @@ export class Pipeline extends Outbound implements SessionHost {
   }
 
   notifyDisconnect(session: SessionImpl, info: CloseInfo): void {
-    if (this.kernel.role === 'server') {
+    if (SERVER_BUILD && this.kernel.role === 'server') {
       const line = { code: info.code, reason: info.reason, durationMs: Date.now() - session.createdAt }
       const log = this.kernel.logger.forSession(session)
       if (info.code === CloseCodes.normal || info.code === CloseCodes.goingAway) log.info('session closed', line)
@@ -209,7 +210,7 @@ export class Pipeline extends Outbound implements SessionHost {
       // A tap that throws in connect/welcome must refuse this peer, not reject into the void.
       this.handshake.onFrame(session, frame).catch((error) => {
         try {
-          const connected = this.kernel.role === 'server' && session.id !== '' && session.state !== 'closed'
+          const connected = SERVER_BUILD && this.kernel.role === 'server' && session.id !== '' && session.state !== 'closed'
           this.refuse(session, EchoError.from(error, ErrorCodes.E_INTERNAL), CloseCodes.internalError)
           // `connect` taps ran for this session (a `welcome` tap failed): let them release what they hold.
           if (connected) this.notifyDisconnect(session, { code: CloseCodes.internalError, reason: 'refused: handshake failed' })

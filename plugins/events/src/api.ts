@@ -3,7 +3,7 @@
  * `rooms`). What only a server does — broadcast, rooms, backends — is in server.ts (a page's
  * bundle gets server.browser.ts instead: the same methods, refusing as on any client).
  */
-import type { EchoKernel, Schema, SendOptions, Session } from '@echostream/kernel'
+import { SERVER_BUILD, type EchoKernel, type Schema, type SendOptions, type Session } from '@echostream/kernel'
 import type { EventSchemas } from './schemas.js'
 import { eventsErrors } from './errors.js'
 import { checkEventName, emitFrame } from './frames.js'
@@ -53,7 +53,7 @@ export function createEventsApi(kernel: EchoKernel, options: Readonly<EventsOpti
 
   function clientEmit(name: unknown, data: unknown, volatile: boolean, method: string): boolean {
     checkEventName(name, maxNameLength, method)
-    if (kernel.role === 'server') throw eventsErrors.emitOnServer(name)
+    if (SERVER_BUILD && kernel.role === 'server') throw eventsErrors.emitOnServer(name)
     const session = kernel.session
     // 'suspended' (reconnect plugin): the frame is queued and sent, once, after the reconnect.
     if (!session || (session.state !== 'open' && session.state !== 'suspended')) throw eventsErrors.notConnected(name, session?.state)

@@ -1,4 +1,4 @@
-import { definePlugin, messageOf, type Session } from '@echostream/kernel'
+import { definePlugin, messageOf, SERVER_BUILD, type Session } from '@echostream/kernel'
 import { schema, type ReconnectOptions } from './options.js'
 import { setupServer, type AdoptedState } from './server.js'
 import { setupClient } from './client.js'
@@ -61,7 +61,7 @@ export default definePlugin<ReconnectOptions>({
         }
       }
     }
-    const server = kernel.role === 'server' ? setupServer(kernel, options, emit) : undefined
+    const server = SERVER_BUILD && kernel.role === 'server' ? setupServer(kernel, options, emit) : undefined
     const tracked: (session: Session) => Tracked | undefined = server ? server.tracked : setupClient(kernel, options, emit)
     kernel.expose('reconnect', {
       on(event, listener) {

@@ -2,7 +2,7 @@
  * `kernel.rpc` and `session.request`. Plain closures over the engine (no `this`), so
  * `const { request } = client.rpc` works.
  */
-import { EchoError, type PluginKernel, type RpcHandlerOptions, type Session } from '@echostream/kernel'
+import { EchoError, SERVER_BUILD, type PluginKernel, type RpcHandlerOptions, type Session } from '@echostream/kernel'
 import type { RpcEngine } from './engine.js'
 import type { AnyHandler } from './methods.js'
 import { rpcErrors } from './errors.js'
@@ -17,7 +17,7 @@ export interface ApiState {
 export function createRpcApi(kernel: PluginKernel, engine: RpcEngine, state: ApiState): RpcApi {
   const requester = engine.requester
   const methods = engine.responder.methods
-  const isServer = kernel.role === 'server'
+  const isServer = SERVER_BUILD && kernel.role === 'server'
   /** The client's session, or why there is none to call on. */
   const clientSession = (method: string): Session | EchoError => {
     if (isServer) return rpcErrors.serverRequest(method)

@@ -58,6 +58,8 @@ describe('browser bundle of @echostream/kernel', () => {
     expect(light.map(([file]) => file.replace(/.*src\/light\//, '')).sort()).toEqual(['tapable.ts']) // no SchemaCompiler here: no light ajv either; the browser build's kernel-range check needs no semver
     expect(parts.src).toBeGreaterThan(30 * 1024) // the pipeline, handshake and host are all in it
     expect(bytes).toBeLessThan(100 * 1024)
+    // SERVER_BUILD is false in the browser build: the lifecycle's server-only branches are gone.
+    expect(result.outputFiles![0]!.text).not.toContain('server stopping')
   })
 
   it("the browser build is a client's: no server handshake or runtime plugin loading in it, and a server kernel from it says why", async () => {
