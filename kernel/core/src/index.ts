@@ -28,7 +28,7 @@ export {
 } from './kernel.js'
 export { type Logger, type LoggerProvider, type KernelLogger, type LogFields } from './logger.js'
 export { APP_OWNER, type PluginScope, type Measure } from './host.js'
-export { type KernelStats, type FanoutReport } from './pipeline.js'
+export { closeReason, type KernelStats, type FanoutReport } from './pipeline.js'
 export { type KernelState } from './lifecycle.js'
 export { defineListener, type AppData, type AppEvent, type AppEvents, type AppSurface, type EchoServer, type EchoClient, type EchoServerOf, type EchoClientOf, type ErrorContext, type Store } from './app.js'
 export type { ApisOf, PluginApis, PresetApis } from './config-types.js'

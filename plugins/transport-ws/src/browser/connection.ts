@@ -10,7 +10,7 @@
  * - backpressure: no 'drain' event; see drain.ts.
  * - size: the browser enforces no maxPayload, so this does, as ws does on Node.
  */
-import { CloseCodes, EchoError, ErrorCodes, monotonicMicros, type Connection } from '@echostream/kernel'
+import { closeReason, CloseCodes, EchoError, ErrorCodes, monotonicMicros, type Connection } from '@echostream/kernel'
 import { DrainWatch } from './drain.js'
 import { Heartbeat, type HeartbeatSettings } from './heartbeat.js'
 
@@ -30,18 +30,8 @@ export function sendableCode(code: number): number {
   return code === 1000 || (code >= 3000 && code <= 4999) ? code : 1000
 }
 
-/** A close reason of at most 123 UTF-8 bytes, cut at a character boundary. */
-export function sendableReason(reason: string): string {
-  if (utf8.encode(reason).byteLength <= 123) return reason
-  let out = ''
-  let bytes = 0
-  for (const char of reason) {
-    bytes += utf8.encode(char).byteLength
-    if (bytes > 120) break
-    out += char
-  }
-  return out + '...'
-}
+/** A close reason of at most 123 UTF-8 bytes, cut at a character boundary (the kernel's `closeReason`). */
+export const sendableReason: (reason: string) => string = closeReason
 
 export class BrowserConnection implements Connection {
   onMessage: (bytes: Uint8Array, arrivedAt: number) => void = noop
