@@ -297,6 +297,41 @@ describe('streams: flow control', () => {
     }
   })
 
+  it("a new stream on a session starts at the window the session's streams tuned to (no second ramp-up); its accept still grants streamWindow, the largest single write", async () => {
+    const CHUNK = 64 * KiB
+    const readers: StreamReader<Buffer>[] = []
+    const atStart: Array<{ window: number; maxOffset: number }> = []
+    const { server, client } = await startPair({
+      setup(server) {
+        server.streams.handle('bulk', async (stream: StreamReader<Buffer>) => {
+          atStart.push({ window: stream.window, maxOffset: stream.stats().maxOffset })
+          readers.push(stream)
+          for await (const _frame of stream) {
+            // a fast reader
+          }
+        })
+      },
+    })
+    const chunk = Buffer.alloc(CHUNK, 1)
+    const first = await client.streams.open<Buffer>('bulk')
+    expect(first.window).toBe(STREAM_WINDOW)
+    for (let i = 0; i < 512 && readers[0]?.window !== MAX_STREAM_WINDOW; i++) await first.write(chunk)
+    await first.end()
+    const tuned = readers[0]!.window
+    expect(tuned).toBeGreaterThan(STREAM_WINDOW)
+    const second = await client.streams.open<Buffer>('bulk')
+    // The accept grants streamWindow: a single write larger than that is still refused, as the window may shrink back to it.
+    expect(second.window).toBe(STREAM_WINDOW)
+    await expect(second.write(Buffer.alloc(STREAM_WINDOW))).rejects.toMatchObject({ code: 'E_PAYLOAD_TOO_LARGE' })
+    await until(() => atStart.length === 2, 5000, 'the second stream to be handled')
+    expect(atStart[0]).toEqual({ window: STREAM_WINDOW, maxOffset: STREAM_WINDOW })
+    expect(atStart[1]).toEqual({ window: tuned, maxOffset: tuned })
+    // …and its credit reaches the writer before it has read anything.
+    await until(() => second.stats().maxOffset === tuned, 5000, 'the credit for the tuned window')
+    await second.end()
+    expect(server.streams.stats(server.sessions()[0]!).receive.window).toBeGreaterThanOrEqual(2 * tuned)
+  })
+
   it('the connection window bounds the total over several slow streams, and each stream still gets exact bytes', async () => {
     const CONN = 160 * KiB
     const PER_STREAM = 2 * MiB

@@ -61,6 +61,11 @@ export class StreamMux {
   connGranted: number
   /** Receiving: the credit round trip (window.ts), shared by the connection's and every stream's window. */
   readonly rtt = new RoundTrip()
+  /**
+   * The window this session's streams last tuned to (0: none yet): where the next incoming stream
+   * starts, instead of ramping up from `streamWindow` again (README "Auto-tuning").
+   */
+  #tunedStreamWindow = 0
   readonly #connWindow: ReceiveWindow
 
   readonly #ctx: StreamsContext
@@ -205,14 +210,18 @@ export class StreamMux {
     if (this.#readers.size >= options.maxStreams) {
       return this.#refuse(id, streamsError(StreamsErrorCodes.E_STREAM_LIMIT, `Stream '${name}' refused: this session already has ${options.maxStreams} incoming streams open (maxStreams). End or cancel some first, or raise options.streams.maxStreams.`))
     }
-    const window = new ReceiveWindow(options.streamWindow, options.maxStreamWindow, this.rtt, performance.now())
+    const window = new ReceiveWindow(options.streamWindow, options.maxStreamWindow, this.rtt, performance.now(), this.#tunedStreamWindow)
+    this.streamWindow(window.size)
     const reader = new StreamReader<never>(this, id, name, meta, window)
     this.#readers.set(id, reader)
     if (!this.#connAnnounced) {
       this.#connAnnounced = true
       this.sendFrame({ kind: StreamFrames.connCredit, payload: this.connGranted })
     }
-    this.sendFrame({ kind: StreamFrames.accept, id, payload: reader.maxOffset })
+    // The accept grants `streamWindow` (the largest single write, whatever the window becomes);
+    // a stream that starts at the session's tuned window gets the rest in a credit right after.
+    this.sendFrame({ kind: StreamFrames.accept, id, payload: window.initial })
+    reader.grantStart()
     this.#run(handler, reader, { session: this.session, name, meta, id, signal: reader.signal })
   }
 
@@ -391,6 +400,7 @@ export class StreamMux {
    */
   streamWindow(size: number): void {
     this.#connWindow.atLeast(2 * size)
+    this.#tunedStreamWindow = size
   }
 
   forgetWriter(writer: StreamWriter<never> | StreamWriter<unknown>): void {

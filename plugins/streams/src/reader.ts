@@ -59,7 +59,15 @@ export class StreamReader<T = unknown> implements AsyncIterable<StreamFrame<T>> 
     this.name = name
     this.meta = meta
     this.#window = window
-    this.maxOffset = window.size
+    this.maxOffset = window.initial
+  }
+
+  /** @internal right after the accept (which granted `initial`): grants the window it starts at, when larger. */
+  grantStart(): void {
+    const size = this.#window.size
+    if (size <= this.maxOffset) return
+    this.maxOffset = size
+    this.#mux.sendFrame({ kind: StreamFrames.credit, id: this.id, payload: size })
   }
 
   /** This stream's current window (auto-tuned between `streamWindow` and `maxStreamWindow`): the most unread credit bytes a grant allows. */

@@ -82,10 +82,11 @@ export class ReceiveWindow {
   /** Mean credit bytes per data frame (1/16 smoothing); 0 before the first. */
   #meanCharge = 0
 
-  constructor(initial: number, max: number, rtt: RoundTrip, now: number) {
-    this.size = initial
+  /** `start`: the size to begin at (the session's tuned stream window), within `initial`…`max`; the floor stays `initial`. */
+  constructor(initial: number, max: number, rtt: RoundTrip, now: number, start = initial) {
     this.initial = initial
     this.max = max < initial ? initial : max
+    this.size = start < initial ? initial : start > this.max ? this.max : start
     this.#rtt = rtt
     this.#epochAt = now
   }
