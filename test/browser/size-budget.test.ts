@@ -16,10 +16,10 @@ import { __echoMessage } from '../../presets/browser/scripts/message.mjs'
 const KB = 1024
 const BUDGET = { echostream: 20 * KB, 'echostream-full': 30 * KB } as Record<string, number>
 /**
- * The budget reached so far, with ~0.5 KB of room for small changes elsewhere (measured figures
+ * The budget reached so far, with ~0.3 KB of room for small changes elsewhere (measured figures
  * and the steps behind them: presets/browser/README.md, "Sizes"). Lower it as the bundles shrink.
  */
-const REACHED = { echostream: 28.1 * KB, 'echostream-full': 42.1 * KB } as Record<string, number>
+const REACHED = { echostream: 28.0 * KB, 'echostream-full': 42.2 * KB } as Record<string, number>
 
 describe('browser bundles', () => {
   it('print their min and gzip sizes and stay within the size budget', async () => {
