@@ -16,26 +16,14 @@ export interface Timed {
   list: DeadlineList | undefined
 }
 
-/*
- * Deadlines are in milliseconds, so `add` reads the clock once per run of JavaScript (the reading
- * is forgotten at the next microtask checkpoint), not once per call: `performance.now()` was ~37 ns
- * of the rpc plugin's ~210 ns per call (bench/README "The latency floor"), and the 64 calls a
- * batch issues in one turn now read it once. Node's own timers do the same (they start from the
- * event loop's cached time): a call made late in a long synchronous run expires early by as much
- * as that run took. Expiry (#fire) reads the clock itself.
- */
-let cachedNow = -1
-const forgetNow = (): void => {
-  cachedNow = -1
-}
-function turnNow(): number {
-  if (cachedNow < 0) {
-    cachedNow = performance.now()
-    queueMicrotask(forgetNow)
-  }
-  return cachedNow
-}
 const now = (): number => performance.now()
+
+/**
+ * How stale a list's clock may get while it holds items: 1/16 of its timeout, from 1 ms to 1 s.
+ * A call expires at most this much (+ 2 ms) after its timeout (30 s: ≤ 1 s late; 100 ms: ≤ ~8 ms),
+ * never before it.
+ */
+export const slackOf = (timeoutMs: number): number => Math.min(1000, Math.max(1, timeoutMs / 16))
 
 export class Deadlines<T extends Timed> {
   readonly #lists = new Map<number, DeadlineList>()
@@ -53,7 +41,7 @@ export class Deadlines<T extends Timed> {
       list = new DeadlineList(timeoutMs, this.#lists, this.#onExpire as (item: Timed) => void)
       this.#lists.set(timeoutMs, list)
     }
-    list.push(item, turnNow() + timeoutMs)
+    list.push(item)
   }
 
   /** Forgets `item` (answered, cancelled, failed); a no-op when it is in no list. */
@@ -75,22 +63,46 @@ export class Deadlines<T extends Timed> {
   }
 }
 
+/*
+ * Deadlines are milliseconds, so a list does not read the clock per item: `performance.now()` and
+ * the microtask that forgot a per-turn reading were ~60 ns of the rpc plugin's share of a call
+ * (bench/README "The latency floor"). A list keeps the reading it took when its timer was armed or
+ * last fired, and keeps its timer due within `slack` of that reading while it holds items; so the
+ * true time is at most `slack` past the reading (+ 1 ms: timers fire on whole milliseconds), and
+ * an item's deadline, reading + slack + 1 ms + timeout, is never early and at most that much late.
+ * (As with Node's own timers, a synchronous run longer than that delays the timer and shifts the
+ * bound by as much.)
+ */
 export class DeadlineList {
   #head: Timed | undefined = undefined
   #tail: Timed | undefined = undefined
   #timer: ReturnType<typeof setTimeout> | undefined = undefined
+  /** `now()` when the timer was last armed or fired. */
+  #clock = 0
+  readonly #slack: number
+  /** From the clock's reading to a new item's deadline: slack, rounded up, + 1 ms + timeout. */
+  readonly #reach: number
 
   constructor(
     readonly timeoutMs: number,
     private readonly owner: Map<number, DeadlineList>,
     private readonly onExpire: (item: Timed) => void,
-  ) {}
+  ) {
+    this.#slack = slackOf(timeoutMs)
+    this.#reach = Math.ceil(this.#slack) + 1 + timeoutMs
+  }
 
   get armed(): boolean {
     return this.#timer !== undefined
   }
 
-  push(item: Timed, deadline: number): void {
+  push(item: Timed): void {
+    let deadline: number
+    if (this.#timer === undefined) {
+      const t = now()
+      deadline = t + this.timeoutMs
+      this.#arm(t, deadline)
+    } else deadline = this.#clock + this.#reach
     item.deadline = deadline
     item.list = this
     item.next = undefined
@@ -98,8 +110,6 @@ export class DeadlineList {
     if (this.#tail === undefined) this.#head = item
     else this.#tail.next = item
     this.#tail = item
-    // An armed timer fires at or before this deadline (it is for an earlier item): nothing to do.
-    if (this.#timer === undefined) this.#arm(deadline)
   }
 
   unlink(item: Timed): void {
@@ -117,10 +127,12 @@ export class DeadlineList {
     this.#timer = undefined
   }
 
-  #arm(deadline: number): void {
+  /** Arms the timer for `deadline`, or sooner: within `slack` of `t` (the clock, just read). */
+  #arm(t: number, deadline: number): void {
+    this.#clock = t
     // Unref'd: a pending call never needs this timer to keep the process alive (its connection
     // does, and a closed connection fails the call at once).
-    this.#timer = setTimeout(this.#fire, Math.max(1, Math.ceil(deadline - now())))
+    this.#timer = setTimeout(this.#fire, Math.max(1, Math.ceil(Math.min(deadline, t + this.#slack) - t)))
     ;(this.#timer as { unref?: () => void }).unref?.()
   }
 
@@ -137,7 +149,7 @@ export class DeadlineList {
     } finally {
       // (An onExpire that pushed a new item has armed the timer already.)
       if (this.#head !== undefined) {
-        if (this.#timer === undefined) this.#arm(this.#head.deadline)
+        if (this.#timer === undefined) this.#arm(t, this.#head.deadline)
       } else if (this.#timer === undefined && this.owner.get(this.timeoutMs) === this) {
         this.owner.delete(this.timeoutMs)
       }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { Deadlines, type DeadlineList, type Timed } from '../../src/deadlines.js'
+import { Deadlines, slackOf, type DeadlineList, type Timed } from '../../src/deadlines.js'
 
 class Item implements Timed {
   deadline = 0
@@ -57,5 +57,30 @@ describe('Deadlines', () => {
     expect(deadlines.timers).toBe(0)
     await new Promise((r) => setTimeout(r, 60))
     expect(expired).toEqual([])
+  })
+
+  it('never expires an item before its timeout, though the list reads the clock only when its timer is armed or fires', async () => {
+    const timeoutMs = 80
+    const addedAt = new Map<string, number>()
+    const late = new Map<string, number>()
+    const deadlines = new Deadlines<Item>((item) => late.set(item.name, performance.now() - addedAt.get(item.name)! - timeoutMs))
+    const add = (name: string) => {
+      addedAt.set(name, performance.now())
+      deadlines.add(new Item(name), timeoutMs)
+    }
+    // b and c join a list whose timer is armed: their deadlines come from its earlier reading.
+    add('a')
+    await new Promise((r) => setTimeout(r, 3))
+    add('b')
+    await new Promise((r) => setTimeout(r, 30))
+    add('c')
+    await waitFor(() => late.size === 3)
+    for (const [name, ms] of late) expect(ms, name).toBeGreaterThanOrEqual(0)
+  })
+
+  it('slack: 1/16 of the timeout, from 1 ms to 1 s', () => {
+    expect(slackOf(5)).toBe(1)
+    expect(slackOf(100)).toBe(6.25)
+    expect(slackOf(30_000)).toBe(1000)
   })
 })
