@@ -198,13 +198,15 @@ describe('browser client', () => {
       }
       return {
         stream: await read(client.rpc.stream('count')),
+        // A call that cannot even start fails with its own code, not the refusal.
+        badStream: await read(client.rpc.stream('')),
         streamResult: await client.rpc.stream('count').result.then(() => 'resolved', code),
         unaryOfStream: await client.rpc.request('count').then((s: AsyncIterable<unknown>) => read(s), code),
         input: await client.rpc.request('sum', iterable('numbers')).then(() => 'resolved', code),
         plain: await client.rpc.request('sum', [1, 2]),
       }
     }, srv.url!)
-    expect(out).toEqual({ stream: 'E_CONFIG', streamResult: 'E_CONFIG', unaryOfStream: 'E_CONFIG', input: 'E_CONFIG', plain: 3 })
+    expect(out).toEqual({ stream: 'E_CONFIG', badStream: 'E_INVALID_ARGUMENT', streamResult: 'E_CONFIG', unaryOfStream: 'E_CONFIG', input: 'E_CONFIG', plain: 3 })
     const session = srv.sessions()[0]!
     async function* numbers() {
       yield 1
