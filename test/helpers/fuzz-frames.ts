@@ -256,6 +256,7 @@ export const FRAME_GENERATORS: Record<string, FrameGenerator[]> = {
     { kind: 'stream.blocked', make: ({ rng, streamIds }) => ['stream.blocked', randomId(rng, streamIds), null, plausibleOffset(rng)] },
     { kind: 'stream.connblocked', make: ({ rng }) => ['stream.connblocked', null, null, plausibleOffset(rng)] },
     { kind: 'stream.end', make: ({ rng, streamIds }) => ['stream.end', randomId(rng, streamIds)] },
+    { kind: 'stream.fence', make: ({ rng }) => ['stream.fence', null, null, rng.chance(0.5) ? randomString(rng) : randomValue(rng, 1)] },
     { kind: 'stream.abort', make: ({ rng, streamIds }) => ['stream.abort', randomId(rng, streamIds), null, rng.chance(0.7) ? { code: rng.pick(['E_CANCELLED', 'E_X', '']), message: randomString(rng) } : randomValue(rng, 1)] },
   ],
   'clock-sync': [
