@@ -9,7 +9,7 @@
  * every default client every 45 s).
  */
 import { CloseCodes } from '@echostream/kernel'
-import type { WebSocket } from 'ws'
+import { WebSocket } from 'ws'
 import { connectionOf, type WsConnection } from './connection.js'
 
 /** The server's ping cadence, as `welcome.limits` announces it. */
@@ -21,10 +21,22 @@ export interface PingSettings {
 // ---------------------------------------------------------------- server
 // The server's pinger is the kernel's `PingRounds` (one timer per round for every connection).
 
-/** A pong answers the last ping: the connection owes none. */
-export function socketOnPong(this: WebSocket): void {
-  const connection = connectionOf(this)
-  if (connection !== undefined) connection.pingRound = 0
+/**
+ * The server's ws socket (WebSocketServer's `WebSocket` option): it takes its own pongs. A 'pong'
+ * listener would be the fourth event name in the socket's listener table (after message, close
+ * and error); that table is a dictionary whose capacity doubles at the fourth name: 96 bytes more
+ * per connection (bench/README.md, "What an idle connection keeps"). Every event still reaches
+ * the listeners, as on any ws socket.
+ */
+export class ServerSocket extends WebSocket {
+  override emit(event: string | symbol, ...args: unknown[]): boolean {
+    // A pong answers the last ping: the connection owes none.
+    if (event === 'pong') {
+      const connection = connectionOf(this)
+      if (connection !== undefined) connection.pingRound = 0
+    }
+    return super.emit(event, ...args)
+  }
 }
 
 // ---------------------------------------------------------------- client

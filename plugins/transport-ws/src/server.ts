@@ -9,7 +9,7 @@ import { WebSocketServer, type WebSocket } from 'ws'
 import { CloseCodes, PingRounds, type Connection } from '@echostream/kernel'
 import { transportErrors } from './errors.js'
 import { WsConnection, type ServerConnectionSettings } from './connection.js'
-import { socketOnPong } from './liveness.js'
+import { ServerSocket } from './liveness.js'
 import type { WsTransportOptions } from './options.js'
 import { readPem } from './pem.js'
 
@@ -50,7 +50,7 @@ export class WsServer {
     http.on('request', (_req, res) => {
       res.writeHead(426, { 'content-type': 'text/plain' }).end('This is an echostream WebSocket endpoint: connect with an echostream client.\n')
     })
-    const wss = new WebSocketServer({ server: http, path, maxPayload, perMessageDeflate: false, clientTracking: false })
+    const wss = new WebSocketServer({ server: http, path, maxPayload, perMessageDeflate: false, clientTracking: false, WebSocket: ServerSocket })
     wss.on('connection', (socket, request) => this.#accept(socket, request, onConnection))
     wss.on('error', () => {}) // errors surface on the HTTP server's listen below
     this.#wss = wss
@@ -76,9 +76,7 @@ export class WsServer {
 
   #accept(socket: WebSocket, request: IncomingMessage, onConnection: (connection: Connection) => void): void {
     // The peer's address is read from the request's socket when first asked for (see WsConnection#peer).
-    const connection = new WsConnection(socket, request.socket, this.#settings)
-    socket.on('pong', socketOnPong)
-    onConnection(connection)
+    onConnection(new WsConnection(socket, request.socket, this.#settings))
   }
 
   async close(): Promise<void> {
