@@ -92,6 +92,24 @@ describe('handshake', () => {
     expect((await goodProbe.ping(good.session!, 1)).payload).toBe(1)
   })
 
+  it('sessions whose hellos are equal share one frozen session.handshake; a hello with more fields keeps its own', async () => {
+    const { server } = await startServer()
+    const hellos = [HELLO, HELLO, { ...HELLO, app: 'v2' }, { ...HELLO, app: 'v2' }]
+    const ids: string[] = []
+    for (const hello of hellos) ids.push(((await (await rawClient(server.url!)).hello(hello))[3] as { sessionId: string }).sessionId)
+    const handshake = (id: string) => server.sessions().find((s) => s.id === id)!.handshake
+    const [a, b, c, d] = ids.map(handshake)
+    expect(a).toEqual({ protocol: 2, codec: 'msgpack', plugins: {}, limits: { maxPayload: 1048576 } })
+    expect(b).toBe(a)
+    expect(Object.isFrozen(a)).toBe(true)
+    expect(c).toEqual({ ...a, app: 'v2' })
+    expect(d).not.toBe(c)
+    expect(Object.isFrozen(c) && Object.isFrozen(d)).toBe(true)
+    // The shared parts stay shared either way.
+    expect(c!.plugins).toBe(a!.plugins)
+    expect(d!.limits).toBe(a!.limits)
+  })
+
   it('a server may load wire plugins its clients do not use', async () => {
     const { server } = await startServer({ plugins: [createProbe({ name: 'extra' }).plugin] })
     const { client, probe } = await startClient(server.url!)
