@@ -4,7 +4,10 @@
  * ones (opened by a client child), and the difference grouped by V8 node type and constructor,
  * per connection. The memory row gives the total; this says where it goes.
  *
- *   node --expose-gc src/heap-diff.mjs [--peer echostream] [--connections 2000] [--top 40] [--keep DIR]
+ *   node --expose-gc src/heap-diff.mjs [--peer echostream] [--connections 2000] [--top 40] [--keep DIR] [--hold-ms 30000]
+ *
+ * `--hold-ms`: then keeps the 2N connections that long (past a ping round: transport-ws pings every
+ * 25 s by default) and compares a last snapshot with the 2N one: what the pings changed.
  *
  * Run it under `nice -n 19` on a shared machine. Snapshots are written to a temporary folder
  * (kept with --keep DIR). Echostream peers load the built dist/: run `tsc -b` first.
@@ -24,6 +27,7 @@ const { values: args } = parseArgs({
     connections: { type: 'string', default: '2000' },
     top: { type: 'string', default: '40' },
     keep: { type: 'string' },
+    'hold-ms': { type: 'string', default: '0' },
     child: { type: 'string' },
   },
 })
@@ -79,11 +83,17 @@ async function main() {
   child.send('more')
   await opened(2 * n)
   const s2 = await snap(2 * n)
+  const holdMs = Number(args['hold-ms'])
+  const s3 = holdMs > 0 ? (await sleep(holdMs), await snap(`${2 * n}-held`)) : undefined
   child.removeAllListeners('exit')
   child.send('exit')
   await Promise.race([server.stop(), sleep(3000)])
   console.log(`${args.peer}: heapUsed per connection, 0 → ${n} (as the bench row, less one-off costs spread over fewer): ${((s1.heapUsed - s0.heapUsed) / n).toFixed(0)} B; ${n} → ${2 * n} (marginal): ${((s2.heapUsed - s1.heapUsed) / n).toFixed(0)} B`)
   report(s1.file, s2.file, n)
+  if (s3) {
+    console.log(`after holding ${2 * n} connections ${holdMs} ms: heapUsed per connection 0 → ${2 * n} ${((s3.heapUsed - s0.heapUsed) / (2 * n)).toFixed(0)} B (before holding: ${((s2.heapUsed - s0.heapUsed) / (2 * n)).toFixed(0)} B)`)
+    report(s2.file, s3.file, 2 * n, `held ${holdMs} ms`)
+  }
   if (!args.keep) rmSync(dir, { recursive: true, force: true })
   process.exit(0)
 }
@@ -113,7 +123,7 @@ function groups(file) {
   return out
 }
 
-function report(beforeFile, afterFile, n) {
+function report(beforeFile, afterFile, n, label = `${n} → ${2 * n}`) {
   const a = groups(beforeFile)
   const b = groups(afterFile)
   const rows = []
@@ -125,7 +135,7 @@ function report(beforeFile, afterFile, n) {
   }
   rows.sort((x, y) => y.size - x.size)
   const total = rows.reduce((s, r) => s + r.size, 0)
-  console.log(`snapshot ${n} → ${2 * n}: self sizes per connection ${total.toFixed(0)} B, by group:`)
+  console.log(`snapshot ${label}: self sizes per connection ${total.toFixed(0)} B, by group:`)
   console.log('  bytes/conn  objects/conn  group')
   for (const r of rows.slice(0, Number(args.top))) console.log(`  ${r.size.toFixed(1).padStart(10)}  ${r.count.toFixed(2).padStart(12)}  ${r.key}`)
 }

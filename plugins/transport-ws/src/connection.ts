@@ -87,6 +87,10 @@ const CORKED = 2
 const SERVER = 4
 /** ws's receive queue has not been trimmed since the first message (see `trimReceiveQueue`). */
 const UNTRIMMED = 8
+/** Server: pongs to the peer's pings not yet written (bits 4–11, a count), and ws's cap on them. */
+const PONG = 16
+const PENDING_PONGS = 0xff * PONG
+const MAX_PENDING_PONGS = 60
 
 /** What a connection keeps only while it needs it (closing, waiting for drain, a client's ping deadline). */
 interface Extras {
@@ -103,12 +107,13 @@ export interface ServerConnectionSettings extends ConnectionSettings {
 }
 
 /**
- * ws's Receiver grows its queue of unparsed reads (an array) for the first message, the hello, to
- * 17 slots (152 bytes) and keeps that capacity when the array empties: for the whole life of a
- * connection that is idle after its handshake. Once empty it is swapped for a fresh array (no
- * backing store), once per connection. ws reads `this._buffers` afresh on every use.
+ * ws's Receiver grows its queue of unparsed reads (an array) to 17 slots (152 bytes) for the first
+ * read it parses and keeps that capacity when the array empties: an idle connection would carry it
+ * from its hello on, and again after every pong. Once empty it is swapped for a fresh array (no
+ * backing store): after the first message (once per connection) and after each pong (liveness.ts).
+ * ws reads `this._buffers` afresh on every use. Returns false while the queue still holds bytes.
  */
-function trimReceiveQueue(socket: WebSocket): boolean {
+export function trimReceiveQueue(socket: WebSocket): boolean {
   const receiver = (socket as unknown as { _receiver?: { _buffers?: unknown[] } })._receiver
   if (!receiver || !Array.isArray(receiver._buffers)) return true // not ws as we know it: nothing to do
   if (receiver._buffers.length !== 0) return false // more of this read to parse: try on the next message
@@ -166,6 +171,21 @@ export class WsConnection implements Connection, PingedConnection {
     if (bytes.byteLength === 0) return void (this.#flags & SERVER && this.send(HEARTBEAT))
     this.onMessage(bytes, arrivedAt)
     if (this.#flags & UNTRIMMED && trimReceiveQueue(this.socket)) this.#flags &= ~UNTRIMMED
+  }
+
+  /**
+   * Server: answers a peer's ping with a pong of the same data (RFC 6455 §5.5.2), as ws's
+   * `autoPong` does — which the server turns off: ws makes its completion callback for every
+   * socket up front (a closure and its context, 96 bytes per connection), while echostream
+   * clients never ping (the server pings them). The same cap as ws's: a peer with more than
+   * `maxPendingAutoPongs` (60) pongs unwritten is terminated.
+   */
+  answerPing(data: Buffer): void {
+    const socket = this.socket
+    if (socket.readyState !== 1) return
+    if ((this.#flags & PENDING_PONGS) >= MAX_PENDING_PONGS * PONG) return socket.terminate()
+    this.#flags += PONG
+    socket.pong(data, false, () => void (this.#flags -= PONG))
   }
 
   /** Set when we decide why the socket ends (ping timeout, too large), so `close` reports it. */

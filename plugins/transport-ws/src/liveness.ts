@@ -10,7 +10,7 @@
  */
 import { CloseCodes } from '@echostream/kernel'
 import { WebSocket } from 'ws'
-import { connectionOf, type WsConnection } from './connection.js'
+import { connectionOf, trimReceiveQueue, type WsConnection } from './connection.js'
 
 /** The server's ping cadence, as `welcome.limits` announces it. */
 export interface PingSettings {
@@ -22,18 +22,23 @@ export interface PingSettings {
 // The server's pinger is the kernel's `PingRounds` (one timer per round for every connection).
 
 /**
- * The server's ws socket (WebSocketServer's `WebSocket` option): it takes its own pongs. A 'pong'
- * listener would be the fourth event name in the socket's listener table (after message, close
- * and error); that table is a dictionary whose capacity doubles at the fourth name: 96 bytes more
- * per connection (bench/README.md, "What an idle connection keeps"). Every event still reaches
- * the listeners, as on any ws socket.
+ * The server's ws socket (WebSocketServer's `WebSocket` option, with `autoPong: false`): it takes
+ * its own pongs and answers pings itself (WsConnection#answerPing). A 'pong' listener would be the
+ * fourth event name in the socket's listener table (after message, close and error); that table
+ * is a dictionary whose capacity doubles at the fourth name: 96 bytes more per connection
+ * (bench/README.md, "What an idle connection keeps"). Every event still reaches the listeners, as
+ * on any ws socket.
  */
 export class ServerSocket extends WebSocket {
   override emit(event: string | symbol, ...args: unknown[]): boolean {
-    // A pong answers the last ping: the connection owes none.
+    // A pong answers the last ping: the connection owes none. It also regrew ws's receive queue
+    // (connection.ts trimReceiveQueue): an idle connection gives that back every round.
     if (event === 'pong') {
       const connection = connectionOf(this)
       if (connection !== undefined) connection.pingRound = 0
+      trimReceiveQueue(this)
+    } else if (event === 'ping') {
+      connectionOf(this)?.answerPing(args[0] as Buffer)
     }
     return super.emit(event, ...args)
   }

@@ -50,7 +50,7 @@ export class WsServer {
     http.on('request', (_req, res) => {
       res.writeHead(426, { 'content-type': 'text/plain' }).end('This is an echostream WebSocket endpoint: connect with an echostream client.\n')
     })
-    const wss = new WebSocketServer({ server: http, path, maxPayload, perMessageDeflate: false, clientTracking: false, WebSocket: ServerSocket })
+    const wss = new WebSocketServer({ server: http, path, maxPayload, perMessageDeflate: false, clientTracking: false, WebSocket: ServerSocket, autoPong: false })
     wss.on('connection', (socket, request) => this.#accept(socket, request, onConnection))
     wss.on('error', () => {}) // errors surface on the HTTP server's listen below
     this.#wss = wss

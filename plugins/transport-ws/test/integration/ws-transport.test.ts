@@ -137,6 +137,21 @@ describe('transport-ws server and Node client', () => {
     expect(Buffer.from(atServer.messages[2]!).equals(Buffer.from(big))).toBe(true)
   })
 
+  it('the server answers a peer\'s ping with a pong of the same data (ws\'s autoPong is off: the connection answers)', async () => {
+    const { url, accepted } = await listen()
+    const raw = new WebSocket(url)
+    cleanups.push(() => raw.terminate())
+    await new Promise((resolve, reject) => raw.once('open', resolve).once('error', reject))
+    await until(() => accepted.length === 1)
+    const pongs: string[] = []
+    raw.on('pong', (data: Buffer) => void pongs.push(data.toString()))
+    raw.ping(Buffer.from('one'))
+    raw.ping(Buffer.from('two'))
+    await until(() => pongs.length === 2)
+    expect(pongs).toEqual(['one', 'two'])
+    expect((accepted[0] as unknown as { isClosed: boolean }).isClosed).toBe(false)
+  })
+
   it('close(code, reason) reaches both sides with that code and reason', async () => {
     const { url, accepted } = await listen()
     const client = await connect(url)
