@@ -61,16 +61,53 @@ function socketOnMessage(this: OwnedSocket, data: RawData): void {
 /**
  * Arrival is stamped once per read of a net socket, not once per message: the messages ws parses
  * out of one read arrived together, and `performance.now()` per message was 3.5 % of a fan-out
- * client's time (16 sockets, a few dozen events per read). The listener is prepended, so the
- * stamp is taken before ws parses the read, and ws hands us the read's messages synchronously
- * (one module-wide stamp, not a boxed double per connection). Should ws defer a message, it gets
- * a later read's stamp: late, never early — as the per-message stamp was.
+ * client's time (16 sockets, a few dozen events per read). The stamp is taken before ws parses
+ * the read, and ws hands us the read's messages synchronously (one module-wide stamp, not a boxed
+ * double per connection). Should ws defer a message, it gets a later read's stamp: late, never
+ * early — as the per-message stamp was.
  */
 let lastReadAt = 0
 function rawOnData(): void {
   lastReadAt = monotonicMicros()
 }
-type StampedRawSocket = RawSocket & { prependListener(event: 'data', listener: () => void): void }
+type StampedRawSocket = RawSocket & {
+  listeners(event: 'data'): Function[]
+  on(event: 'data', listener: Function): void
+  removeListener(event: 'data', listener: Function): void
+  prependListener(event: 'data', listener: () => void): void
+}
+type DataListener = ((this: unknown, chunk: Buffer) => void) & { listener?: Function }
+
+/** ws's own 'data' listener (one function for every socket) and the stamping wrapper made for it, once. */
+let wsOnData: Function | undefined
+let stampedOnData: DataListener | undefined
+
+/**
+ * Stamps each read before ws parses it. ws listens to the net socket's 'data' with one function;
+ * that listener is swapped for a wrapper that stamps, then calls it. (Prepending a second listener
+ * made the socket's 'data' slot an array — 64 bytes per connection — and Node copies that array on
+ * every read.) The wrapper's `listener` property names ws's function, Node's convention for a
+ * wrapped listener (as `once` does): ws's own `removeListener('data', socketOnData)` removes it.
+ * A socket whose 'data' listeners are not that one function gets a prepended stamp as before.
+ */
+function stampReads(raw: StampedRawSocket): void {
+  const listeners = raw.listeners('data')
+  const only = listeners.length === 1 ? listeners[0] : undefined
+  if (only !== undefined && (wsOnData === undefined || only === wsOnData)) {
+    if (stampedOnData === undefined) {
+      const ws = (wsOnData = only)
+      stampedOnData = function (this: unknown, chunk: Buffer): void {
+        lastReadAt = monotonicMicros()
+        ws.call(this, chunk)
+      }
+      stampedOnData.listener = ws
+    }
+    raw.removeListener('data', only)
+    raw.on('data', stampedOnData)
+  } else {
+    raw.prependListener('data', rawOnData)
+  }
+}
 
 // ws reports protocol violations and oversize messages here, then closes: never let it throw.
 function socketOnError(this: OwnedSocket, error: Error & { code?: string }): void {
@@ -153,7 +190,8 @@ export class WsConnection implements Connection, PingedConnection {
     socket.on('message', socketOnMessage)
     socket.on('close', WsConnection.#socketOnClose)
     socket.on('error', socketOnError)
-    ;(this.#raw() as StampedRawSocket | undefined)?.prependListener('data', rawOnData)
+    const raw = this.#raw() as StampedRawSocket | undefined
+    if (raw) stampReads(raw)
   }
 
   static #socketOnClose(this: OwnedSocket, code: number, reason: Buffer): void {

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { WebSocket } from 'ws'
-import { CloseCodes, EchoError, type Connection } from '@echostream/kernel'
+import { CloseCodes, EchoError, monotonicMicros, type Connection } from '@echostream/kernel'
 import { WsServer } from '../../src/server.js'
 import { connectNode } from '../../src/client.js'
 import { schema, type WsTransportOptions } from '../../src/options.js'
@@ -150,6 +150,31 @@ describe('transport-ws server and Node client', () => {
     await until(() => pongs.length === 2)
     expect(pongs).toEqual(['one', 'two'])
     expect((accepted[0] as unknown as { isClosed: boolean }).isClosed).toBe(false)
+  })
+
+  it('stamps each read before ws parses it with one data listener per socket (ws\'s, wrapped), which ws removes as its own when the socket closes', async () => {
+    const { url, accepted } = await listen()
+    const client = await connect(url)
+    await until(() => accepted.length === 1)
+    const server = accepted[0]!
+    type Raw = { rawListeners(event: string): Array<{ listener?: unknown }>; listenerCount(event: string): number }
+    const rawOf = (c: Connection) => (c as unknown as { socket: { _socket: Raw } }).socket._socket
+    const raw = rawOf(server)
+    expect(raw.rawListeners('data')).toHaveLength(1)
+    expect(typeof raw.rawListeners('data')[0]!.listener).toBe('function')
+    const stamps: number[] = []
+    server.onMessage = (_bytes, arrivedAt) => void stamps.push(arrivedAt)
+    const before = monotonicMicros()
+    client.send(new Uint8Array([1]))
+    client.send(new Uint8Array([2]))
+    await until(() => stamps.length === 2)
+    const after = monotonicMicros()
+    for (const stamp of stamps) {
+      expect(stamp).toBeGreaterThanOrEqual(before)
+      expect(stamp).toBeLessThanOrEqual(after)
+    }
+    client.close(CloseCodes.normal, 'bye')
+    await until(() => raw.listenerCount('data') === 0)
   })
 
   it('close(code, reason) reaches both sides with that code and reason', async () => {
