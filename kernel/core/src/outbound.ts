@@ -1,7 +1,8 @@
 /**
  * The sending half of the pipeline: `outbound` taps → one encode → the peer's maxPayload → the
  * session's outbound budget → `sent` taps → write (or record only, while suspended). Fan-out,
- * which encodes once for many sessions, is fanout.ts.
+ * which encodes once for many sessions, is fanout.ts; a frame sent in parts (a binary tail),
+ * outbound-parts.ts.
  */
 import { EchoError, ErrorCodes, messageOf } from './errors.js'
 import { describe } from './describe.js'
@@ -10,6 +11,7 @@ import { CloseCodes, type Frame } from './frame.js'
 import type { PluginHost } from './host.js'
 import type { SendOptions, Session, SessionImpl } from './session.js'
 import type { Kernel } from './kernel.js'
+import { sendInParts } from './outbound-parts.js'
 
 /** Counters for metrics (monotonic since the kernel was created). */
 export interface KernelStats {
@@ -42,8 +44,8 @@ export function kindOf(frame: Frame | null | undefined): string {
   return typeof frame?.kind === 'string' ? frame.kind.slice(0, 100) : describe(frame?.kind)
 }
 
-/** `#admit`: a volatile frame over the outbound budget, dropped. */
-const DROPPED = -1
+/** `admit`: a volatile frame over the outbound budget, dropped. */
+export const DROPPED = -1
 
 export abstract class Outbound {
   readonly stats: KernelStats = { encodes: 0, volatileDropped: 0, slowConsumerCloses: 0, tooLarge: 0, fanoutFailures: 0 }
@@ -80,24 +82,10 @@ export abstract class Outbound {
     }
     // Parts only where the transport takes them and no `sent` tap needs the message's bytes.
     if (options?.binaryTail === true && session.connection.sendParts !== undefined && this.sentHook.taps.length === 0) {
-      const parts = this.encodeParts(out)
-      if (parts !== undefined) return this.deliverParts(session, parts, out, options.volatile === true)
+      const size = sendInParts(this, this.kernel.codec, session, out, options.volatile === true)
+      if (size !== undefined) return size
     }
     return this.deliver(session, this.encode(out), out, options?.volatile === true)
-  }
-
-  /**
-   * A frame the codec encoded in parts (SendOptions.binaryTail) to a transport that takes them,
-   * with no `sent` taps: `deliver`'s checks on the parts' total size, then `sendParts`.
-   */
-  deliverParts(session: SessionImpl, parts: readonly Uint8Array[], frame: Frame, volatile: boolean): number {
-    let size = 0
-    for (let i = 0; i < parts.length; i++) size += parts[i]!.length
-    const over = this.#admit(session, size, frame, volatile)
-    if (over === DROPPED) return 0
-    if (over > 0) this.#closeSlow(session, over)
-    else if (session.state !== 'suspended') session.connection.sendParts!(parts, size)
-    return size
   }
 
   /**
@@ -111,7 +99,7 @@ export abstract class Outbound {
     // a builtin for the second, ~10 ns per frame in bench/src/pipeline.mjs (CPU time, 3 M frames).
     const size = bytes.length
     const suspended = session.state === 'suspended'
-    const over = this.#admit(session, size, frame, volatile)
+    const over = this.admit(session, size, frame, volatile)
     if (over === DROPPED) return 0
     const sent = this.sentHook
     if (sent.taps.length > 0) {
@@ -121,18 +109,18 @@ export abstract class Outbound {
         throw EchoError.from(error)
       }
     }
-    if (over > 0) this.#closeSlow(session, over)
+    if (over > 0) this.closeSlow(session, over)
     else if (!suspended) session.connection.send(bytes)
     return size
   }
 
   /**
-   * The checks of a message of `size` bytes to `session`, shared by `deliver` and `deliverParts`:
+   * The checks of a message of `size` bytes to `session`, shared by `deliver` and outbound-parts.ts:
    * throws above the peer's maxPayload; returns DROPPED for a volatile frame over the outbound
    * budget, the bytes that would be pending for any other frame over it (the caller closes the
    * session), or 0 when it may go.
    */
-  #admit(session: SessionImpl, size: number, frame: Frame, volatile: boolean): number {
+  admit(session: SessionImpl, size: number, frame: Frame, volatile: boolean): number {
     if (size > session.peerMaxPayload) {
       this.stats.tooLarge++
       throw kernelErrors.payloadTooLarge(kindOf(frame), size, session.peerMaxPayload)
@@ -146,7 +134,8 @@ export abstract class Outbound {
     return DROPPED
   }
 
-  #closeSlow(session: SessionImpl, pending: number): void {
+  /** Closes a session over its outbound budget with 4009 (`pending`: the bytes that would wait). */
+  closeSlow(session: SessionImpl, pending: number): void {
     this.stats.slowConsumerCloses++
     this.closeLost(session, CloseCodes.slowConsumer, kernelErrors.slowConsumer(pending, this.outboundBudget).message)
   }
@@ -171,20 +160,6 @@ export abstract class Outbound {
     this.stats.encodes++
     try {
       return codec.encode(frame)
-    } catch (error) {
-      if (EchoError.is(error) && error.code === ErrorCodes.E_CODEC) throw error
-      throw new EchoError(ErrorCodes.E_CODEC, kernelErrors.unencodable(kindOf(frame), messageOf(error)).message, { cause: error })
-    }
-  }
-
-  /** The codec's parts for a frame ending with a large binary, or undefined (no such binary, or a codec without `encodeParts`). */
-  encodeParts(frame: Frame): readonly Uint8Array[] | undefined {
-    const codec = this.kernel.codec
-    if (codec?.encodeParts === undefined) return undefined
-    try {
-      const parts = codec.encodeParts(frame)
-      if (parts !== undefined) this.stats.encodes++
-      return parts
     } catch (error) {
       if (EchoError.is(error) && error.code === ErrorCodes.E_CODEC) throw error
       throw new EchoError(ErrorCodes.E_CODEC, kernelErrors.unencodable(kindOf(frame), messageOf(error)).message, { cause: error })

@@ -60,6 +60,8 @@ describe('browser bundle of @echostream/kernel', () => {
     expect(bytes).toBeLessThan(100 * 1024)
     // SERVER_BUILD is false in the browser build: the lifecycle's server-only branches are gone.
     expect(result.outputFiles![0]!.text).not.toContain('server stopping')
+    // …and a page's WebSocket takes no parts: outbound-parts.browser.ts stands in (frames go whole).
+    expect(result.outputFiles![0]!.text).not.toMatch(/\.sendParts\(/)
   })
 
   it("the browser build is a client's: no server handshake or runtime plugin loading in it, and a server kernel from it says why", async () => {
