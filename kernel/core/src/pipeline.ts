@@ -64,11 +64,17 @@ export class Pipeline extends Outbound implements SessionHost {
   readonly sessions = new Map<string, SessionImpl>()
   handshake!: Handshake
 
+  constructor(...args: ConstructorParameters<typeof Outbound>) {
+    super(...args)
+    // Every session of this kernel reaches its pipeline through its class (see SessionImpl.host).
+    Object.defineProperty(this.host.SessionClass.prototype, 'host', { value: this, configurable: true })
+  }
+
   // ---------------------------------------------------------------- connections
 
   /** A session for a new connection. */
   attach(connection: Connection): SessionImpl {
-    const session = new this.host.SessionClass(this, connection)
+    const session = new this.host.SessionClass(connection)
     this.bind(session, connection)
     return session
   }

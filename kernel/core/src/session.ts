@@ -104,25 +104,82 @@ export interface SessionBase {
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type
 export interface Session extends SessionBase {}
 
+/** The `handshake` of a session before its hello (a frozen empty object, shared). */
+const NO_HANDSHAKE: Readonly<Record<string, unknown>> = Object.freeze({})
+
+/**
+ * Parts of a session that exist only for a while, kept apart so an open idle session has one
+ * empty slot instead of three (bench: JS heap per idle connection): the handshake deadline (until
+ * the hello passes), why the session closed or was suspended, a client's reconnect handshake.
+ */
+interface SessionAux {
+  handshakeTimer?: ReturnType<typeof setTimeout>
+  closeInfo?: CloseInfo
+  awaitingWelcome?: true
+}
+
 /** Implements `SessionBase` only: plugins augment `Session` with the methods they decorate it with. */
 export class SessionImpl implements SessionBase {
   id = ''
   readonly createdAt = Date.now()
   #data: SessionStore | undefined
   state: SessionState = 'handshaking'
-  handshake: Readonly<Record<string, unknown>> = {}
-  closeInfo: CloseInfo | undefined
-  handshakeTimer: ReturnType<typeof setTimeout> | undefined
-  /** Client: a reconnect handshake is under way on a suspended session. */
-  awaitingWelcome = false
+  handshake: Readonly<Record<string, unknown>> = NO_HANDSHAKE
+  /** What a session needs only now and then (see `SessionAux`); undefined for an open, idle one. */
+  #aux: SessionAux | undefined
   /** From the peer's handshake `limits.maxPayload` (at most MAX_PEER_PAYLOAD: an int, not a boxed double, per session). */
   peerMaxPayload = MAX_PEER_PAYLOAD
+  /**
+   * The kernel's pipeline, on the prototype of the kernel's own session class (one per kernel, set
+   * by `Pipeline`), not a field of every session: 8 bytes less per session.
+   */
+  declare readonly host: SessionHost
 
   constructor(
-    readonly host: SessionHost,
     /** Replaced when a suspended session resumes on a new connection. */
     public connection: Connection,
   ) {}
+
+  /** Why the session closed (or was suspended). */
+  get closeInfo(): CloseInfo | undefined {
+    return this.#aux?.closeInfo
+  }
+
+  set closeInfo(info: CloseInfo | undefined) {
+    SessionImpl.#setAux(this, 'closeInfo', info)
+  }
+
+  /** The handshake deadline while one runs. */
+  get handshakeTimer(): ReturnType<typeof setTimeout> | undefined {
+    return this.#aux?.handshakeTimer
+  }
+
+  set handshakeTimer(timer: ReturnType<typeof setTimeout> | undefined) {
+    SessionImpl.#setAux(this, 'handshakeTimer', timer)
+  }
+
+  /** Client: a reconnect handshake is under way on a suspended session. */
+  get awaitingWelcome(): boolean {
+    return this.#aux?.awaitingWelcome === true
+  }
+
+  set awaitingWelcome(awaiting: boolean) {
+    SessionImpl.#setAux(this, 'awaitingWelcome', awaiting || undefined)
+  }
+
+  /**
+   * Sets one part of `#aux`, made on first use and dropped once every part is unset again. Static:
+   * an instance's private method would give every session a private brand (8 bytes).
+   */
+  static #setAux<K extends keyof SessionAux>(session: SessionImpl, key: K, value: SessionAux[K]): void {
+    const aux = session.#aux
+    if (aux === undefined) {
+      if (value !== undefined) session.#aux = { [key]: value }
+      return
+    }
+    aux[key] = value
+    if (aux.closeInfo === undefined && aux.handshakeTimer === undefined && aux.awaitingWelcome === undefined) session.#aux = undefined
+  }
 
   get kernel(): EchoKernel {
     return this.host.api
