@@ -162,7 +162,8 @@ export function trimReceiveQueue(socket: WebSocket): boolean {
  * Per connection, only this object and what ws itself keeps: the socket's listeners are shared
  * functions, the booleans are bits of one integer, and what only a closing, congested or client
  * connection needs is made on first use, so an idle connection costs little heap (the bench's "JS
- * heap per idle connection"; bench/README.md "What an idle connection keeps").
+ * heap per idle connection"; bench/README.md "What an idle connection keeps"). Helper methods are
+ * TypeScript-private, not `#`: an instance's `#` method gives every instance a private brand (8 B).
  */
 export class WsConnection implements Connection, PingedConnection {
   onMessage: (bytes: Uint8Array, arrivedAt: number) => void = noop
@@ -190,12 +191,12 @@ export class WsConnection implements Connection, PingedConnection {
     socket.on('message', socketOnMessage)
     socket.on('close', WsConnection.#socketOnClose)
     socket.on('error', socketOnError)
-    const raw = this.#raw() as StampedRawSocket | undefined
+    const raw = this.raw() as StampedRawSocket | undefined
     if (raw) stampReads(raw)
   }
 
   static #socketOnClose(this: OwnedSocket, code: number, reason: Buffer): void {
-    this[CONNECTION]!.#handleClose(code, reason.toString())
+    this[CONNECTION]!.handleClose(code, reason.toString())
   }
 
   static #uncork(connection: WsConnection, raw: RawSocket): void {
@@ -292,7 +293,7 @@ export class WsConnection implements Connection, PingedConnection {
   whenWritable(): Promise<void> {
     if (this.#flags & CLOSED || this.socket.bufferedAmount < this.highWaterMark) return Promise.resolve()
     return new Promise((resolve) => {
-      if (((this.#extras ??= {}).drainWaiters ??= []).push(resolve) === 1) this.#awaitDrain()
+      if (((this.#extras ??= {}).drainWaiters ??= []).push(resolve) === 1) this.awaitDrain()
     })
   }
 
@@ -305,23 +306,23 @@ export class WsConnection implements Connection, PingedConnection {
    * buffer full.) Bytes still in ws's own sender queue (only with compression or Blobs, both
    * unused here) are looked at again on the next turn.
    */
-  #awaitDrain(): void {
+  private awaitDrain(): void {
     const extras = (this.#extras ??= {})
-    const onDrain = (extras.onDrain ??= () => this.#drained())
-    const raw = this.#raw()
+    const onDrain = (extras.onDrain ??= () => this.drained())
+    const raw = this.raw()
     if (!raw) setImmediate(onDrain)
     else if (raw.writableNeedDrain) raw.once('drain', onDrain)
     else if (raw.writableLength > 0) raw.write(EMPTY, onDrain)
     else setImmediate(onDrain)
   }
 
-  #drained(): void {
+  private drained(): void {
     if (!this.#extras?.drainWaiters?.length) return
-    if (!(this.#flags & CLOSED) && this.socket.bufferedAmount >= this.highWaterMark) return this.#awaitDrain()
-    this.#releaseDrainWaiters()
+    if (!(this.#flags & CLOSED) && this.socket.bufferedAmount >= this.highWaterMark) return this.awaitDrain()
+    this.releaseDrainWaiters()
   }
 
-  #releaseDrainWaiters(): void {
+  private releaseDrainWaiters(): void {
     const extras = this.#extras
     const waiters = extras?.drainWaiters
     if (!waiters?.length) return
@@ -329,7 +330,7 @@ export class WsConnection implements Connection, PingedConnection {
     for (const resolve of waiters) resolve()
   }
 
-  #raw(): RawSocket | undefined {
+  private raw(): RawSocket | undefined {
     return (this.socket as unknown as { _socket?: RawSocket })._socket
   }
 
@@ -338,7 +339,7 @@ export class WsConnection implements Connection, PingedConnection {
     if (flags & CLOSED || this.socket.readyState !== 1) return
     // Coalesce the small frames written in this turn into one socket write (uncork on the next tick).
     if (!(flags & CORKED) && bytes.byteLength < UNCORKED_BYTES) {
-      const raw = this.#raw()
+      const raw = this.raw()
       if (raw) {
         this.#flags = flags | CORKED
         raw.cork()
@@ -356,7 +357,7 @@ export class WsConnection implements Connection, PingedConnection {
    */
   sendParts(parts: readonly Uint8Array[], length: number): void {
     if (this.#flags & CLOSED || this.socket.readyState !== 1) return
-    const raw = this.#raw()
+    const raw = this.raw()
     if (this.#flags & SERVER || !raw) return this.send(joinParts(parts, length))
     const buffers = maskedFrame(parts, length)
     if (buffers.length === 1) return void raw.write(buffers[0]!)
@@ -385,14 +386,14 @@ export class WsConnection implements Connection, PingedConnection {
     this.socket.terminate()
   }
 
-  #handleClose(code: number, reason: string): void {
+  private handleClose(code: number, reason: string): void {
     if (this.#flags & CLOSED) return
     this.#flags |= CLOSED
     this.pingRound = 0
     const extras = this.#extras
     if (extras) clearTimeout(extras.closeTimer)
     if (this.#flags & SERVER) (this.#settings as ServerConnectionSettings).connections.delete(this)
-    this.#releaseDrainWaiters()
+    this.releaseDrainWaiters()
     const info = extras?.closeOverride ?? { code, reason: reason || closeName(code) }
     this.onClose(info.code, info.reason)
   }
