@@ -195,6 +195,36 @@ describe.each(TRANSPORTS)('transport conformance: $name', (t) => {
       await expectSameBytes((frame, options) => session.send(frame as never, options), raw)
     })
 
+    it('a burst of distinct 64 KiB tails to a peer that stops reading arrives exact and in order (a frame buffer is reused only once the socket flushed it)', async () => {
+      const rawServer = await t.rawServer()
+      const c = track(await createClient({ url: rawServer.url, plugins: [t.plugin, codecMsgpack], options: { [t.key]: { maxPayload: 1 << 20 } } }))
+      const started = c.start()
+      const link = await rawServer.accept()
+      await frameOf(link, 'hello')
+      link.send(encodeFrame(['welcome', null, null, { sessionId: 'raw-2', protocol: PROTOCOL_VERSION, plugins: {}, limits: { maxPayload: 1 << 20, pingIntervalMs: 60_000, pingTimeoutMs: 60_000 } }]))
+      await started
+      const session = sessionOf(c)
+      const codec = createMsgpackCodec()
+      const chunk = new Uint8Array(64 * 1024)
+      const expected: string[] = []
+      const from = link.messages.length
+      link.pause()
+      // 96 chunks (6 MiB): far more than the socket buffers take while the peer reads nothing, so
+      // frames wait in the client's queue; each turn reuses the one chunk buffer with new bytes.
+      for (let i = 0; i < 96; i++) {
+        chunk.fill(i & 0xff)
+        chunk[0] = i
+        const frame = { kind: 'stream.data', id: 3, payload: [i, 1, chunk] }
+        session.send(frame as never, { binaryTail: true })
+        expected.push(Buffer.from(codec.encode(frame)).toString('base64'))
+        if (i % 8 === 7) await new Promise((resolve) => setImmediate(resolve))
+      }
+      expect(session.bufferedAmount).toBeGreaterThan(0)
+      link.resume()
+      await until(() => link.messages.length >= from + expected.length, 20_000, 'every chunk')
+      expect(link.messages.slice(from).map((m) => Buffer.from(m).toString('base64'))).toEqual(expected)
+    })
+
     it('with a `sent` tap (reconnect keeps sent bytes) are encoded whole: the tap sees the message bytes the peer receives', async () => {
       const { server: s } = await server({ maxPayload: 1 << 20 })
       const seen: Uint8Array[] = []

@@ -22,6 +22,12 @@ const options = JSON.parse(process.env.STREAMS_OPTIONS ?? '{}') as Record<string
 const require = createRequire(new URL('../../transport-ws/package.json', import.meta.url))
 const { WebSocketServer, WebSocket } = require('ws') as typeof import('ws')
 
+/** CLOCK_MONOTONIC µs, the clock of `--cpu-prof` profiles. */
+const hrMicros = () => Number(process.hrtime.bigint() / 1000n)
+
+/** Minor page faults so far: fresh memory touched (a buffer the allocator could not reuse). */
+const faults = () => process.resourceUsage().minorPageFault
+
 type Cpu = NodeJS.CpuUsage
 const cpuMs = (from: Cpu) => {
   const d = process.cpuUsage(from)
@@ -33,6 +39,7 @@ async function serve(): Promise<void> {
   let bytes = 0
   let target = Infinity
   let cpu0 = process.cpuUsage()
+  let faults0 = faults()
   let stats: unknown
   let reply: (() => void) | undefined
   const counted = () => {
@@ -95,8 +102,9 @@ async function serve(): Promise<void> {
       target = msg.total!
       stats = undefined
       cpu0 = process.cpuUsage()
+      faults0 = faults()
       creditsSent.length = 0
-      reply = () => process.send!({ type: 'done', bytes, cpuMs: cpuMs(cpu0), stats, creditsSent })
+      reply = () => process.send!({ type: 'done', bytes, cpuMs: cpuMs(cpu0), faults: faults() - faults0, stats, creditsSent })
       process.send!({ type: 'ready' })
     } else if (msg.type === 'exit') process.exit(0)
   })
@@ -170,13 +178,17 @@ async function main(): Promise<void> {
     },
   }
   if (process.env.PROBE_ONLY) for (const name of Object.keys(peers)) if (name !== process.env.PROBE_ONLY) delete peers[name]
-  const results: Record<string, Array<{ mbs: number; clientMsPerMiB: number; serverMsPerMiB: number; stats?: unknown }>> = { raw: [], echostream: [] }
+  const results: Record<string, Array<{ mbs: number; clientMsPerMiB: number; serverMsPerMiB: number; clientFaultsPerMiB: number; serverFaultsPerMiB: number; stats?: unknown }>> = { raw: [], echostream: [] }
+  let measuredFrom = 0
   for (let r = 0; r < rounds + 1; r++) {
+    if (r === 1) measuredFrom = hrMicros()
     for (const [name, send] of Object.entries(peers)) {
       child.send({ type: 'start', total })
       await next(child, 'ready')
       const done = next(child, 'done')
       const cpu0 = process.cpuUsage()
+      const faults0 = faults()
+      const hr0 = hrMicros()
       const t0 = performance.now()
       await send(total / CHUNK)
       const server = await done
@@ -189,16 +201,21 @@ async function main(): Promise<void> {
         creditsReceived.length = 0
       }
       const clientMs = cpuMs(cpu0)
+      const clientFaults = faults() - faults0
+      if (process.env.PROBE_WINDOW && r > 0) console.log(`window ${name} ${hr0} ${hrMicros()}`)
       if (r === 0) continue // warm-up round
-      results[name]!.push({ mbs: total / 1e6 / (ms / 1000), clientMsPerMiB: clientMs / mib, serverMsPerMiB: server.cpuMs / mib, stats: server.stats })
+      results[name]!.push({ mbs: total / 1e6 / (ms / 1000), clientMsPerMiB: clientMs / mib, serverMsPerMiB: server.cpuMs / mib, clientFaultsPerMiB: clientFaults / mib, serverFaultsPerMiB: server.faults / mib, stats: server.stats })
     }
   }
+  // With --cpu-prof: bench/src/profile-summary.mjs FILE 30 FROM TO keeps only the measured rounds.
+  if (process.env.PROBE_WINDOW) console.log(`measured window (CLOCK_MONOTONIC µs): ${measuredFrom} ${hrMicros()}`)
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
   for (const [name, rs] of Object.entries(results)) {
     if (!rs.length) continue
     console.log(
       `${name.padEnd(10)} ${median(rs.map((x) => x.mbs)).toFixed(0).padStart(5)} MB/s (${rs.map((x) => x.mbs.toFixed(0)).join(', ')}); ` +
-        `CPU per MiB: client ${median(rs.map((x) => x.clientMsPerMiB)).toFixed(3)} ms, server ${median(rs.map((x) => x.serverMsPerMiB)).toFixed(3)} ms` +
+        `CPU per MiB: client ${median(rs.map((x) => x.clientMsPerMiB)).toFixed(3)} ms, server ${median(rs.map((x) => x.serverMsPerMiB)).toFixed(3)} ms; ` +
+        `page faults per MiB: client ${median(rs.map((x) => x.clientFaultsPerMiB)).toFixed(0)}, server ${median(rs.map((x) => x.serverFaultsPerMiB)).toFixed(0)}` +
         (rs[0]?.stats ? `; ${JSON.stringify(rs.at(-1)!.stats)}` : ''),
     )
   }

@@ -6,7 +6,8 @@ import type { Connection, PingedConnection } from '@echostream/kernel'
 import type { WebSocket, RawData } from 'ws'
 import { CloseCodes, formatPeer, monotonicMicros, type PeerSource } from '@echostream/kernel'
 import type { PingWatch } from './liveness.js'
-import { joinParts, maskedFrame } from './sender.js'
+import { giveFrameBuffer, takeFrameBuffer } from './frame-pool.js'
+import { joinParts, maskedFrame, maskedFrameInto, maskedHeaderLength } from './sender.js'
 
 export interface ConnectionSettings {
   highWaterMark: number
@@ -353,12 +354,21 @@ export class WsConnection implements Connection, PingedConnection {
    * One message from parts (a stream chunk after its envelope). A client masks the parts into one
    * frame and writes it to the socket itself (sender.ts): ws's `send` would copy the joined message
    * again to mask it. Nothing is queued in ws's own sender to overtake (no compression, no Blobs), so the
-   * order of messages is kept. A server, which does not mask, joins the parts and sends as usual.
+   * order of messages is kept. A frame of 16 KiB or more is masked into a pooled buffer that goes
+   * back to the pool from the write's callback (frame-pool.ts): no fresh 64 KiB per chunk. A server,
+   * which does not mask, joins the parts and sends as usual.
    */
   sendParts(parts: readonly Uint8Array[], length: number): void {
     if (this.#flags & CLOSED || this.socket.readyState !== 1) return
     const raw = this.raw()
     if (this.#flags & SERVER || !raw) return this.send(joinParts(parts, length))
+    // A large frame in a pooled buffer, back in the pool once the socket flushed it (frame-pool.ts).
+    const pooled = takeFrameBuffer(maskedHeaderLength(length) + length)
+    if (pooled !== undefined) {
+      const framed = maskedFrameInto(parts, length, pooled)
+      if (framed !== undefined) return void raw.write(framed, () => giveFrameBuffer(pooled))
+      giveFrameBuffer(pooled)
+    }
     const buffers = maskedFrame(parts, length)
     if (buffers.length === 1) return void raw.write(buffers[0]!)
     // One writev for header and body; inside this turn's cork (small frames before it) they join it.

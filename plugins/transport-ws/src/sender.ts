@@ -78,10 +78,20 @@ export function maskedFrame(parts: readonly Uint8Array[], length: number): Buffe
   return nativeMask ? [maskedMessage(parts, length, nativeMask)] : frame(joinParts(parts, length), MASKED)
 }
 
+/** Bytes of a client frame's header (RFC 6455 §5.2, with its 4-byte mask key) for a payload of `length` bytes. */
+export function maskedHeaderLength(length: number): number {
+  return length < 126 ? 6 : length < 0x10000 ? 8 : 14
+}
+
+/** The frame of `maskedFrame` written into `out` (at least `maskedHeaderLength(length) + length` bytes; native mask only): a view of it. */
+export function maskedFrameInto(parts: readonly Uint8Array[], length: number, out: Buffer): Buffer | undefined {
+  return nativeMask ? maskedMessage(parts, length, nativeMask, out) : undefined
+}
+
 /** A final binary frame (RFC 6455 §5.2) with a fresh random mask key, the parts masked into it. Exported for tests. */
-export function maskedMessage(parts: readonly Uint8Array[], length: number, mask: MaskFn): Buffer {
-  const offset = length < 126 ? 6 : length < 0x10000 ? 8 : 14
-  const out = Buffer.allocUnsafe(offset + length)
+export function maskedMessage(parts: readonly Uint8Array[], length: number, mask: MaskFn, into?: Buffer): Buffer {
+  const offset = maskedHeaderLength(length)
+  const out = into === undefined ? Buffer.allocUnsafe(offset + length) : into.subarray(0, offset + length)
   out[0] = 0x82 // FIN, binary
   if (length < 126) out[1] = 0x80 | length
   else if (length < 0x10000) {
