@@ -92,13 +92,14 @@ describe('handshake', () => {
     expect((await goodProbe.ping(good.session!, 1)).payload).toBe(1)
   })
 
-  it('sessions whose hellos are equal share one frozen session.handshake; a hello with more fields keeps its own', async () => {
+  it('sessions whose hellos are equal share one frozen session.handshake (with flags too); a hello with a string field keeps its own', async () => {
     const { server } = await startServer()
-    const hellos = [HELLO, HELLO, { ...HELLO, app: 'v2' }, { ...HELLO, app: 'v2' }]
+    const flagged = { ...HELLO, streams: { fence: true }, n: 1 }
+    const hellos = [HELLO, HELLO, { ...HELLO, app: 'v2' }, { ...HELLO, app: 'v2' }, flagged, flagged]
     const ids: string[] = []
     for (const hello of hellos) ids.push(((await (await rawClient(server.url!)).hello(hello))[3] as { sessionId: string }).sessionId)
     const handshake = (id: string) => server.sessions().find((s) => s.id === id)!.handshake
-    const [a, b, c, d] = ids.map(handshake)
+    const [a, b, c, d, e, f] = ids.map(handshake)
     expect(a).toEqual({ protocol: 2, codec: 'msgpack', plugins: {}, limits: { maxPayload: 1048576 } })
     expect(b).toBe(a)
     expect(Object.isFrozen(a)).toBe(true)
@@ -108,6 +109,10 @@ describe('handshake', () => {
     // The shared parts stay shared either way.
     expect(c!.plugins).toBe(a!.plugins)
     expect(d!.limits).toBe(a!.limits)
+    // Flags (booleans, numbers, an object of them) are shared, frozen all the way down.
+    expect(e).toEqual({ ...a, streams: { fence: true }, n: 1 })
+    expect(f).toBe(e)
+    expect(Object.isFrozen(e!.streams)).toBe(true)
   })
 
   it('a server may load wire plugins its clients do not use', async () => {

@@ -16,6 +16,21 @@ import type { SessionImpl } from '../session.js'
 import type { Connection } from '../transport.js'
 import type { Kernel } from '../kernel.js'
 
+/** The fields every v2 hello has; a hello whose other fields are flags (`isFlags`) is shared. */
+const STANDARD_HELLO_FIELDS = new Set(['protocol', 'codec', 'plugins', 'limits'])
+
+/** A value that says nothing about one peer: a boolean, a number or null (not a string: tokens, ids, names). */
+function isFlag(value: unknown): boolean {
+  return value === null || typeof value === 'boolean' || typeof value === 'number'
+}
+
+/** A plain object of flags, such as streams' `{ fence: true }`. */
+function isFlags(value: unknown): value is object {
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || Object.getPrototypeOf(value) !== Object.prototype) return false
+  for (const key in value) if (!isFlag((value as Record<string, unknown>)[key])) return false
+  return true
+}
+
 /** At most this many distinct `plugins`/`limits` shapes are shared (peers choose them). */
 const SHARED_SHAPES = 64
 
@@ -127,15 +142,21 @@ export class ServerHandshake implements Handshake {
 
   /**
    * The hello as `session.handshake` keeps it, frozen: once its credentials are gone, most clients'
-   * hellos are equal (`{ protocol, codec, plugins, limits }`, the last two already shared), so
-   * sessions share one object instead of 56 bytes each (bench: JS heap per idle connection). A
-   * hello with other fields, or unshared parts, stays its own.
+   * hellos are equal (`{ protocol, codec, plugins, limits }`, the last two already shared, plus
+   * flags plugins add, such as streams' `{ fence: true }`), so sessions share one object instead
+   * of 56 bytes or more each (bench: JS heap per idle connection). A hello with a string or deeper
+   * value (a resume token, an app field) or unshared parts stays its own.
    */
   #shareHello(hello: HelloPayload): Readonly<Record<string, unknown>> {
-    let keys = 0
-    for (const key in hello) if (Object.hasOwn(hello, key)) keys++
     // Frozen parts are the shared ones (#share freezes only what it keeps; a decoded object is not frozen).
-    return Object.freeze(keys === 4 && Object.isFrozen(hello.plugins) && Object.isFrozen(hello.limits) ? this.#share(hello, 'hello ') : hello)
+    if (!Object.isFrozen(hello.plugins) || !Object.isFrozen(hello.limits)) return Object.freeze(hello)
+    for (const key in hello) {
+      if (!Object.hasOwn(hello, key) || STANDARD_HELLO_FIELDS.has(key)) continue
+      const value = hello[key]
+      if (!isFlag(value) && !isFlags(value)) return Object.freeze(hello)
+      Object.freeze(value) // shared with other sessions below: no tap may change it for all of them
+    }
+    return Object.freeze(this.#share(hello, 'hello '))
   }
 
   /** Credentials are for `connect` taps only: never kept in `session.handshake`. */
