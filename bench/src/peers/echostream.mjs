@@ -20,6 +20,11 @@ const TCP = '@echostream/plugin-transport-tcp'
  * on, logs at warn): what counting every frame costs, against a run without it.
  */
 const OBSERVABILITY = process.env.BENCH_OBSERVABILITY === '1' ? [['@echostream/plugin-observability', { port: 0, level: 'warn', destination: 'stderr' }]] : []
+/**
+ * `BENCH_MEMORY_PLUGINS=streams,clock-sync,reconnect` adds those plugins (both sides, defaults)
+ * in the memory workload: what each keeps per idle connection (src/heap-diff.mjs). Not in the row.
+ */
+const MEMORY_PLUGINS = (process.env.BENCH_MEMORY_PLUGINS ?? '').split(',').filter(Boolean).map((name) => `@echostream/plugin-${name}`)
 
 /**
  * The "tuned" stream row's flow-control windows (mode 'stream-tuned'), sized for the workload as
@@ -41,6 +46,7 @@ export function makePeer({ transport = 'ws' } = {}) {
     if (mode === 'stream') plugins.push(STREAMS)
     if (mode === 'stream-tuned') plugins.push([STREAMS, STREAM_WINDOWS])
     if (mode === 'clock') plugins.push(CLOCK)
+    if (mode === 'memory') plugins.push(...MEMORY_PLUGINS)
     const options = { ...(tcp && { 'transport-ws': false }), ...extra.options }
     return { preset: PRESET, plugins, ...extra, options }
   }
