@@ -13,7 +13,6 @@ export const ACK = 'reconnect.ack'
 
 export interface Tracked {
   outbox: Outbox
-  ackTimer: ReturnType<typeof setInterval> | undefined
   /** Server: the buffer overflowed while the session was suspended; it is ending, nothing more is recorded. */
   overflowed: boolean
 }
@@ -23,7 +22,7 @@ export type OfflineOverflow = (session: Session, state: Tracked, frame: Frame) =
 
 /** `Tracked` for a new session, bounded by the options. */
 export function newTracked(options: Readonly<ReconnectOptions>): Tracked {
-  return { outbox: new Outbox({ maxFrames: options.maxQueuedFrames, maxBytes: options.maxQueuedBytes }), ackTimer: undefined, overflowed: false }
+  return { outbox: new Outbox({ maxFrames: options.maxQueuedFrames, maxBytes: options.maxQueuedBytes }), overflowed: false }
 }
 
 /**
@@ -97,15 +96,28 @@ export function createTracking(kernel: PluginKernel, options: Readonly<Reconnect
     },
   })
 
+  // The periodic acks: ONE interval for every session whose acks run, not a Timeout, closure and
+  // context per session (~250 B each on a server of idle sessions, and as many timer wake-ups).
+  // A session may be acknowledged sooner than ackIntervalMs after its start (the round's phase):
+  // an ack is a cumulative count, sent only when it grew.
+  const acking = new Map<Tracked, Session>()
+  let ackRound: ReturnType<typeof setInterval> | undefined
+  const ackAll = () => {
+    for (const [state, session] of acking) sendAck(session, state)
+  }
+
   return {
     startAcks(session: Session, state: Tracked): void {
-      clearInterval(state.ackTimer)
-      state.ackTimer = setInterval(() => sendAck(session, state), options.ackIntervalMs)
-      state.ackTimer.unref?.()
+      acking.set(state, session)
+      if (ackRound !== undefined) return
+      ackRound = setInterval(ackAll, options.ackIntervalMs)
+      ackRound.unref?.()
     },
     stopAcks(state: Tracked): void {
-      clearInterval(state.ackTimer)
-      state.ackTimer = undefined
+      acking.delete(state)
+      if (acking.size > 0 || ackRound === undefined) return
+      clearInterval(ackRound)
+      ackRound = undefined
     },
     /** Writes again, in order, the bytes of the frames after the peer's count (recorded already: no taps run). */
     replay(session: Session, state: Tracked, peerReceived: number): number {

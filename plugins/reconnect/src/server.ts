@@ -63,7 +63,7 @@ export function setupServer(kernel: PluginKernel, options: Readonly<ReconnectOpt
     // One literal with every field (not a spread of newTracked's): V8 gave each spread copy a hidden
     // class of its own, ~240 bytes per session (bench/README.md, "What an idle connection keeps").
     const { outbox } = newTracked(options)
-    const state: ServerTracked = { outbox, ackTimer: undefined, overflowed: false, token: seed?.token ?? randomBytes(18).toString('base64url'), graceTimer: undefined, peerReceived: undefined }
+    const state: ServerTracked = { outbox, overflowed: false, token: seed?.token ?? randomBytes(18).toString('base64url'), graceTimer: undefined, peerReceived: undefined }
     if (seed) {
       state.outbox.sent = state.outbox.acked = seed.sent
       for (const bytes of seed.replay) state.outbox.record(bytes)
