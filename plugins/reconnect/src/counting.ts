@@ -4,7 +4,7 @@
  * acknowledge what arrived so the peer can forget it.
  */
 import { messageOf, Stage, type Frame, type PluginKernel, type Session } from '@echostream/kernel'
-import { Outbox } from './outbox.js'
+import { Outbox, type OutboxLimits } from './outbox.js'
 import { reconnectErrors } from './errors.js'
 import type { ReconnectOptions } from './options.js'
 
@@ -20,9 +20,14 @@ export interface Tracked {
 /** What a side does with a frame sent to a suspended session whose buffer is full. */
 export type OfflineOverflow = (session: Session, state: Tracked, frame: Frame) => void
 
+/** The outbox bounds of one options object, shared by its sessions (an object each was 40 B per session). */
+const outboxLimits = new WeakMap<object, OutboxLimits>()
+
 /** `Tracked` for a new session, bounded by the options. */
 export function newTracked(options: Readonly<ReconnectOptions>): Tracked {
-  return { outbox: new Outbox({ maxFrames: options.maxQueuedFrames, maxBytes: options.maxQueuedBytes }), overflowed: false }
+  let limits = outboxLimits.get(options)
+  if (limits === undefined) outboxLimits.set(options, (limits = Object.freeze({ maxFrames: options.maxQueuedFrames, maxBytes: options.maxQueuedBytes })))
+  return { outbox: new Outbox(limits), overflowed: false }
 }
 
 /**
