@@ -217,6 +217,22 @@ export class TcpConnection implements Connection, FrameSink {
     this.#deadline.unref()
   }
 
+  /**
+   * Server: destroys the socket unless the client's preamble arrives within `ms` (an absolute
+   * deadline). Not net's `socket.setTimeout`: an idle timeout, and the socket keeps its Timeout
+   * (and the bound callback) for its whole life even once set to 0 — 150 bytes per connection.
+   */
+  awaitPreamble(ms: number): void {
+    this.#deadline = setTimeout(destroySocket, ms, this.socket)
+    this.#deadline.unref()
+  }
+
+  /** Server: the preamble arrived; the deadline is cleared and dropped. */
+  preambleArrived(): void {
+    clearTimeout(this.#deadline)
+    this.#deadline = undefined
+  }
+
   #armCloseTimer(): void {
     if (this.#closeTimer || this.#closed) return
     this.#closeTimer = setTimeout(destroySocket, this.#settings.closeTimeoutMs, this.socket)

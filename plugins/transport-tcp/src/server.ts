@@ -18,11 +18,6 @@ function formatHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host
 }
 
-/** A socket that sent no preamble in time. */
-function socketOnPreambleTimeout(this: Socket): void {
-  this.destroy()
-}
-
 export class TcpServer implements ConnectionOwner {
   #server: NetServer | undefined
   #pinger: PingRounds<TcpConnection> | undefined
@@ -72,14 +67,13 @@ export class TcpServer implements ConnectionOwner {
   #accept(socket: Socket): void {
     socket.setNoDelay(true)
     // The peer's address is read from the socket when first asked for (see TcpConnection#peer).
-    new TcpConnection(socket, socket, this.options, this, this.#connections)
-    socket.setTimeout(this.options.connectTimeoutMs, socketOnPreambleTimeout)
+    new TcpConnection(socket, socket, this.options, this, this.#connections).awaitPreamble(this.options.connectTimeoutMs)
     socket.write(PREAMBLE)
   }
 
   /** ConnectionOwner: the client's preamble arrived. */
   ready(connection: TcpConnection): void {
-    connection.socket.setTimeout(0, socketOnPreambleTimeout) // 0 with the callback: off, and the listener removed
+    connection.preambleArrived()
     this.#onConnection?.(connection)
   }
 
