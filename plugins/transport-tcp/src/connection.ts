@@ -264,6 +264,7 @@ export class TcpConnection implements Connection, FrameSink {
 
   onPong(): void {
     this.pingRound = 0
+    this.receiver.trim()
   }
 
   onCloseFrame(code: number, reason: string): void {

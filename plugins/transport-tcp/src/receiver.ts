@@ -60,6 +60,15 @@ export class FrameReceiver {
     return this.#buffered
   }
 
+  /**
+   * Gives back the chunk queue's backing store when nothing is buffered: an array keeps the
+   * capacity it grew to (17 slots, 152 B) after it empties, for as long as the connection then
+   * idles. Called after a pong (connection.ts), so an idle connection returns it every ping round.
+   */
+  trim(): void {
+    if (this.#buffered === 0 && this.#chunks.length === 0) this.#chunks = []
+  }
+
   /** Stops reading: later chunks are dropped (after a close frame, an error, or the connection closing). */
   stop(): void {
     this.#state = State.done

@@ -37,6 +37,27 @@ describe('FrameReceiver', () => {
     expect(events).toEqual([['preamble'], ['message', '616263'], ['ping', '0102'], ['pong', ''], ['close', 1000, 'bye']])
   })
 
+  it('trim() from inside a pong\'s dispatch, with bytes of the read still buffered or not, loses nothing: reading goes on', () => {
+    const events: Event[] = []
+    let receiver!: FrameReceiver
+    const sink: FrameSink = {
+      onPreamble: () => void events.push(['preamble']),
+      onFrameMessage: (body) => void events.push(['message', body.toString('hex')]),
+      onPing: (body) => void events.push(['ping', body.toString('hex')]),
+      // As the connection does: a pong trims, here with the rest of the read still buffered or not.
+      onPong: (body) => (events.push(['pong', body.toString('hex')]), receiver.trim()),
+      onCloseFrame: (code, reason) => void events.push(['close', code, reason]),
+      onFramingError: (error: EchoError) => void events.push(['error', error.code, closeCodeOf(error), error.message]),
+    }
+    receiver = new FrameReceiver(sink, 1024, true)
+    // A pong with a message after it in the same chunk (not trimmed: bytes buffered), then a split message.
+    receiver.push(hex(`${PREAMBLE} 03 00000000 01 00000003 616263 01 00000002`))
+    receiver.push(hex('0102'))
+    receiver.push(hex('03 00000000'))
+    receiver.push(hex('01 00000001 ff'))
+    expect(events).toEqual([['preamble'], ['pong', ''], ['message', '616263'], ['message', '0102'], ['pong', ''], ['message', 'ff']])
+  })
+
   it('delivers the same frames whatever the chunking: split at every offset, and byte by byte', () => {
     const stream = hex(`${PREAMBLE} 01 00000000  01 00000004 deadbeef  02 00000001 ff  01 00000006 000102030405`)
     const expected = [['preamble'], ['message', ''], ['message', 'deadbeef'], ['ping', 'ff'], ['message', '000102030405']]
