@@ -47,6 +47,9 @@ describe('agentd CLI: crash and drain', () => {
     expect(await control.rpc.request('admin.shutdown')).toEqual({ pid: pid2, draining: true })
     const late = await alice.send('drain', 'one more?')
     await until(() => !alive(pid2), 30_000, 'the daemon to exit')
+    // The daemon is gone, so whatever it wrote is all there is; the platform relays it to alice in
+    // its own time (one connection, in order: the notice was written before the reply's end).
+    await until(() => alice.reply(`r-${id}`)?.end !== undefined, 10_000, "the reply's end, written before the daemon exited")
     expect(alice.posts.map((p) => p.text)).toContain('agentd is restarting: send that again in a moment.')
     expect(alice.reply(`r-${late}`)).toBeUndefined()
     const reply = alice.reply(`r-${id}`)!

@@ -11,6 +11,11 @@
  *   saw the abort, so the ping's reply bounds the cancel latency by one measured round trip.
  * - Backpressure end to end: a platform that reads slowly pauses the relay, the relay stops
  *   reading the stream, the stream's credit window pauses the provider.
+ * - Shutdown waits for the relays, not only for the runtime's generations: a generation that has
+ *   ended still has its last tokens and its result on the way to this client, and its
+ *   `reply.end` to write. `idle()` resolves when every relay has written its end; `stop()` aborts
+ *   what is left and lets those relays write their `reply.end` ("cancelled") before it closes the
+ *   platform connection.
  * - The platform connection is re-made with backoff when it drops (the platform keeps the bot's
  *   messages while it is away); the runtime client lives in this process beside the runtime.
  */
@@ -37,6 +42,8 @@ interface ConversationState {
 
 const MAX_QUEUE = 16
 const STOP_WORDS = new Set(['stop', '/stop'])
+/** How long `stop()` gives aborted relays to write their end (an abort settles within a round trip to the runtime in this process). */
+const STOP_WAIT_MS = 2000
 
 async function connectRuntime(url: string, token: string) {
   const client = await createClient({ preset: presetDefault, plugins: [auth], url, options: { auth: { credentials: token } } })
@@ -51,6 +58,8 @@ export class Connector {
   private stopped = false
   private draining = false
   private retryTimer?: NodeJS.Timeout
+  /** Relays in flight (each ends with its `reply.end` written, or its message dropped). */
+  private readonly relays = new Set<Promise<void>>()
   private backoffMs = 100
   private readonly log: Pino
   connected = false
@@ -72,10 +81,25 @@ export class Connector {
     this.draining = true
   }
 
+  /** Resolves once no relay is in flight (every reply streaming has written its end), or after `timeoutMs`. */
+  async idle(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs
+    while (this.relays.size > 0 && Date.now() < deadline) {
+      let timer: NodeJS.Timeout | undefined
+      await Promise.race([Promise.allSettled([...this.relays]), new Promise((resolve) => (timer = setTimeout(resolve, deadline - Date.now())))])
+      clearTimeout(timer)
+    }
+  }
+
   async stop(): Promise<void> {
     this.stopped = true
     clearTimeout(this.retryTimer)
-    for (const state of this.conversations.values()) state.current?.controller.abort()
+    for (const state of this.conversations.values()) {
+      state.queue.length = 0
+      state.current?.controller.abort()
+    }
+    // The aborted relays write their reply.end ('cancelled') before the connection closes.
+    await this.idle(STOP_WAIT_MS)
     this.platform?.close()
     await this.runtime?.stop()
   }
@@ -151,11 +175,14 @@ export class Connector {
     const replyId = `r-${String(message.id)}`
     const controller = new AbortController()
     state.current = { controller, replyId }
+    const relay = this.relay(conversation, message, replyId, controller.signal)
+    this.relays.add(relay)
     try {
-      await this.relay(conversation, message, replyId, controller.signal)
+      await relay
     } finally {
+      this.relays.delete(relay)
       state.current = undefined
-      void this.next(conversation, state)
+      if (!this.stopped) void this.next(conversation, state)
     }
   }
 

@@ -96,8 +96,12 @@ export async function startDaemon(config: DaemonConfig, options: { destination?:
   const shutdown = (reason: string): Promise<void> =>
     (shuttingDown ??= (async () => {
       log.info({ reason, drainTimeoutMs: config.drainTimeoutMs }, 'draining')
+      const deadline = Date.now() + config.drainTimeoutMs
       for (const c of connectors) c.drain()
       await runtime.drain(config.drainTimeoutMs)
+      // A generation that ended is not yet a reply delivered: its result is on its way to the
+      // connector, which still has to write reply.end. Stopping the connectors now would abort it.
+      await Promise.all(connectors.map((c) => c.idle(Math.max(deadline - Date.now(), 0))))
       for (const c of connectors) await c.stop().catch(() => {})
       await runtimeServer.drain(Math.min(config.drainTimeoutMs, 2000)).catch(() => {})
       await runtimeServer.stop().catch(() => {})
