@@ -5,6 +5,8 @@
  * started it) and drains like on its own SIGTERM: the test sends SIGTERM to the npm process only
  * (not its group), then sees the server drain, say `stopped`, exit, and free its port. With the
  * script written `exec echostream start` the server gets the signal itself and npm exits 0 too.
+ * SIGTERM to the whole group (Ctrl+C, docker stop, what create-echostream's test sends): the shell
+ * dies of it and the server gets it too; the server reports its own SIGTERM, never "parent ended".
  */
 import { spawn } from 'node:child_process'
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs'
@@ -40,8 +42,9 @@ function alive(pid: number): boolean {
   }
 }
 
-async function npmStart(dir: string) {
-  const npm = spawn('npm', ['start'], { cwd: dir, env: npmEnv(), stdio: ['ignore', 'pipe', 'pipe'] })
+async function npmStart(dir: string, { group = false } = {}) {
+  // group: npm leads its own process group (as a terminal's foreground job or a container's init does)
+  const npm = spawn('npm', ['start'], { cwd: dir, env: npmEnv(), stdio: ['ignore', 'pipe', 'pipe'], detached: group })
   let output = ''
   npm.stdout.on('data', (d) => (output += d))
   npm.stderr.on('data', (d) => (output += d))
@@ -50,7 +53,13 @@ async function npmStart(dir: string) {
   const serverPid = Number(/\(pid (\d+)\)/.exec(output)![1])
   onCleanup(() => {
     if (alive(serverPid)) process.kill(serverPid, 'SIGKILL')
-    npm.kill('SIGKILL')
+    if (group) {
+      try {
+        process.kill(-npm.pid!, 'SIGKILL')
+      } catch {
+        // the group is gone
+      }
+    } else npm.kill('SIGKILL')
   })
   return { npm, serverPid, exited, output: () => output }
 }
@@ -80,6 +89,23 @@ describe('echostream start through npm start', () => {
     expect(run.output()).toContain('[echostream] stopped')
     expect({ code, signal }).toEqual({ code: 0, signal: null })
     expect(alive(run.serverPid)).toBe(false)
+    expect(await isListening(port)).toBe(false)
+  })
+
+  it('SIGTERM to the whole process group (Ctrl+C, docker stop): the server reports its own SIGTERM, drains once, exits 0', { timeout: 60_000 }, async () => {
+    // npm, its shell and the server all get the signal; the shell dies of it, so the server also
+    // sees its parent gone. One event: the server names the signal it got and drains once (not
+    // "parent ended" first and then "SIGTERM again: exiting without waiting", exit 1).
+    const port = await freePort()
+    const run = await npmStart(app(port, 'echostream start'), { group: true })
+    process.kill(-run.npm.pid!, 'SIGTERM')
+    await until(() => !alive(run.serverPid), 20_000, `the server (pid ${run.serverPid}) to exit`)
+    await run.exited
+    const output = run.output()
+    expect(output).toContain('SIGTERM: draining and stopping')
+    expect(output).not.toContain('parent process')
+    expect(output).not.toContain('exiting without waiting')
+    expect(output).toContain('[echostream] stopped')
     expect(await isListening(port)).toBe(false)
   })
 })

@@ -110,8 +110,12 @@ describe.skipIf(SKIP).concurrent('create-echostream: an app per preset, installe
         expect(client.stdout).toContain(`connected to ${server.url}`)
         for (const text of c.client) expect(client.stdout).toContain(text)
       } finally {
+        // SIGTERM to the process group (npm, its shell, the server): the server names its own
+        // signal even though it also sees the shell die of it, drains once and stops.
         const stopped = await server.stop()
         expect(stopped.output).toContain('SIGTERM: draining and stopping')
+        expect(stopped.output).not.toContain("(npm's shell) ended")
+        expect(stopped.output).toContain('[echostream] stopped')
       }
 
       const test = expectOk(await processes.run('npm', ['test'], { cwd: app, env, timeoutMs: 90_000 }), 'npm test')
