@@ -5,7 +5,11 @@ export interface Proxy {
   url: string
   /** Destroys every proxied connection (both ends see the link die); new ones are proxied again. */
   drop(): void
-  /** Stops forwarding on every current connection and keeps it open: a silent, dead link. */
+  /**
+   * Stops forwarding on every current connection and keeps it open: a silent, dead link. Nothing
+   * crosses any more, not even the server closing its end (a server that times the link out
+   * first would otherwise close the page's socket before the page's own deadline could notice).
+   */
   blackhole(): void
   close(): Promise<void>
 }
@@ -44,6 +48,8 @@ export async function startProxy(target: string): Promise<Proxy> {
         upstream.unpipe(client)
         client.pause()
         upstream.pause()
+        // The server's side may die now; the page's stays open until the page or close() ends it.
+        upstream.removeAllListeners('close').removeAllListeners('error').on('error', () => {})
       }
     },
     async close() {
