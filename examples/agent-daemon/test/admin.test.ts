@@ -15,7 +15,9 @@ import { admin, ADMIN_TOKEN, agent, runtimeClient, startDaemon, startPlatform, t
 const fileAgents = (configFile: string) => (JSON.parse(readFileSync(join(dirname(configFile), 'agents.json'), 'utf8')) as { agents: AgentConfig[] }).agents
 
 describe('agent daemon: admin channel', () => {
-  it('applies a change live, persists it, and keeps it across a restart', async () => {
+  // Three real processes started through tsx (the platform, the daemon twice) and six replies:
+  // about 22 s alone on a loaded 2-core machine, over the 30 s default beside other test files.
+  it('applies a change live, persists it, and keeps it across a restart', { timeout: 120_000 }, async () => {
     const platform = await startPlatform()
     const model = { seed: 3, maxTokens: 12, tokenDelayMs: 2, jitterMs: 1 }
     const configFile = writeDaemonConfig(platform.url, [agent('helper', { system: 'v1', model })])

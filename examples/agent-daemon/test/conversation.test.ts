@@ -11,7 +11,8 @@ import { admin, agent, runtimeClient, startDaemon, startPlatform, textOf, until,
 import type { GenerationRecord } from '../src/daemon/runtime.js'
 
 describe('agent daemon: a conversation through the fake platform', () => {
-  it('streams the reply token by token, in order, to every member of the conversation', async () => {
+  // Real processes (the platform, the daemon) and a 40-token reply at 30 ms a token: 18 s under load.
+  it('streams the reply token by token, in order, to every member of the conversation', { timeout: 120_000 }, async () => {
     const platform = await startPlatform()
     const helper = { id: 'helper', system: 'You are terse.', model: { seed: 11, maxTokens: 40, tokenDelayMs: 30, jitterMs: 10 } }
     const support = { id: 'support', conversations: ['support-*'], model: { seed: 99, maxTokens: 20, tokenDelayMs: 5, jitterMs: 2 } }
