@@ -45,6 +45,10 @@ describe('cluster: rooms, broadcast and presence across three processes', () => 
 
     // 40 events to 'chat' from node b (which hosts one member); one event to ['chat', 'news'].
     for (let n = 1; n <= 40; n++) await b.command('roomEmit', { room: 'chat', name: 'chat', data: n })
+    // Order holds per channel (plugins/cluster README), and 'both' also travels on 'news': an emit
+    // returns before its publish reaches Redis, so c's 'both' could pass b's last 'chat' events on
+    // the way to client 0, a member of both (seen in a clean-clone CI run: 39, 'both', 40).
+    await until(() => inChat.every((i) => chat[i]!.length === 40), 10_000, "b's 40 chat events everywhere")
     await c.command('roomEmit', { room: ['chat', 'news'], name: 'chat', data: 'both' })
     await a.command('broadcast', { name: 'all', data: 'hello' })
     await c.command('broadcast', { name: 'barrier', data: 1 })
