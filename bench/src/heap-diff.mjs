@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { writeHeapSnapshot } from 'node:v8'
+import { settleHeap } from './gc-settle.mjs'
 import { loadPeer } from './peers/index.mjs'
 import { openMany } from './workloads.mjs'
 
@@ -50,14 +51,6 @@ if (args.child) {
   await main()
 }
 
-async function settle() {
-  if (typeof globalThis.gc !== 'function') throw new Error('run with node --expose-gc')
-  for (let i = 0; i < 3; i++) {
-    globalThis.gc()
-    await sleep(50)
-  }
-  globalThis.gc()
-}
 
 async function main() {
   const n = Number(args.connections)
@@ -66,7 +59,7 @@ async function main() {
   const peer = await loadPeer(args.peer)
   const server = await peer.startServer({ mode: 'memory' })
   const snap = async (count) => {
-    await settle()
+    await settleHeap()
     const heapUsed = process.memoryUsage().heapUsed
     return { heapUsed, file: writeHeapSnapshot(join(dir, `${args.peer}-${count}.heapsnapshot`)) }
   }

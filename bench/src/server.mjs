@@ -4,6 +4,7 @@
  * the runner: `fanout` (broadcast a bounded burst), `memory` (GC and measure), `cpu` (CPU time so
  * far), `stop` (close and exit normally, so --cpu-prof can write its profile).
  */
+import { settleHeap } from './gc-settle.mjs'
 import { loadPeer } from './peers/index.mjs'
 
 const spec = JSON.parse(process.env.BENCH_SPEC)
@@ -35,12 +36,7 @@ async function fanout(server, p) {
 }
 
 async function settleAndMeasure() {
-  if (typeof globalThis.gc !== 'function') throw new Error('memory: run the server with --expose-gc')
-  for (let i = 0; i < 3; i++) {
-    globalThis.gc()
-    await sleep(50)
-  }
-  globalThis.gc()
+  await settleHeap()
   const { rss, heapUsed, heapTotal, external, arrayBuffers } = process.memoryUsage()
   return { rss, heapUsed, heapTotal, external, arrayBuffers }
 }

@@ -159,6 +159,18 @@ describe.each(TRANSPORTS)('transport conformance: $name', (t) => {
     }
 
     /** Sends each tail frame with `binaryTail`, a marker after each; the peer's messages must be exactly the plain encodings, in order. */
+    /** A client of `t`'s transport, welcomed by a raw server (limits 1 MiB, no pings): the raw side sees its messages as they are. */
+    async function clientOfRawServer(sessionId: string) {
+      const rawServer = await t.rawServer()
+      const client = track(await createClient({ url: rawServer.url, plugins: [t.plugin, codecMsgpack], options: { [t.key]: { maxPayload: 1 << 20 } } }))
+      const started = client.start()
+      const link = await rawServer.accept()
+      await frameOf(link, 'hello')
+      link.send(encodeFrame(['welcome', null, null, { sessionId, protocol: PROTOCOL_VERSION, plugins: {}, limits: { maxPayload: 1 << 20, pingIntervalMs: 60_000, pingTimeoutMs: 60_000 } }]))
+      await started
+      return { client, link }
+    }
+
     async function expectSameBytes(send: (frame: Record<string, unknown>, options?: { binaryTail: boolean }) => number, link: { messages: Uint8Array[] }) {
       const codec = createMsgpackCodec()
       const frames = tailFrames()
@@ -179,13 +191,7 @@ describe.each(TRANSPORTS)('transport conformance: $name', (t) => {
 
     it('reach the peer as exactly the bytes of their plain encoding, one message each, in order with the frames around them, both ways', async () => {
       // client → a raw server
-      const rawServer = await t.rawServer()
-      const c = track(await createClient({ url: rawServer.url, plugins: [t.plugin, codecMsgpack], options: { [t.key]: { maxPayload: 1 << 20 } } }))
-      const started = c.start()
-      const link = await rawServer.accept()
-      await frameOf(link, 'hello')
-      link.send(encodeFrame(['welcome', null, null, { sessionId: 'raw-1', protocol: PROTOCOL_VERSION, plugins: {}, limits: { maxPayload: 1 << 20, pingIntervalMs: 60_000, pingTimeoutMs: 60_000 } }]))
-      await started
+      const { client: c, link } = await clientOfRawServer('raw-1')
       await expectSameBytes((frame, options) => sessionOf(c).send(frame as never, options), link)
       // server → a raw client
       const { server: s } = await server({ maxPayload: 1 << 20 })
@@ -196,13 +202,7 @@ describe.each(TRANSPORTS)('transport conformance: $name', (t) => {
     })
 
     it('a burst of distinct 64 KiB tails to a peer that stops reading arrives exact and in order (a frame buffer is reused only once the socket flushed it)', async () => {
-      const rawServer = await t.rawServer()
-      const c = track(await createClient({ url: rawServer.url, plugins: [t.plugin, codecMsgpack], options: { [t.key]: { maxPayload: 1 << 20 } } }))
-      const started = c.start()
-      const link = await rawServer.accept()
-      await frameOf(link, 'hello')
-      link.send(encodeFrame(['welcome', null, null, { sessionId: 'raw-2', protocol: PROTOCOL_VERSION, plugins: {}, limits: { maxPayload: 1 << 20, pingIntervalMs: 60_000, pingTimeoutMs: 60_000 } }]))
-      await started
+      const { client: c, link } = await clientOfRawServer('raw-2')
       const session = sessionOf(c)
       const codec = createMsgpackCodec()
       const chunk = new Uint8Array(64 * 1024)
