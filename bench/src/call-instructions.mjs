@@ -12,28 +12,46 @@
  * valgrind runs JIT code ~700× slower: minutes per mode at the default 10,000 calls.
  *
  *   node src/call-instructions.mjs [limit,kernel,echostream] [calls]      (from bench/; needs valgrind)
+ *
+ * `--socket`: the same count over a real WebSocket instead (socket-calls.mjs: a peer's server and
+ * client in one process on 127.0.0.1, one call at a time; modes are then peers, default
+ * limit,echostream). It adds what the floor leaves out — ws framing and masking, transport-ws, the
+ * kernel's connection glue, the socket calls' JavaScript side — and is the load-independent form
+ * of the RPC rows' "CPU per call" (client and server together; the kernel's own work in the
+ * syscalls is not counted). `--fanout`: one event at a time broadcast to 16 clients, per delivery.
+ * Over sockets the event loop's timing still moves a run by a few percent: use a large `calls`.
+ *
+ *   node src/call-instructions.mjs --socket|--fanout [limit,echostream] [calls]
  */
 import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 
 const run = promisify(execFile)
-const modes = (process.argv[2] ?? 'limit,kernel,echostream').split(',')
-const calls = Number(process.argv[3] ?? 10_000)
-const BASE = 4000
-const floor = fileURLToPath(new URL('./call-floor.mjs', import.meta.url))
+const argv = process.argv.slice(2)
+const workload = argv[0] === '--socket' ? 'call' : argv[0] === '--fanout' ? 'fanout' : undefined
+const socket = workload !== undefined
+if (socket) argv.shift()
+const modes = (argv[0] ?? (socket ? 'limit,echostream' : 'limit,kernel,echostream')).split(',')
+const calls = Number(argv[1] ?? 10_000)
+// A fan-out event is 16 deliveries: an eighth of the calls' base keeps a run to minutes.
+const BASE = workload === 'fanout' ? 500 : 4000
+const script = fileURLToPath(new URL(socket ? './socket-calls.mjs' : './call-floor.mjs', import.meta.url))
 
-/** Instructions callgrind counted for one run of the floor in `mode` with `n` calls per round. */
+/**
+ * Instructions callgrind counted for one run in `mode` with `n` calls: the floor makes 4 rounds of
+ * `n` (three warm-up, one measured), socket-calls one run of 4 × `n`.
+ */
 async function instructions(mode, n) {
-  const spec = JSON.stringify({ only: mode, params: { calls: n, rounds: 1, maxMs: 1e9 } })
-  const args = ['--tool=callgrind', '--smc-check=all-non-file', '--callgrind-out-file=/dev/null', process.execPath, '--single-threaded', '--predictable', '--random-seed=1', floor]
+  const spec = JSON.stringify(socket ? { peer: mode, workload, count: 4 * n } : { only: mode, params: { calls: n, rounds: 1, maxMs: 1e9 } })
+  const args = ['--tool=callgrind', '--smc-check=all-non-file', '--callgrind-out-file=/dev/null', process.execPath, '--single-threaded', '--predictable', '--random-seed=1', script]
   const { stderr } = await run('valgrind', args, { env: { ...process.env, BENCH_SPEC: spec }, maxBuffer: 64 << 20 })
   const collected = stderr.match(/Collected : (\d+)/)
   if (!collected) throw new Error(`callgrind printed no total for ${mode}:\n${stderr.slice(-2000)}`)
   return Number(collected[1])
 }
 
-console.log('| mode | instructions per call |\n| --- | ---: |')
+console.log(`| mode | instructions per ${workload === 'fanout' ? 'event (16 deliveries)' : 'call'} |\n| --- | ---: |`)
 for (const mode of modes) {
   const [small, large] = await Promise.all([instructions(mode, BASE), instructions(mode, BASE + calls)])
   console.log(`| ${mode} | ${Math.round((large - small) / (4 * calls)).toLocaleString('en-US')} |`)

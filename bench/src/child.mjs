@@ -109,6 +109,12 @@ export function setWsNative(useNative) {
   childEnv.WS_NO_UTF_8_VALIDATE = '1'
 }
 
+/**
+ * `BENCH_NODE_FLAGS='--trace-gc'` (space-separated) adds node flags to every child, servers and
+ * clients of every peer alike: a diagnostic (GC traces, --perf-basic-prof), never for a run quoted.
+ */
+const extraNodeFlags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean)
+
 export class Child {
   #proc
   #inbox = []
@@ -123,7 +129,7 @@ export class Child {
    */
   constructor(script, spec, { cpu, nodeFlags = [], label, nofile }) {
     this.label = label
-    const nodeArgs = [...nodeFlags, fileURLToPath(new URL(script, import.meta.url))]
+    const nodeArgs = [...nodeFlags, ...extraNodeFlags, fileURLToPath(new URL(script, import.meta.url))]
     let [cmd, args] = cpu === null || cpu === undefined ? [process.execPath, nodeArgs] : ['taskset', ['-c', String(cpu), process.execPath, ...nodeArgs]]
     // `ulimit -n` in a shell that then becomes the child (exec): the pid stays the node process's.
     if (nofile) [cmd, args] = ['sh', ['-c', `ulimit -n ${nofile} && exec "$@"`, 'sh', cmd, ...args]]

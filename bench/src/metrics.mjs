@@ -9,7 +9,7 @@ export const params = {
     rpc: { inflight: 64, warmupMs: 200, rewarmMs: 100, durationMs: 800, slices: 2, maxCalls: 2_000_000 },
     latency: { warmupCalls: 500, warmupMs: 200, maxCalls: 3000, durationMs: 600 },
     fanout: { clients: 16, events: 4000, burst: 16, highWater: 256 * 1024, maxMs: 5000 },
-    stream: { chunkBytes: 64 * 1024, warmupBytes: 4 << 20, totalBytes: 32 << 20, maxMs: 4000 },
+    stream: { chunkBytes: 64 * 1024, warmupBytes: 32 << 20, totalBytes: 32 << 20, maxMs: 4000 },
     // Fewer connections than the full run's 10,000: per-connection figures move by a few percent;
     // the quick run is for a look, the full run for the record.
     memory: { connections: 500, batch: 100, maxMs: 30_000 },
@@ -23,7 +23,7 @@ export const params = {
     rpc: { inflight: 64, warmupMs: 1000, rewarmMs: 100, durationMs: 3000, slices: 6, maxCalls: 20_000_000 },
     latency: { warmupCalls: 3000, warmupMs: 1000, maxCalls: 20_000, durationMs: 4000 },
     fanout: { clients: 16, events: 25_000, burst: 16, highWater: 256 * 1024, maxMs: 15_000 },
-    stream: { chunkBytes: 64 * 1024, warmupBytes: 32 << 20, totalBytes: 256 << 20, maxMs: 15_000 },
+    stream: { chunkBytes: 64 * 1024, warmupBytes: 256 << 20, totalBytes: 256 << 20, maxMs: 15_000 },
     memory: { connections: 10_000, batch: 100, maxMs: 120_000 },
     clock: { clients: 50, offsetMs: 10_000, intervalMs: 10, durationMs: 10_000, maxSamples: 1000, maxMs: 30_000 },
     coldstart: { runs: 5, maxMs: 15_000 },

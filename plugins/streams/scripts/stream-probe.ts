@@ -7,15 +7,25 @@
  *
  *   node --conditions=development --import tsx plugins/streams/scripts/stream-probe.ts [MiB=256] [rounds=3]
  *
+ * Both echostream ends load preset-default's plugins (transport-ws, codec-msgpack, rpc, events)
+ * plus streams, as the bench's echostream peer does. The raw ws server lives in the same server
+ * process (so both share its heap: see bench/README on V8's marking band).
+ *
  * STREAMS_OPTIONS='{"maxStreamWindow":…}' overrides the streams options on both sides.
+ * PROBE_ROUNDS=1 prints every round: MB/s, CPU per MiB, the server's page faults, GC time by kind
+ * (minor / incremental / major, ms and count) and external memory; PROBE_KINDS=1 adds the frames
+ * the server sent, by kind. PROBE_WAITS, PROBE_TRACE, PROBE_CREDIT, PROBE_WINDOW, PROBE_ONLY: below.
  */
 import { fork, spawnSync, type ChildProcess } from 'node:child_process'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
+import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks'
 import { createClient, createServer, monotonicMicros, type Frame } from '@echostream/kernel'
 import transportWs from '../../transport-ws/src/index.js'
 import codecMsgpack from '../../codec-msgpack/src/index.js'
 import streams, { type StreamReader } from '../src/index.js'
+import rpc from '../../rpc/src/index.js'
+import events from '../../events/src/index.js'
 
 const CHUNK = 64 * 1024
 const options = JSON.parse(process.env.STREAMS_OPTIONS ?? '{}') as Record<string, number>
@@ -49,9 +59,26 @@ async function serve(): Promise<void> {
       r()
     }
   }
-  const server = await createServer({ plugins: [transportWs, codecMsgpack, streams], options: { 'transport-ws': { host: '127.0.0.1', port: 0 }, streams: options } })
+  // GC time on the server by kind, per round (PerformanceObserver 'gc').
+  const gcMs: Record<string, number> = {}
+  const gcKinds: Record<number, string> = { [perfConstants.NODE_PERFORMANCE_GC_MINOR]: 'minor', [perfConstants.NODE_PERFORMANCE_GC_MAJOR]: 'major', [perfConstants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental', [perfConstants.NODE_PERFORMANCE_GC_WEAKCB]: 'weakcb' }
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const kind = gcKinds[(e.detail as { kind: number }).kind] ?? 'other'
+      gcMs[kind] = (gcMs[kind] ?? 0) + e.duration
+      gcMs[kind + '#'] = (gcMs[kind + '#'] ?? 0) + 1
+    }
+  }).observe({ entryTypes: ['gc'] })
+  const server = await createServer({ plugins: [transportWs, codecMsgpack, rpc, events, streams], options: { 'transport-ws': { host: '127.0.0.1', port: 0 }, streams: options } })
   // PROBE_CREDIT=1: when each stream.credit left (monotonic µs, comparable across processes on this machine).
   const creditsSent: Array<[number, number]> = []
+  const outKinds: Record<string, number> = {}
+  if (process.env.PROBE_KINDS) {
+    server.hooks.outbound.tap('probe-kinds', (frame: Frame | null) => {
+      if (frame) outKinds[frame.kind] = (outKinds[frame.kind] ?? 0) + 1
+      return frame
+    })
+  }
   if (process.env.PROBE_CREDIT) {
     server.hooks.outbound.tap('probe', (frame: Frame | null) => {
       if (frame?.kind === 'stream.credit') creditsSent.push([monotonicMicros(), frame.payload as number])
@@ -104,7 +131,9 @@ async function serve(): Promise<void> {
       cpu0 = process.cpuUsage()
       faults0 = faults()
       creditsSent.length = 0
-      reply = () => process.send!({ type: 'done', bytes, cpuMs: cpuMs(cpu0), faults: faults() - faults0, stats, creditsSent })
+      for (const k of Object.keys(gcMs)) delete gcMs[k]
+      for (const k of Object.keys(outKinds)) delete outKinds[k]
+      reply = () => process.send!({ type: 'done', bytes, cpuMs: cpuMs(cpu0), faults: faults() - faults0, stats, creditsSent, gc: Object.fromEntries(Object.entries(gcMs).map(([k, v]) => [k, Math.round(v)])), external: Math.round(process.memoryUsage().external / 1048576), outKinds: { ...outKinds } })
       process.send!({ type: 'ready' })
     } else if (msg.type === 'exit') process.exit(0)
   })
@@ -136,7 +165,7 @@ async function main(): Promise<void> {
   const chunk = Buffer.alloc(CHUNK)
   for (let i = 0; i < CHUNK; i += 4) chunk.writeUInt32LE((i * 2654435761) >>> 0, i)
 
-  const client = await createClient({ url: ports.echostream, plugins: [transportWs, codecMsgpack, streams], options: { streams: options } })
+  const client = await createClient({ url: ports.echostream, plugins: [transportWs, codecMsgpack, rpc, events, streams], options: { streams: options } })
   const creditsReceived: Array<[number, number]> = []
   if (process.env.PROBE_CREDIT) {
     client.hooks.inbound.tap('probe', (frame: Frame | null) => {
@@ -204,6 +233,7 @@ async function main(): Promise<void> {
       const clientFaults = faults() - faults0
       if (process.env.PROBE_WINDOW && r > 0) console.log(`window ${name} ${hr0} ${hrMicros()}`)
       if (r === 0) continue // warm-up round
+      if (process.env.PROBE_ROUNDS) console.log(`  ${name} round ${r}: ${(total / 1e6 / (ms / 1000)).toFixed(0)} MB/s, CPU per MiB client ${(clientMs / mib).toFixed(3)} ms, server ${(server.cpuMs / mib).toFixed(3)} ms, server faults ${server.faults}, gc ${JSON.stringify(server.gc)}, external ${server.external} MiB${process.env.PROBE_KINDS ? `, server sent ${JSON.stringify(server.outKinds)}` : ''}`)
       results[name]!.push({ mbs: total / 1e6 / (ms / 1000), clientMsPerMiB: clientMs / mib, serverMsPerMiB: server.cpuMs / mib, clientFaultsPerMiB: clientFaults / mib, serverFaultsPerMiB: server.faults / mib, stats: server.stats })
     }
   }
