@@ -18,10 +18,11 @@
  * limit,echostream). It adds what the floor leaves out — ws framing and masking, transport-ws, the
  * kernel's connection glue, the socket calls' JavaScript side — and is the load-independent form
  * of the RPC rows' "CPU per call" (client and server together; the kernel's own work in the
- * syscalls is not counted). `--fanout`: one event at a time broadcast to 16 clients, per delivery.
+ * syscalls is not counted). `--batch`: calls in batches of 64 (the calls/s row's steady state).
+ * `--fanout`: one event at a time broadcast to 16 clients.
  * Over sockets the event loop's timing still moves a run by a few percent: use a large `calls`.
  *
- *   node src/call-instructions.mjs --socket|--fanout [limit,echostream] [calls]
+ *   node src/call-instructions.mjs --socket|--batch|--fanout [limit,echostream] [calls]
  */
 import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
@@ -29,7 +30,7 @@ import { promisify } from 'node:util'
 
 const run = promisify(execFile)
 const argv = process.argv.slice(2)
-const workload = argv[0] === '--socket' ? 'call' : argv[0] === '--fanout' ? 'fanout' : undefined
+const workload = { '--socket': 'call', '--batch': 'batch', '--fanout': 'fanout' }[argv[0]]
 const socket = workload !== undefined
 if (socket) argv.shift()
 const modes = (argv[0] ?? (socket ? 'limit,echostream' : 'limit,kernel,echostream')).split(',')

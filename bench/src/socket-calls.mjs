@@ -5,17 +5,20 @@
  * call floor leaves out (ws framing and masking, the transport, socket reads and writes).
  *
  *   call    `count` calls one at a time (the latency workload's path).
+ *   batch   `count` calls in batches of 64 issued together, the next batch once all 64 replied
+ *           (the calls/s workload's steady state: 64 requests in one write, 64 replies in one).
  *   fanout  `count` events broadcast to 16 clients, each one after the last delivery of the one
  *           before (the fan-out workload's path, one event at a time).
  *
- * One message in flight per socket keeps every read to one message, so the count does not depend
- * on timing.
+ * One message (or one batch, written in one turn) in flight per socket keeps what a read holds
+ * the same in every run, so the count does not depend on timing.
  *
  *   BENCH_SPEC='{"peer":"echostream","workload":"call","count":4000}' node src/socket-calls.mjs   (from bench/)
  */
 import { loadPeer } from './peers/index.mjs'
 
 const FANOUT_CLIENTS = 16
+const BATCH = 64
 const { peer: name, workload = 'call', count } = JSON.parse(process.env.BENCH_SPEC ?? '{"peer":"echostream","count":4000}')
 const peer = await loadPeer(name)
 const mode = workload === 'fanout' ? 'fanout' : 'rpc'
@@ -39,6 +42,15 @@ if (workload === 'fanout') {
     await all
   }
   for (const client of clients) await client.close()
+} else if (workload === 'batch') {
+  const client = await peer.connect(server.port, { mode })
+  for (let i = 0; i < count; i += BATCH) {
+    const replies = []
+    for (let j = 0; j < BATCH; j++) replies.push(client.call({ a: i + j, b: 1 }))
+    const sums = await Promise.all(replies)
+    if (sums[BATCH - 1] !== i + BATCH) throw new Error(`${name}: add(${i + BATCH - 1}, 1) returned ${sums[BATCH - 1]}`)
+  }
+  await client.close()
 } else {
   const client = await peer.connect(server.port, { mode })
   for (let i = 0; i < count; i++) {
