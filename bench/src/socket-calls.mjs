@@ -1,8 +1,8 @@
 /**
  * One peer's server and its clients in ONE process, joined by real WebSockets on 127.0.0.1, for
- * call-instructions.mjs `--socket`, `--batch` and `--fanout`: under callgrind with a deterministic V8, the
- * instructions a call or an event delivery costs over a real socket, both ends together — what the
- * call floor leaves out (ws framing and masking, the transport, socket reads and writes).
+ * call-instructions.mjs `--socket`, `--batch` and `--fanout`: under callgrind with a deterministic
+ * V8, the instructions a call or an event delivery costs over a real socket, both ends together —
+ * what the call floor leaves out (ws framing and masking, the transport, socket reads and writes).
  *
  *   call    `count` calls one at a time (the latency workload's path).
  *   batch   `count` calls in batches of 64 issued together, the next batch once all 64 replied
