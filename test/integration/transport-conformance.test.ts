@@ -158,7 +158,6 @@ describe.each(TRANSPORTS)('transport conformance: $name', (t) => {
       ]
     }
 
-    /** Sends each tail frame with `binaryTail`, a marker after each; the peer's messages must be exactly the plain encodings, in order. */
     /** A client of `t`'s transport, welcomed by a raw server (limits 1 MiB, no pings): the raw side sees its messages as they are. */
     async function clientOfRawServer(sessionId: string) {
       const rawServer = await t.rawServer()
@@ -171,6 +170,7 @@ describe.each(TRANSPORTS)('transport conformance: $name', (t) => {
       return { client, link }
     }
 
+    /** Sends each tail frame with `binaryTail`, a marker after each; the peer's messages must be exactly the plain encodings, in order. */
     async function expectSameBytes(send: (frame: Record<string, unknown>, options?: { binaryTail: boolean }) => number, link: { messages: Uint8Array[] }) {
       const codec = createMsgpackCodec()
       const frames = tailFrames()

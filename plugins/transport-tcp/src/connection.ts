@@ -227,12 +227,6 @@ export class TcpConnection implements Connection, FrameSink {
     this.#deadline.unref()
   }
 
-  /** Server: the preamble arrived; the deadline is cleared and dropped. */
-  preambleArrived(): void {
-    clearTimeout(this.#deadline)
-    this.#deadline = undefined
-  }
-
   #armCloseTimer(): void {
     if (this.#closeTimer || this.#closed) return
     this.#closeTimer = setTimeout(destroySocket, this.#settings.closeTimeoutMs, this.socket)
@@ -243,6 +237,9 @@ export class TcpConnection implements Connection, FrameSink {
 
   onPreamble(): void {
     this.#ready = true
+    // A server's preamble deadline (awaitPreamble) is over: cleared and dropped. A client has none yet.
+    clearTimeout(this.#deadline)
+    this.#deadline = undefined
     const owner = this.#owner
     this.#owner = undefined
     owner?.ready(this)

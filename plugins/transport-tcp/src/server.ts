@@ -73,7 +73,6 @@ export class TcpServer implements ConnectionOwner {
 
   /** ConnectionOwner: the client's preamble arrived. */
   ready(connection: TcpConnection): void {
-    connection.preambleArrived()
     this.#onConnection?.(connection)
   }
 
