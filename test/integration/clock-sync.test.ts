@@ -86,6 +86,35 @@ describe('clock sync over a real loopback WebSocket', () => {
     expect(reading.rttUs).toBeGreaterThan(0)
   })
 
+  it('answers the estimator rejects during the burst are made up at the burst pace: synced in well under one steady gap', async () => {
+    // The server's pongs to probes 3 and 8 carry stamps a second early: impossible for a path this
+    // short, so the client's estimator rejects them. Probe 8 is the burst's last: its rejection
+    // arrives after the steady gap (5 s here) was already scheduled, and must cut it short.
+    const glitchPongs = definePlugin({
+      name: 'glitch-pongs',
+      version: '1.0.0',
+      kernel: '^1',
+      setup(kernel) {
+        kernel.hooks.outbound.tap('glitch-pongs', (frame) => {
+          if (frame?.kind !== 'clock.pong' || (frame.id !== 3 && frame.id !== 8)) return frame
+          const [t1, t2, t3] = frame.payload as number[]
+          return { ...frame, payload: [t1, t2! - 1e6, t3! - 1e6] }
+        })
+      },
+    })
+    const server = track(await createServer({ plugins: [transportWs, codecMsgpack, clockSync, glitchPongs] }))
+    await server.start()
+    const client = track(
+      await createClient({ url: server.url, plugins: [transportWs, codecMsgpack, [clockSync, { burstGapMs: [10, 20], intervalMs: [5000, 5000] }]] }),
+    )
+    const started = performance.now()
+    await client.start()
+    const reading = await client.clock.whenSynced({ samples: 8, timeoutMs: 4000 })
+    expect(reading.samples).toBe(8)
+    expect(performance.now() - started).toBeLessThan(4000)
+    expect(Math.abs(reading.estimatedOffsetUs)).toBeLessThan(1000)
+  })
+
   it('a client with clock-sync is refused by a server without it (E_INCOMPATIBLE)', async () => {
     const server = track(await createServer({ plugins: [transportWs, codecMsgpack] }))
     await server.start()

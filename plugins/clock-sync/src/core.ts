@@ -12,4 +12,4 @@ export {
 } from './estimator.js'
 export { SlewingClock, type ClockStep, type OffsetTarget, type SlewingClockOptions } from './slewing-clock.js'
 export { createLocalClock, type LocalClock, type LocalClockOptions } from './local-clock.js'
-export { DEFAULT_PROBE_SCHEDULE, probeGapUs, type ProbeSchedule } from './probe-schedule.js'
+export { BURST_PROBE_FACTOR, DEFAULT_PROBE_SCHEDULE, inBurst, probeGapUs, type ProbeSchedule } from './probe-schedule.js'

@@ -22,7 +22,7 @@ export const clockErrors = defineErrors({
   notSynced: {
     code: ClockSyncErrorCodes.E_TIMEOUT,
     retryable: true,
-    message: (accepted: number, samples: number, timeoutMs: number) =>
-      `Clock sync got ${accepted} of ${samples} probe answers within ${timeoutMs} ms: is the server loading @echostream/plugin-clock-sync? Wait longer (timeoutMs) or ask for fewer samples.`,
+    message: (accepted: number, samples: number, timeoutMs: number, rejected: number) =>
+      `Clock sync took ${accepted} of ${samples} probe answers within ${timeoutMs} ms (${rejected} more rejected: timestamps the path cannot explain). If none came, is the server loading @echostream/plugin-clock-sync? Else wait longer (timeoutMs) or ask for fewer samples.`,
   },
 })

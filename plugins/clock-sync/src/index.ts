@@ -8,7 +8,7 @@ import { clockErrors } from './errors.js'
 import { ClockEstimator } from './estimator.js'
 import { SlewingClock } from './slewing-clock.js'
 import { atArrival, createLocalClock } from './local-clock.js'
-import { DEFAULT_PROBE_SCHEDULE, probeGapUs } from './probe-schedule.js'
+import { DEFAULT_PROBE_SCHEDULE, inBurst, probeGapUs } from './probe-schedule.js'
 import { version } from './version.js'
 import { setupServer } from './server.js'
 
@@ -159,7 +159,13 @@ export default definePlugin<ClockSyncOptions, Pick<KernelApi, 'clock'>>({
       }
       session.send(meta ? { kind: 'clock.ping', id: nextId++, payload: local.now(), meta } : { kind: 'clock.ping', id: nextId++, payload: local.now() })
       probeIndex++
-      timer = setTimeout(probe, probeGapUs(probeIndex, Math.random, schedule) / 1000)
+      // The probe just sent counts as taken until its answer says otherwise (probe-schedule.ts).
+      scheduleProbe(probeGapUs(probeIndex, Math.random, schedule, estimator.stats.accepted + 1))
+    }
+
+    function scheduleProbe(gapUs: number): void {
+      clearTimeout(timer)
+      timer = setTimeout(probe, gapUs / 1000)
       timer.unref?.()
     }
 
@@ -168,7 +174,12 @@ export default definePlugin<ClockSyncOptions, Pick<KernelApi, 'clock'>>({
         const t4 = atArrival(local.now(), arrivedAt)
         const [t1, t2, t3] = Array.isArray(frame.payload) ? (frame.payload as number[]) : []
         const verdict = estimator.addSample({ t1: Number(t1), t2: Number(t2), t3: Number(t3), t4 })
-        if (verdict === 'discarded' || verdict === 'outlier') return
+        if (verdict === 'discarded' || verdict === 'outlier') {
+          // A burst answer the estimator did not take is made up at the burst pace, not after a
+          // steady gap (a pending burst probe moves by at most one burst gap).
+          if (timer && inBurst(probeIndex, estimator.stats.accepted, schedule)) scheduleProbe(probeGapUs(probeIndex, Math.random, schedule, estimator.stats.accepted))
+          return
+        }
         if (estimator.stats.accepted >= options.burstCount) clock.stepThresholdUs = options.stepThresholdMs * 1000
         clock.setTarget((at) => estimator.offsetUs(at))
         const r = reading()
@@ -188,9 +199,7 @@ export default definePlugin<ClockSyncOptions, Pick<KernelApi, 'clock'>>({
       estimator = new ClockEstimator()
       clock = newClock()
       probeIndex = 0
-      clearTimeout(timer)
-      timer = setTimeout(probe, 0)
-      timer.unref?.()
+      scheduleProbe(0)
     })
     kernel.hooks.disconnect.tap(PLUGIN, () => {
       clearTimeout(timer)
@@ -218,7 +227,8 @@ export default definePlugin<ClockSyncOptions, Pick<KernelApi, 'clock'>>({
         return new Promise((resolve, reject) => {
           const deadline = setTimeout(() => {
             off()
-            reject(clockErrors.notSynced(estimator.stats.accepted, samples, timeoutMs))
+            const { accepted, discarded, outliers } = estimator.stats
+            reject(clockErrors.notSynced(accepted, samples, timeoutMs, discarded + outliers))
           }, timeoutMs)
           const off = api.onChange((r) => {
             if (r.samples < samples) return

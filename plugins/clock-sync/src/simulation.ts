@@ -11,7 +11,7 @@
  */
 import { seededRandom } from '@echostream/kernel'
 import { ClockEstimator, type ClockEstimatorOptions, type ClockSample, type SampleVerdict } from './estimator.js'
-import { DEFAULT_PROBE_SCHEDULE, probeGapUs, type ProbeSchedule } from './probe-schedule.js'
+import { DEFAULT_PROBE_SCHEDULE, inBurst, probeGapUs, type ProbeSchedule } from './probe-schedule.js'
 
 /** Uniform random number in [0, 1): the simulation draws from the kernel's `seededRandom(seed)`. */
 export type Rng = () => number
@@ -100,7 +100,8 @@ export function createSimulation(options: SimulationOptions): Simulation {
     while (i > 0 && inFlight[i - 1].arrivalUs > backUs) i--
     inFlight.splice(i, 0, { arrivalUs: backUs, sample })
     probesSent++
-    nextSendUs = atUs + probeGapUs(probesSent, rng, schedule)
+    // As the plugin: the probe just sent counts as taken until its answer says otherwise.
+    nextSendUs = atUs + probeGapUs(probesSent, rng, schedule, estimator.stats.accepted + 1)
   }
 
   function deliver(): void {
@@ -108,6 +109,9 @@ export function createSimulation(options: SimulationOptions): Simulation {
     nowUs = arrivalUs
     samplesDelivered++
     const verdict = estimator.addSample(sample)
+    if ((verdict === 'discarded' || verdict === 'outlier') && inBurst(probesSent, estimator.stats.accepted, schedule)) {
+      nextSendUs = nowUs + probeGapUs(probesSent, rng, schedule, estimator.stats.accepted)
+    }
     options.onSample?.(sample, verdict, sim)
   }
 

@@ -1,6 +1,6 @@
 import { seededRandom } from '@echostream/kernel'
 import { describe, expect, it } from 'vitest'
-import { DEFAULT_PROBE_SCHEDULE, probeGapUs } from '../../src/probe-schedule.js'
+import { DEFAULT_PROBE_SCHEDULE, inBurst, probeGapUs } from '../../src/probe-schedule.js'
 import { createSimulation, exponentialDelay, fixedDelay, quantile, runProbeExchanges } from '../../src/simulation.js'
 
 describe('simulation harness', () => {
@@ -32,6 +32,43 @@ describe('simulation harness', () => {
       expect(gap).toBeLessThan(5e6)
     }
     expect(probeGapUs(0, () => 0.5, DEFAULT_PROBE_SCHEDULE)).toBe(0)
+  })
+
+  it('makes up burst answers the estimator rejected at the burst pace, then goes steady', () => {
+    // Probes 3 and 6 (0-based) come back with impossible stamps (the peer's t2 before the client's
+    // t1 in true time): on a 1 ms path each way the estimator rejects them.
+    let sent = 0
+    const glitched = () => sent === 4 || sent === 7
+    const verdicts: string[] = []
+    const sends: number[] = []
+    const sim = createSimulation({
+      seed: 4,
+      forward: () => (++sent, glitched() ? -3_000 : 1_000),
+      reverse: () => (glitched() ? 4_500 : 1_000),
+      onSample: (sample, verdict) => {
+        sends.push(sample.t1)
+        verdicts.push(verdict)
+      },
+    })
+    sim.runSamples(11)
+    expect(verdicts.filter((v) => v === 'outlier')).toHaveLength(2)
+    // Eight taken after ten probes, all 100–250 ms apart: ready within 2.5 s, not after two steady gaps.
+    let taken = 0
+    expect(verdicts.findIndex((v) => (v === 'accepted' ? ++taken : taken) === 8)).toBe(9)
+    expect(sends[9]! - sends[0]!).toBeLessThan(9 * 250_000)
+    const gaps = sends.slice(1).map((t, i) => t - sends[i]!)
+    for (const gap of gaps.slice(0, 9)) expect(gap).toBeLessThan(250_000)
+    expect(gaps[9]).toBeGreaterThanOrEqual(2e6)
+  })
+
+  it('gives up the burst pace after three bursts of probes when answers keep being rejected', () => {
+    for (const sent of [0, 7, 8, 23]) expect(inBurst(sent, 0)).toBe(true)
+    expect(inBurst(24, 0)).toBe(false)
+    expect(inBurst(8, 8)).toBe(false)
+    expect(inBurst(8, 7)).toBe(true)
+    // Without a count the schedule is the plain one: burst for the first eight.
+    expect(probeGapUs(8, () => 0, DEFAULT_PROBE_SCHEDULE)).toBe(2e6)
+    expect(probeGapUs(8, () => 0, DEFAULT_PROBE_SCHEDULE, 7)).toBe(100_000)
   })
 
   it('models the client clock as true·(1 + skew) + offset and stamps each side with its own clock', () => {
