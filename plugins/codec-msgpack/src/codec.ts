@@ -10,12 +10,16 @@ import { toFrame } from './frame-shape.js'
 import { DEFAULT_MAX_DEPTH, maxDepthOf, type MsgpackCodecOptions } from './options.js'
 import { createPreparer } from './prepare.js'
 import { createScanner } from './scan.js'
+import { EnvelopeReader } from './envelope.js'
 import { binHeaderLength, largeTail, withEmptyTail, writeBinHeader } from './tail.js'
 
 export { DEFAULT_MAX_DEPTH, type MsgpackCodecOptions }
 
 /** What `unpack` returns for bytes the scanner refused (msgpackr can never produce this object). */
 const REFUSED = Symbol('refused')
+
+/** What `unpack` returns for a frame the envelope reader took (the frame is in `envelopeFrame`). */
+const ENVELOPE = Symbol('envelope')
 
 /** Messages up to this size are decoded from a scratch copy (see `unpack` in createMsgpackCodec). */
 const SCRATCH_SIZE = 1024
@@ -71,9 +75,8 @@ export function createMsgpackCodec(options: Partial<MsgpackCodecOptions> = {}): 
   const fastLength = Math.min(COPY_BYTES, maxDepth)
   let dirty = 0
 
-  /** `bytes` decoded, or REFUSED with the scanner's fault set. Throws only if msgpackr does. */
-  function unpack(bytes: Uint8Array, length: number): unknown {
-    if (length > SCRATCH_SIZE) return scanner.scan(bytes, length) ? packr.unpack(bytes) : REFUSED
+  /** Copies a small message into the scratch buffer; false if the scanner refused it (its fault set). */
+  function toScratch(bytes: Uint8Array, length: number): boolean {
     let risky = 0
     if (length <= fastLength) {
       for (let i = 0; i < length; i++) {
@@ -91,8 +94,30 @@ export function createMsgpackCodec(options: Partial<MsgpackCodecOptions> = {}): 
       else for (let i = length; i < dirty; i++) scratch[i] = 0
     }
     dirty = length
-    if (length === 0 || (risky !== 0 && !scanner.scan(scratch, length))) return REFUSED
-    return smallUnpackr.unpack(scratch, length)
+    return length !== 0 && (risky === 0 || scanner.scan(scratch, length))
+  }
+
+  const envelope = new EnvelopeReader()
+  /** msgpackr's read range for a payload in the scratch buffer (one object, reused). */
+  const payloadRange = { start: 0, end: 0 }
+  let envelopeFrame: Frame | undefined
+
+  /**
+   * `bytes` decoded: a Frame when the envelope reader took it (a small message), the message's
+   * value otherwise, or REFUSED with the scanner's fault set. Throws only if msgpackr does.
+   */
+  function unpack(bytes: Uint8Array, length: number): unknown {
+    if (length > SCRATCH_SIZE) return scanner.scan(bytes, length) ? packr.unpack(bytes) : REFUSED
+    if (!toScratch(bytes, length)) return REFUSED
+    const frame = envelope.read(scratch, length)
+    if (frame === undefined) return smallUnpackr.unpack(scratch, length)
+    if (envelope.payloadStart < length) {
+      payloadRange.start = envelope.payloadStart
+      payloadRange.end = length
+      frame.payload = smallUnpackr.unpack(scratch, payloadRange)
+    }
+    envelopeFrame = frame
+    return ENVELOPE
   }
 
   /*
@@ -156,7 +181,10 @@ export function createMsgpackCodec(options: Partial<MsgpackCodecOptions> = {}): 
         if (bytes.byteLength === 0) scanner.scan(bytes, 0)
         return { ok: false, error: codecErrors.malformed(scanner) }
       }
-      return toFrame(value)
+      if (value !== ENVELOPE) return toFrame(value)
+      const frame = envelopeFrame!
+      envelopeFrame = undefined
+      return { ok: true, frame }
     },
   }
 }

@@ -1,0 +1,101 @@
+/**
+ * The common small frame read without msgpackr's help for its envelope: `[kind, id, name,
+ * payload]` with a short ASCII kind and name, an unsigned id of up to 32 bits, at most four
+ * elements. The kind and the name come from a small table of the strings seen before (a client
+ * hears the same few kinds and event names all day), so a frame costs no string allocation for
+ * them; msgpackr reads only the payload. Anything else (a meta map, a long or non-ASCII string, a
+ * 64-bit id, a malformed envelope) is left to the full path, which checks and reports it: this
+ * module never rejects, it only declines.
+ *
+ * Why: decoding an event frame cost 1.5× what the limit's Packr took for the limit's message, a
+ * third of it the envelope (an array, two strings, then the frame built from the array); the
+ * event fan-out row is bound by clients decoding 16 copies of every event (bench/README.md).
+ */
+import type { Frame } from '@echostream/kernel'
+
+/** Strings kept, a power of two: more kinds and event names than an app uses, little memory (≤ 31 bytes each). */
+const TABLE_SIZE = 256
+
+/** Known short strings by their bytes: one slot per hash, the newest string wins its slot. */
+export class StringTable {
+  readonly #bytes: (Uint8Array | undefined)[] = new Array(TABLE_SIZE).fill(undefined)
+  readonly #text: string[] = new Array(TABLE_SIZE).fill('')
+
+  /** The ASCII string in `source[start, start + length)`, or undefined if a byte is not ASCII. */
+  get(source: Uint8Array, start: number, length: number): string | undefined {
+    let hash = length
+    for (let i = start; i < start + length; i++) hash = (Math.imul(hash, 31) + source[i]!) | 0
+    const slot = (hash ^ (hash >>> 8)) & (TABLE_SIZE - 1)
+    const known = this.#bytes[slot]
+    if (known !== undefined && known.length === length) {
+      let i = 0
+      while (i < length && known[i] === source[start + i]) i++
+      if (i === length) return this.#text[slot]
+    }
+    let text = ''
+    for (let i = start; i < start + length; i++) {
+      const byte = source[i]!
+      if (byte > 0x7f) return undefined
+      text += String.fromCharCode(byte)
+    }
+    // A copy (a Buffer's slice is a view, and the source is the codec's reused scratch buffer).
+    this.#bytes[slot] = Uint8Array.prototype.slice.call(source, start, start + length)
+    this.#text[slot] = text
+    return text
+  }
+}
+
+/**
+ * Reads the envelope of the common small frame. `read` gives the frame without its payload, and
+ * `payloadStart` says where the payload starts (the message's length when there is none);
+ * undefined means: use the full path. The caller has checked the message's structure (scan.ts),
+ * so every header here is followed by the bytes it declares.
+ */
+export class EnvelopeReader {
+  readonly #strings = new StringTable()
+  payloadStart = 0
+
+  read(source: Uint8Array, length: number): Frame | undefined {
+    const strings = this.#strings
+    const head = source[0]!
+    if (head < 0x91 || head > 0x94) return undefined // fixarray of 1–4 elements
+    const count = head - 0x90
+    const kindHead = source[1]!
+    if (kindHead < 0xa1 || kindHead > 0xbf) return undefined // fixstr of 1–31 bytes
+    let at = 2 + (kindHead - 0xa0)
+    if (at > length) return undefined
+    const kind = strings.get(source, 2, kindHead - 0xa0)
+    if (kind === undefined) return undefined
+    const frame: Frame = { kind }
+    if (count > 1) {
+      const idHead = source[at]!
+      if (idHead <= 0x7f) {
+        frame.id = idHead
+        at += 1
+      } else if (idHead === 0xc0) at += 1
+      else if (idHead === 0xcc) {
+        frame.id = source[at + 1]!
+        at += 2
+      } else if (idHead === 0xcd) {
+        frame.id = (source[at + 1]! << 8) | source[at + 2]!
+        at += 3
+      } else if (idHead === 0xce) {
+        frame.id = source[at + 1]! * 0x1000000 + ((source[at + 2]! << 16) | (source[at + 3]! << 8) | source[at + 4]!)
+        at += 5
+      } else return undefined
+    }
+    if (count > 2) {
+      const nameHead = source[at]!
+      if (nameHead === 0xc0) at += 1
+      else if (nameHead >= 0xa0 && nameHead <= 0xbf) {
+        const name = strings.get(source, at + 1, nameHead - 0xa0)
+        if (name === undefined) return undefined
+        frame.name = name
+        at += 1 + (nameHead - 0xa0)
+      } else return undefined
+    }
+    if (at > length || (count < 4 ? at !== length : at === length)) return undefined
+    this.payloadStart = at
+    return frame
+  }
+}
