@@ -75,49 +75,58 @@ export function createMsgpackCodec(options: Partial<MsgpackCodecOptions> = {}): 
   const fastLength = Math.min(COPY_BYTES, maxDepth)
   let dirty = 0
 
-  /** Copies a small message into the scratch buffer; false if the scanner refused it (its fault set). */
-  function toScratch(bytes: Uint8Array, length: number): boolean {
-    let risky = 0
-    if (length <= fastLength) {
-      for (let i = 0; i < length; i++) {
-        const byte = bytes[i]!
-        scratch[i] = byte
-        // Every RISKY byte is in 0xc1–0xdf: one compare for most bytes.
-        if (byte >= 0xc1 && byte <= 0xdf && RISKY[byte] === 1 && !((byte === 0xde || byte === 0xdc) && ((bytes[i + 1]! << 8) | bytes[i + 2]!) * (byte === 0xde ? 2 : 1) <= length - i - 3)) risky = 1
-      }
-    } else {
-      scratch.set(bytes, 0)
-      risky = 1
+  /**
+   * Copies `bytes[start, end)` (at most `fastLength` bytes) to the start of the scratch buffer,
+   * zeroing what an earlier, longer message left after it; true if a RISKY byte was seen.
+   */
+  function copyToScratch(bytes: Uint8Array, start: number, end: number): boolean {
+    let risky = false
+    for (let i = start; i < end; i++) {
+      const byte = bytes[i]!
+      scratch[i - start] = byte
+      // Every RISKY byte is in 0xc1–0xdf: one compare for most bytes.
+      if (byte >= 0xc1 && byte <= 0xdf && RISKY[byte] === 1 && !((byte === 0xde || byte === 0xdc) && ((bytes[i + 1]! << 8) | bytes[i + 2]!) * (byte === 0xde ? 2 : 1) <= end - i - 3)) risky = true
     }
+    clearScratchAfter(end - start)
+    return risky
+  }
+
+  function clearScratchAfter(length: number): void {
     if (dirty > length) {
       if (dirty - length > COPY_BYTES) scratch.fill(0, length, dirty)
       else for (let i = length; i < dirty; i++) scratch[i] = 0
     }
     dirty = length
-    return length !== 0 && (risky === 0 || scanner.scan(scratch, length))
   }
 
   const envelope = new EnvelopeReader()
-  /** msgpackr's read range for a payload in the scratch buffer (one object, reused). */
-  const payloadRange = { start: 0, end: 0 }
   let envelopeFrame: Frame | undefined
 
   /**
-   * `bytes` decoded: a Frame when the envelope reader took it (a small message), the message's
-   * value otherwise, or REFUSED with the scanner's fault set. Throws only if msgpackr does.
+   * `bytes` decoded: ENVELOPE when the envelope reader took the frame (it is in `envelopeFrame`),
+   * the message's value otherwise, or REFUSED with the scanner's fault set. Throws only if
+   * msgpackr does.
    */
   function unpack(bytes: Uint8Array, length: number): unknown {
     if (length > SCRATCH_SIZE) return scanner.scan(bytes, length) ? packr.unpack(bytes) : REFUSED
-    if (!toScratch(bytes, length)) return REFUSED
-    const frame = envelope.read(scratch, length)
-    if (frame === undefined) return smallUnpackr.unpack(scratch, length)
-    if (envelope.payloadStart < length) {
-      payloadRange.start = envelope.payloadStart
-      payloadRange.end = length
-      frame.payload = smallUnpackr.unpack(scratch, payloadRange)
+    if (length <= fastLength) {
+      // The envelope is read where it is; only the payload is copied (and checked) for msgpackr.
+      const frame = envelope.read(bytes, length)
+      const start = envelope.payloadStart
+      if (frame !== undefined && (start === length || !copyToScratch(bytes, start, length))) {
+        if (start < length) frame.payload = smallUnpackr.unpack(scratch, length - start)
+        envelopeFrame = frame
+        return ENVELOPE
+      }
     }
-    envelopeFrame = frame
-    return ENVELOPE
+    let risky = true
+    if (length <= fastLength) risky = copyToScratch(bytes, 0, length)
+    else {
+      scratch.set(bytes, 0)
+      clearScratchAfter(length)
+    }
+    if (length === 0 || (risky && !scanner.scan(scratch, length))) return REFUSED
+    return smallUnpackr.unpack(scratch, length)
   }
 
   /*

@@ -16,47 +16,61 @@ import type { Frame } from '@echostream/kernel'
 /** Strings kept, a power of two: more kinds and event names than an app uses, little memory (≤ 31 bytes each). */
 const TABLE_SIZE = 256
 
-/** Known short strings by their bytes: one slot per hash, the newest string wins its slot. */
+/**
+ * Known short strings by their bytes: the last one asked for (an event stream repeats its kind and
+ * name), then one slot per hash, the newest string winning its slot.
+ */
 export class StringTable {
   readonly #bytes: (Uint8Array | undefined)[] = new Array(TABLE_SIZE).fill(undefined)
   readonly #text: string[] = new Array(TABLE_SIZE).fill('')
+  #lastBytes: Uint8Array = new Uint8Array(0)
+  #lastText = ''
 
   /** The ASCII string in `source[start, start + length)`, or undefined if a byte is not ASCII. */
   get(source: Uint8Array, start: number, length: number): string | undefined {
+    if (sameBytes(this.#lastBytes, source, start, length)) return this.#lastText
     let hash = length
     for (let i = start; i < start + length; i++) hash = (Math.imul(hash, 31) + source[i]!) | 0
     const slot = (hash ^ (hash >>> 8)) & (TABLE_SIZE - 1)
     const known = this.#bytes[slot]
-    if (known !== undefined && known.length === length) {
-      let i = 0
-      while (i < length && known[i] === source[start + i]) i++
-      if (i === length) return this.#text[slot]
+    let text: string
+    if (known !== undefined && sameBytes(known, source, start, length)) text = this.#text[slot]!
+    else {
+      text = ''
+      for (let i = start; i < start + length; i++) {
+        const byte = source[i]!
+        if (byte > 0x7f) return undefined
+        text += String.fromCharCode(byte)
+      }
+      // A copy (a Buffer's slice is a view, and the source may be reused).
+      this.#bytes[slot] = Uint8Array.prototype.slice.call(source, start, start + length)
+      this.#text[slot] = text
     }
-    let text = ''
-    for (let i = start; i < start + length; i++) {
-      const byte = source[i]!
-      if (byte > 0x7f) return undefined
-      text += String.fromCharCode(byte)
-    }
-    // A copy (a Buffer's slice is a view, and the source is the codec's reused scratch buffer).
-    this.#bytes[slot] = Uint8Array.prototype.slice.call(source, start, start + length)
-    this.#text[slot] = text
+    this.#lastBytes = this.#bytes[slot]!
+    this.#lastText = text
     return text
   }
+}
+
+function sameBytes(known: Uint8Array, source: Uint8Array, start: number, length: number): boolean {
+  if (known.length !== length) return false
+  for (let i = 0; i < length; i++) if (known[i] !== source[start + i]) return false
+  return true
 }
 
 /**
  * Reads the envelope of the common small frame. `read` gives the frame without its payload, and
  * `payloadStart` says where the payload starts (the message's length when there is none);
- * undefined means: use the full path. The caller has checked the message's structure (scan.ts),
- * so every header here is followed by the bytes it declares.
+ * undefined means: use the full path. It reads `source[0, length)` only, and checks each header
+ * it reads; it does not look into the payload.
  */
 export class EnvelopeReader {
-  readonly #strings = new StringTable()
+  readonly #kinds = new StringTable()
+  readonly #names = new StringTable()
   payloadStart = 0
 
   read(source: Uint8Array, length: number): Frame | undefined {
-    const strings = this.#strings
+    if (length < 2) return undefined
     const head = source[0]!
     if (head < 0x91 || head > 0x94) return undefined // fixarray of 1–4 elements
     const count = head - 0x90
@@ -64,37 +78,39 @@ export class EnvelopeReader {
     if (kindHead < 0xa1 || kindHead > 0xbf) return undefined // fixstr of 1–31 bytes
     let at = 2 + (kindHead - 0xa0)
     if (at > length) return undefined
-    const kind = strings.get(source, 2, kindHead - 0xa0)
+    const kind = this.#kinds.get(source, 2, kindHead - 0xa0)
     if (kind === undefined) return undefined
     const frame: Frame = { kind }
     if (count > 1) {
+      if (at >= length) return undefined
       const idHead = source[at]!
       if (idHead <= 0x7f) {
         frame.id = idHead
         at += 1
       } else if (idHead === 0xc0) at += 1
-      else if (idHead === 0xcc) {
+      else if (idHead === 0xcc && at + 1 < length) {
         frame.id = source[at + 1]!
         at += 2
-      } else if (idHead === 0xcd) {
+      } else if (idHead === 0xcd && at + 2 < length) {
         frame.id = (source[at + 1]! << 8) | source[at + 2]!
         at += 3
-      } else if (idHead === 0xce) {
+      } else if (idHead === 0xce && at + 4 < length) {
         frame.id = source[at + 1]! * 0x1000000 + ((source[at + 2]! << 16) | (source[at + 3]! << 8) | source[at + 4]!)
         at += 5
       } else return undefined
     }
     if (count > 2) {
+      if (at >= length) return undefined
       const nameHead = source[at]!
       if (nameHead === 0xc0) at += 1
-      else if (nameHead >= 0xa0 && nameHead <= 0xbf) {
-        const name = strings.get(source, at + 1, nameHead - 0xa0)
+      else if (nameHead >= 0xa0 && nameHead <= 0xbf && at + 1 + (nameHead - 0xa0) <= length) {
+        const name = this.#names.get(source, at + 1, nameHead - 0xa0)
         if (name === undefined) return undefined
         frame.name = name
         at += 1 + (nameHead - 0xa0)
       } else return undefined
     }
-    if (at > length || (count < 4 ? at !== length : at === length)) return undefined
+    if (count < 4 ? at !== length : at >= length) return undefined
     this.payloadStart = at
     return frame
   }

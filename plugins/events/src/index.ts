@@ -41,7 +41,7 @@ export default definePlugin<EventsOptions, Pick<KernelApi, 'events'>>({
         const name = inboundEventName(frame, options.maxNameLength)
         const refusal = authorize(raw.hooks, { kind: 'event', name }, session)
         if (refusal) throw refusal
-        schemas.dispatch(name, frame.payload, session, (data) => listeners.dispatch(name, data, session))
+        schemas.dispatch(name, frame.payload, session, listeners)
       },
       onError(error) {
         // The peer refused one of our events (malformed, unauthorised…): there is no caller to tell.

@@ -7,6 +7,7 @@
 import { EchoError, isPending, KernelFrames, SchemaCompiler, type Schema, type SchemaCheck, type SchemaResult, type Session } from '@echostream/kernel'
 import { eventsErrors } from './errors.js'
 import { EventFrames } from './frames.js'
+import type { Listeners } from './listeners.js'
 
 export class EventSchemas {
   readonly #checks = new Map<string, SchemaCheck>()
@@ -28,17 +29,18 @@ export class EventSchemas {
   }
 
   /**
-   * Checks `payload` and hands the checked value to `deliver`. A sync check throws the refusal (the
-   * kernel answers with an error frame); an async one answers with the error frame itself.
+   * Checks `payload` and hands the checked value to `listeners`. A sync check throws the refusal (the
+   * kernel answers with an error frame); an async one answers with the error frame itself. (The
+   * listeners, not a callback: a closure per event was an allocation on the fan-out hot path.)
    */
-  dispatch(name: string, payload: unknown, session: Session, deliver: (data: unknown) => void): void {
+  dispatch(name: string, payload: unknown, session: Session, listeners: Pick<Listeners, 'dispatch'>): void {
     const check = this.#checks.get(name)
-    if (check === undefined) return deliver(payload)
+    if (check === undefined) return void listeners.dispatch(name, payload, session)
     const result = check(payload)
-    if (!isPending(result)) return deliver(verdict(name, result))
+    if (!isPending(result)) return void listeners.dispatch(name, verdict(name, result), session)
     void result.then((r) => {
       try {
-        deliver(verdict(name, r))
+        listeners.dispatch(name, verdict(name, r), session)
       } catch (error) {
         if (session.state !== 'open') return
         try {
