@@ -23,6 +23,12 @@
  * Over sockets the event loop's timing still moves a run by a few percent: use a large `calls`.
  *
  *   node src/call-instructions.mjs --socket|--batch|--fanout [limit,echostream] [calls]
+ *
+ * `--receive`: one event delivered on the receiving side, no sockets (receive-path.mjs: kernel,
+ * codec, events and listener against msgpackr's unpack and a Map), the part of a fan-out client's
+ * work that is echostream's own. Runs of 4 × BASE and 4 × (BASE + calls) events, as the others.
+ *
+ *   node src/call-instructions.mjs --receive [limit,echostream] [events]
  */
 import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
@@ -30,21 +36,23 @@ import { promisify } from 'node:util'
 
 const run = promisify(execFile)
 const argv = process.argv.slice(2)
+const receive = argv[0] === '--receive'
+if (receive) argv.shift()
 const workload = { '--socket': 'call', '--batch': 'batch', '--fanout': 'fanout' }[argv[0]]
 const socket = workload !== undefined
 if (socket) argv.shift()
-const modes = (argv[0] ?? (socket ? 'limit,echostream' : 'limit,kernel,echostream')).split(',')
+const modes = (argv[0] ?? (socket || receive ? 'limit,echostream' : 'limit,kernel,echostream')).split(',')
 const calls = Number(argv[1] ?? 10_000)
 // A fan-out event is 16 deliveries: an eighth of the calls' base keeps a run to minutes.
 const BASE = workload === 'fanout' ? 500 : 4000
-const script = fileURLToPath(new URL(socket ? './socket-calls.mjs' : './call-floor.mjs', import.meta.url))
+const script = fileURLToPath(new URL(socket ? './socket-calls.mjs' : receive ? './receive-path.mjs' : './call-floor.mjs', import.meta.url))
 
 /**
  * Instructions callgrind counted for one run in `mode` with `n` calls: the floor makes 4 rounds of
  * `n` (three warm-up, one measured), socket-calls one run of 4 × `n`.
  */
 async function instructions(mode, n) {
-  const spec = JSON.stringify(socket ? { peer: mode, workload, count: 4 * n } : { only: mode, params: { calls: n, rounds: 1, maxMs: 1e9 } })
+  const spec = JSON.stringify(socket ? { peer: mode, workload, count: 4 * n } : receive ? { only: mode, count: 4 * n } : { only: mode, params: { calls: n, rounds: 1, maxMs: 1e9 } })
   const args = ['--tool=callgrind', '--smc-check=all-non-file', '--callgrind-out-file=/dev/null', process.execPath, '--single-threaded', '--predictable', '--random-seed=1', script]
   const { stderr } = await run('valgrind', args, { env: { ...process.env, BENCH_SPEC: spec }, maxBuffer: 64 << 20 })
   const collected = stderr.match(/Collected : (\d+)/)
@@ -52,7 +60,7 @@ async function instructions(mode, n) {
   return Number(collected[1])
 }
 
-console.log(`| mode | instructions per ${workload === 'fanout' ? 'event (16 deliveries)' : 'call'} |\n| --- | ---: |`)
+console.log(`| mode | instructions per ${workload === 'fanout' ? 'event (16 deliveries)' : receive ? 'delivered event' : 'call'} |\n| --- | ---: |`)
 for (const mode of modes) {
   const [small, large] = await Promise.all([instructions(mode, BASE), instructions(mode, BASE + calls)])
   console.log(`| ${mode} | ${Math.round((large - small) / (4 * calls)).toLocaleString('en-US')} |`)
