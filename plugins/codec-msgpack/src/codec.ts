@@ -3,14 +3,14 @@
  * absent fields left off (PROTOCOL.md), in plain MessagePack (no msgpackr records or extensions),
  * so a client in any language can speak it. Binary payloads stay `bin`, never base64.
  */
-import { Packr, Unpackr } from 'msgpackr'
+import { Packr, RESERVE_START_SPACE, Unpackr } from 'msgpackr'
 import { EchoError, type Codec, type DecodeResult, type Frame } from '@echostream/kernel'
 import { codecErrors, frameLabel, kindOf, reasonOf } from './errors.js'
 import { toFrame } from './frame-shape.js'
 import { DEFAULT_MAX_DEPTH, maxDepthOf, type MsgpackCodecOptions } from './options.js'
 import { createPreparer } from './prepare.js'
 import { createScanner } from './scan.js'
-import { EnvelopeReader } from './envelope.js'
+import { EnvelopeReader, MAX_ENVELOPE, writeEnvelope } from './envelope.js'
 import { binHeaderLength, largeTail, withEmptyTail, writeBinHeader } from './tail.js'
 
 export { DEFAULT_MAX_DEPTH, type MsgpackCodecOptions }
@@ -150,6 +150,9 @@ export function createMsgpackCodec(options: Partial<MsgpackCodecOptions> = {}): 
     return out
   }
 
+  /** Where `pack` writes a frame's envelope before copying it in front of the payload. */
+  const head = new Uint8Array(MAX_ENVELOPE)
+
   function pack(frame: Frame): Uint8Array {
     // A fresh array literal per frame is cheaper than refilling a shared one (V8 allocates it inline).
     const { kind, id, name, payload: rawPayload, meta: rawMeta } = frame
@@ -158,7 +161,12 @@ export function createMsgpackCodec(options: Partial<MsgpackCodecOptions> = {}): 
     if (payload !== undefined) {
       const tail = largeTail(payload)
       if (tail !== undefined) return packWithTail([kind, id ?? null, name ?? null, withEmptyTail(payload)], tail)
-      return packr.pack([kind, id ?? null, name ?? null, payload])
+      // The common frame: its envelope written here, into space msgpackr reserves before the payload.
+      const headLength = writeEnvelope(head, 0, kind, id, name)
+      if (headLength < 0) return packr.pack([kind, id ?? null, name ?? null, payload])
+      const out = packr.pack(payload, RESERVE_START_SPACE | headLength)
+      for (let i = 0; i < headLength; i++) out[i] = head[i]!
+      return out
     }
     // Trailing absent fields are left off.
     if (name !== undefined && name !== null) return packr.pack([kind, id ?? null, name])

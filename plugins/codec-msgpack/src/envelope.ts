@@ -115,3 +115,52 @@ export class EnvelopeReader {
     return frame
   }
 }
+
+/**
+ * Writes the envelope of the common frame (the same shape `EnvelopeReader` reads) into `out` from
+ * `at`, byte for byte as msgpackr writes `[kind, id, name, payload]`'s first three elements, and
+ * returns where the payload goes; -1 when the frame is not of that shape (msgpackr writes it
+ * then). The caller has msgpackr write the payload after space it reserved for this (its
+ * RESERVE_START_SPACE), so the message is still one buffer, written once.
+ */
+export function writeEnvelope(out: Uint8Array, at: number, kind: string, id: number | null | undefined, name: string | null | undefined): number {
+  out[at++] = 0x94
+  at = writeShortAscii(out, at, kind)
+  if (at < 0) return -1
+  if (id === undefined || id === null) out[at++] = 0xc0
+  else if (!(id >= 0 && id <= 0xffffffff && Math.floor(id) === id)) return -1
+  else if (id <= 0x7f) out[at++] = id
+  else if (id <= 0xff) {
+    out[at++] = 0xcc
+    out[at++] = id
+  } else if (id <= 0xffff) {
+    out[at++] = 0xcd
+    out[at++] = id >>> 8
+    out[at++] = id & 0xff
+  } else {
+    out[at++] = 0xce
+    out[at++] = id >>> 24
+    out[at++] = (id >>> 16) & 0xff
+    out[at++] = (id >>> 8) & 0xff
+    out[at++] = id & 0xff
+  }
+  if (name === undefined || name === null) out[at++] = 0xc0
+  else at = writeShortAscii(out, at, name)
+  return at
+}
+
+/** The most bytes `writeEnvelope` writes: array header, two fixstr of 31 bytes, a uint32. */
+export const MAX_ENVELOPE = 1 + 2 * 32 + 5
+
+/** A fixstr of an ASCII string of at most 31 characters (msgpackr's form for it); -1 for any other string. */
+function writeShortAscii(out: Uint8Array, at: number, text: string): number {
+  if (typeof text !== 'string' || text.length > 31) return -1
+  const length = text.length
+  out[at] = 0xa0 | length
+  for (let i = 0; i < length; i++) {
+    const code = text.charCodeAt(i)
+    if (code > 0x7f) return -1
+    out[at + 1 + i] = code
+  }
+  return at + 1 + length
+}

@@ -1,12 +1,13 @@
 /**
- * The envelope reader (envelope.ts) is a shortcut: whatever it takes must decode exactly as the
+ * The envelope reader and writer (envelope.ts) are shortcuts. What the writer writes is what
+ * msgpackr writes for the frame's array. Whatever the reader takes must decode exactly as the
  * full path decodes it (msgpackr reads the whole message, then the shape check), and whatever it
  * declines the full path still judges. Checked on generated frames — kinds and names short and
  * long, ASCII and not, ids at every width — and on those frames cut short and with bytes changed.
  */
 import { describe, expect, it } from 'vitest'
 import { Packr, Unpackr } from 'msgpackr'
-import { seededRandom, type DecodeResult } from '@echostream/kernel'
+import { seededRandom, type DecodeResult, type Frame } from '@echostream/kernel'
 import { createMsgpackCodec } from '../../src/codec.js'
 import { StringTable } from '../../src/envelope.js'
 import { toFrame } from '../../src/frame-shape.js'
@@ -79,6 +80,31 @@ describe('codec-msgpack: the envelope reader agrees with the full path', () => {
     expect(a).toEqual({ ok: true, frame: { kind: 'events.emit', name: 'tick', payload: { n: 1 } } })
     expect(b).toEqual(a)
     expect(Object.keys((b as { frame: object }).frame)).toEqual(['kind', 'name', 'payload'])
+  })
+})
+
+describe('codec-msgpack: the envelope writer agrees with msgpackr', () => {
+  it('writes 10,000 generated frames byte for byte as msgpackr writes their array', () => {
+    const codec = createMsgpackCodec()
+    let written = 0
+    for (let i = 0; i < 10_000; i++) {
+      const frame = { kind: kinds(), id: pick(ids), name: names(), payload: pick(payloads.filter((p) => p !== undefined)) } as Frame
+      let want: string
+      try {
+        want = Buffer.from(packr.pack([frame.kind, frame.id ?? null, frame.name ?? null, frame.payload])).toString('hex')
+      } catch {
+        want = 'throws'
+      }
+      let got: string
+      try {
+        got = Buffer.from(codec.encode(frame)).toString('hex')
+        written++
+      } catch {
+        got = 'throws'
+      }
+      expect(got, JSON.stringify(frame)).toBe(want)
+    }
+    expect(written).toBeGreaterThan(9_000)
   })
 })
 
