@@ -12,6 +12,7 @@
  * event fan-out row is bound by clients decoding 16 copies of every event (bench/README.md).
  */
 import type { Frame } from '@echostream/kernel'
+import { writeSized } from './tail.js'
 
 /** Strings kept, a power of two: more kinds and event names than an app uses, little memory (≤ 31 bytes each). */
 const TABLE_SIZE = 256
@@ -130,20 +131,7 @@ export function writeEnvelope(out: Uint8Array, at: number, kind: string, id: num
   if (id === undefined || id === null) out[at++] = 0xc0
   else if (!(id >= 0 && id <= 0xffffffff && Math.floor(id) === id)) return -1
   else if (id <= 0x7f) out[at++] = id
-  else if (id <= 0xff) {
-    out[at++] = 0xcc
-    out[at++] = id
-  } else if (id <= 0xffff) {
-    out[at++] = 0xcd
-    out[at++] = id >>> 8
-    out[at++] = id & 0xff
-  } else {
-    out[at++] = 0xce
-    out[at++] = id >>> 24
-    out[at++] = (id >>> 16) & 0xff
-    out[at++] = (id >>> 8) & 0xff
-    out[at++] = id & 0xff
-  }
+  else at = writeSized(out, at, id, 0xcc)
   if (name === undefined || name === null) out[at++] = 0xc0
   else at = writeShortAscii(out, at, name)
   return at

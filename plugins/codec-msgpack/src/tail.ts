@@ -41,19 +41,28 @@ export function binHeaderLength(length: number): number {
 
 /** Writes the bin header for a binary of `length` bytes into `out` at `at`; returns the position after it. */
 export function writeBinHeader(out: Uint8Array, at: number, length: number): number {
-  if (length < 0x100) {
-    out[at++] = 0xc4
-    out[at++] = length
-  } else if (length < 0x10000) {
-    out[at++] = 0xc5
-    out[at++] = length >>> 8
-    out[at++] = length & 0xff
+  return writeSized(out, at, length, 0xc4)
+}
+
+/**
+ * Writes `n` (an integer below 2^32) in the smallest of a type's 8-, 16- and 32-bit forms, whose
+ * header bytes follow one another from `form8` (bin 8/16/32: 0xc4–0xc6; uint 8/16/32:
+ * 0xcc–0xce); returns the position after it.
+ */
+export function writeSized(out: Uint8Array, at: number, n: number, form8: number): number {
+  if (n < 0x100) {
+    out[at++] = form8
+    out[at++] = n
+  } else if (n < 0x10000) {
+    out[at++] = form8 + 1
+    out[at++] = n >>> 8
+    out[at++] = n & 0xff
   } else {
-    out[at++] = 0xc6
-    out[at++] = length >>> 24
-    out[at++] = (length >>> 16) & 0xff
-    out[at++] = (length >>> 8) & 0xff
-    out[at++] = length & 0xff
+    out[at++] = form8 + 2
+    out[at++] = n >>> 24
+    out[at++] = (n >>> 16) & 0xff
+    out[at++] = (n >>> 8) & 0xff
+    out[at++] = n & 0xff
   }
   return at
 }
