@@ -18,9 +18,6 @@ export { DEFAULT_MAX_DEPTH, type MsgpackCodecOptions }
 /** What `unpack` returns for bytes the scanner refused (msgpackr can never produce this object). */
 const REFUSED = Symbol('refused')
 
-/** What `unpack` returns for a frame the envelope reader took (the frame is in `envelopeFrame`). */
-const ENVELOPE = Symbol('envelope')
-
 /** Messages up to this size are decoded from a scratch copy (see `unpack` in createMsgpackCodec). */
 const SCRATCH_SIZE = 1024
 /** Messages up to this size are copied to the scratch buffer byte by byte (cheaper than `set` for a few dozen bytes). */
@@ -100,25 +97,25 @@ export function createMsgpackCodec(options: Partial<MsgpackCodecOptions> = {}): 
   }
 
   const envelope = new EnvelopeReader()
-  let envelopeFrame: Frame | undefined
 
   /**
-   * `bytes` decoded: ENVELOPE when the envelope reader took the frame (it is in `envelopeFrame`),
-   * the message's value otherwise, or REFUSED with the scanner's fault set. Throws only if
-   * msgpackr does.
+   * The frame of a small message whose envelope the reader takes (envelope.ts), or undefined: use
+   * `unpack`. The envelope is read where it is; only the payload is copied (and checked) for
+   * msgpackr. Throws only if msgpackr does.
    */
+  function readSmallFrame(bytes: Uint8Array, length: number): Frame | undefined {
+    const frame = envelope.read(bytes, length)
+    if (frame === undefined) return undefined
+    const start = envelope.payloadStart
+    if (start === length) return frame
+    if (copyToScratch(bytes, start, length)) return undefined // a RISKY byte: the full path scans it
+    frame.payload = smallUnpackr.unpack(scratch, length - start)
+    return frame
+  }
+
+  /** `bytes` decoded, or REFUSED with the scanner's fault set. Throws only if msgpackr does. */
   function unpack(bytes: Uint8Array, length: number): unknown {
     if (length > SCRATCH_SIZE) return scanner.scan(bytes, length) ? packr.unpack(bytes) : REFUSED
-    if (length <= fastLength) {
-      // The envelope is read where it is; only the payload is copied (and checked) for msgpackr.
-      const frame = envelope.read(bytes, length)
-      const start = envelope.payloadStart
-      if (frame !== undefined && (start === length || !copyToScratch(bytes, start, length))) {
-        if (start < length) frame.payload = smallUnpackr.unpack(scratch, length - start)
-        envelopeFrame = frame
-        return ENVELOPE
-      }
-    }
     let risky = true
     if (length <= fastLength) risky = copyToScratch(bytes, 0, length)
     else {
@@ -186,9 +183,12 @@ export function createMsgpackCodec(options: Partial<MsgpackCodecOptions> = {}): 
       }
     },
     decode(bytes: Uint8Array): DecodeResult {
+      const length = bytes.byteLength
       let value: unknown
       try {
-        value = unpack(bytes, bytes.byteLength)
+        const frame = length <= fastLength ? readSmallFrame(bytes, length) : undefined
+        if (frame !== undefined) return { ok: true, frame }
+        value = unpack(bytes, length)
       } catch (error) {
         // A short message that skipped the scan: the scan says precisely what is wrong with it.
         if (!scanner.scan(bytes, bytes.byteLength)) return { ok: false, error: codecErrors.malformed(scanner) }
@@ -198,10 +198,7 @@ export function createMsgpackCodec(options: Partial<MsgpackCodecOptions> = {}): 
         if (bytes.byteLength === 0) scanner.scan(bytes, 0)
         return { ok: false, error: codecErrors.malformed(scanner) }
       }
-      if (value !== ENVELOPE) return toFrame(value)
-      const frame = envelopeFrame!
-      envelopeFrame = undefined
-      return { ok: true, frame }
+      return toFrame(value)
     },
   }
 }
