@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { definePlugin } from '@echostream/kernel'
+import { definePlugin, type Frame } from '@echostream/kernel'
 import { createServer, createClient } from '../helpers/create.js'
 import transportWs from '@echostream/plugin-transport-ws'
 import codecMsgpack from '@echostream/plugin-codec-msgpack'
@@ -18,6 +18,18 @@ async function syncedPair(clientOffsetMs: number) {
   await client.start()
   await client.clock.whenSynced({ samples: 40, timeoutMs: 15_000 })
   return { server, client }
+}
+
+/** A server plugin with one tap on the inbound or outbound frame hook. */
+function frameTap(name: string, hook: 'inbound' | 'outbound', tap: (frame: Frame | null) => Frame | null) {
+  return definePlugin({
+    name,
+    version: '1.0.0',
+    kernel: '^1',
+    setup(kernel) {
+      kernel.hooks[hook].tap(name, tap)
+    },
+  })
 }
 
 /** |client's view of server time − server time|, read back to back in one process (both use this machine's clock). */
@@ -65,16 +77,9 @@ describe('clock sync over a real loopback WebSocket', () => {
   it('t2 is the arrival time: 4 ms spent in the server\'s inbound pipeline before the handler do not bias the offset', async () => {
     // A plugin whose inbound tap holds every ping for 4 ms (a busy wait: the queue in front of the
     // handler). Stamping t2 in the handler would make the path look 4 ms longer one way: a 2 ms bias.
-    const slowInbound = definePlugin({
-      name: 'slow-inbound',
-      version: '1.0.0',
-      kernel: '^1',
-      setup(kernel) {
-        kernel.hooks.inbound.tap('slow-inbound', (frame) => {
-          if (frame?.kind === 'clock.ping') for (const until = performance.now() + 4; performance.now() < until; );
-          return frame
-        })
-      },
+    const slowInbound = frameTap('slow-inbound', 'inbound', (frame) => {
+      if (frame?.kind === 'clock.ping') for (const until = performance.now() + 4; performance.now() < until; );
+      return frame
     })
     const server = track(await createServer({ plugins: [transportWs, codecMsgpack, clockSync, slowInbound] }))
     await server.start()
@@ -90,17 +95,10 @@ describe('clock sync over a real loopback WebSocket', () => {
     // The server's pongs to probes 3 and 8 carry stamps a second early: impossible for a path this
     // short, so the client's estimator rejects them. Probe 8 is the burst's last: its rejection
     // arrives after the steady gap (5 s here) was already scheduled, and must cut it short.
-    const glitchPongs = definePlugin({
-      name: 'glitch-pongs',
-      version: '1.0.0',
-      kernel: '^1',
-      setup(kernel) {
-        kernel.hooks.outbound.tap('glitch-pongs', (frame) => {
-          if (frame?.kind !== 'clock.pong' || (frame.id !== 3 && frame.id !== 8)) return frame
-          const [t1, t2, t3] = frame.payload as number[]
-          return { ...frame, payload: [t1, t2! - 1e6, t3! - 1e6] }
-        })
-      },
+    const glitchPongs = frameTap('glitch-pongs', 'outbound', (frame) => {
+      if (frame?.kind !== 'clock.pong' || (frame.id !== 3 && frame.id !== 8)) return frame
+      const [t1, t2, t3] = frame.payload as number[]
+      return { ...frame, payload: [t1, t2! - 1e6, t3! - 1e6] }
     })
     const server = track(await createServer({ plugins: [transportWs, codecMsgpack, clockSync, glitchPongs] }))
     await server.start()
